@@ -1,0 +1,42 @@
+"""Client channels to other services, carrying a signed caller identity on every call."""
+
+import collections
+
+import grpc
+
+from services.plumbing import identity
+
+
+class _CallDetails(collections.namedtuple(
+        "_CallDetails", ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression")),
+        grpc.ClientCallDetails):
+    pass
+
+
+class _CallerInterceptor(grpc.UnaryUnaryClientInterceptor):
+    """Adds this service's identity unless the call already names a caller (the portal acting
+    for a person passes that person's identity itself)."""
+
+    def __init__(self, signer: identity.ServiceSigner):
+        self.signer = signer
+
+    def intercept_unary_unary(self, continuation, details, request):
+        metadata = list(details.metadata or ())
+        if not any(key == identity.METADATA_KEY for key, _ in metadata):
+            metadata.append((identity.METADATA_KEY, self.signer.token()))
+        return continuation(_CallDetails(details.method, details.timeout, metadata, details.credentials,
+                                         details.wait_for_ready, details.compression), request)
+
+
+def connect(address: str, signer: identity.ServiceSigner) -> grpc.Channel:
+    """A channel to `address` whose calls carry the signer's identity."""
+    channel = grpc.insecure_channel(address, options=[
+        ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+        ("grpc.keepalive_time_ms", 30_000),
+    ])
+    return grpc.intercept_channel(channel, _CallerInterceptor(signer))
+
+
+def as_caller(caller: identity.Caller, key: str) -> list[tuple[str, str]]:
+    """Call metadata naming `caller` (for the portal, acting for a signed-in person)."""
+    return [(identity.METADATA_KEY, identity.sign(caller, key))]

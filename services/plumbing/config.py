@@ -1,0 +1,103 @@
+"""Configuration: every environment variable the system reads, listed in one place.
+
+A service asks for a setting by name; a name missing from SETTINGS is a programming
+error, and a required setting that is unset stops the process at start-up.
+"""
+
+import os
+from dataclasses import dataclass
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or a value cannot be used."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    help: str
+    default: str | None = None  # None: required
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+
+def _port(service: str, port: int) -> Setting:
+    return Setting(f"{service.upper()}_PORT", f"gRPC port `{service}` listens on", str(port))
+
+
+def _addr(service: str, port: int) -> Setting:
+    return Setting(f"{service.upper()}_SERVICE_ADDR", f"where other services reach `{service}` (host:port)",
+                   f"127.0.0.1:{port}")
+
+
+_PORTS = {"intake": 50051, "verification": 50052, "routing": 50053, "sla": 50054, "notify": 50055,
+          "portal": 50056}
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", "PostgreSQL connection URI; each service keeps its own schema in this database"),
+    Setting("SP4N_IDENTITY_KEY", "shared secret (32+ characters) that signs caller identities between services"),
+    Setting("SP4N_CLOCK", "`system`, or `file:PATH` for a controllable clock shared through a file "
+                          "(tests and demos; see `python -m services.plumbing.clock`)", "system"),
+    Setting("SP4N_LOG_LEVEL", "log level (DEBUG, INFO, WARNING, ERROR)", "INFO"),
+    Setting("SP4N_DB_POOL_SIZE", "PostgreSQL connections per service process", "8"),
+    Setting("SP4N_GRPC_THREADS", "threads serving gRPC requests per service process", "16"),
+    Setting("SP4N_GRACE_SECONDS", "how long a stopping service lets calls in flight finish", "10"),
+    Setting("SP4N_OUTBOX_POLL_SECONDS", "how often an outbox relay looks for events when not woken", "1.0"),
+    Setting("SP4N_DEMO_DATA", "`1` loads demo data (agencies, routing rules) at start", "0"),
+    *(_port(s, p) for s, p in _PORTS.items()),
+    *(_addr(s, p) for s, p in _PORTS.items() if s != "portal"),
+    Setting("PORTAL_HTTP_PORT", "HTTP port of the portal's web pages", "8080"),
+    Setting("PORTAL_HTTP_HOST", "address the portal's web server binds", "127.0.0.1"),
+    Setting("SLA_BPMN_DIR", "folder of BPMN models deployed at start (the newest version serves new reports)",
+            "bpmn"),
+    Setting("SLA_PROCESS_ID", "id of the lifecycle process in the BPMN models", "report_lifecycle"),
+    Setting("SLA_TIMER_POLL_SECONDS", "how often the timer worker looks for due instances", "1.0"),
+    Setting("SLA_RETRY_BASE_SECONDS", "first back-off after a failed service task (doubles per attempt)", "2"),
+    Setting("NOTIFY_SMTP_HOST", "SMTP server for e-mail; empty: e-mail is not sent, only in-app", ""),
+    Setting("NOTIFY_SMTP_PORT", "SMTP port", "25"),
+    Setting("NOTIFY_MAIL_FROM", "sender address of e-mail notifications", "noreply@sp4n.example"),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def get(name: str) -> str:
+    """The value of a setting from the environment, or its default."""
+    setting = _BY_NAME[name]  # KeyError: a setting that is not declared above
+    value = os.environ.get(name)
+    if value is None or value == "":
+        if setting.required:
+            raise ConfigError(f"{name} is not set: {setting.help}")
+        return setting.default  # type: ignore[return-value]
+    return value
+
+
+def get_int(name: str) -> int:
+    value = get(name)
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a whole number") from None
+
+
+def get_float(name: str) -> float:
+    value = get(name)
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a number") from None
+
+
+def markdown_table() -> str:
+    """The settings as the README's table."""
+    rows = ["| variable | default | what |", "|---|---|---|"]
+    for s in SETTINGS:
+        default = "(required)" if s.required else (f"`{s.default}`" if s.default else "(empty)")
+        rows.append(f"| `{s.name}` | {default} | {s.help} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

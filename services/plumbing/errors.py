@@ -1,0 +1,28 @@
+"""Domain errors shared by every service; mapped to gRPC status codes only at the edge."""
+
+
+class DomainError(Exception):
+    """A request the domain refuses; the message is safe to show to the caller."""
+
+
+class InvalidArgument(DomainError):
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class NotFound(DomainError):
+    pass
+
+
+class PermissionDenied(DomainError):
+    pass
+
+
+class FailedPrecondition(DomainError):
+    pass
+
+
+class Unauthenticated(DomainError):
+    pass

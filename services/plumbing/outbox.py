@@ -1,0 +1,176 @@
+"""Transactional outbox: events written with the change they announce, delivered by a relay.
+
+A producer calls `add()` inside its own transaction. The relay delivers pending events
+in order, one relay at a time per schema (an advisory lock elects it), and marks each
+delivered. A failed delivery is retried with back-off; later events of the same
+report wait behind it so that a process sees them in order. The outbox row id,
+prefixed by the schema, is the event id: the receiver ignores a repeat.
+"""
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+import grpc
+from google.protobuf import struct_pb2, timestamp_pb2
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from sp4n.sla.v1 import sla_pb2, sla_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+START_CASE = "start_case"  # the kind of event that starts a report's process
+
+
+@dataclass(frozen=True)
+class OutboxEvent:
+    event_id: str
+    kind: str
+    tracking_id: str
+    payload: dict
+    created_at: datetime
+
+
+class RejectedEvent(Exception):
+    """The receiver refused the event for good (it will never accept it): stop retrying."""
+
+
+def add(conn, schema: str, *, kind: str, tracking_id: str, payload: dict) -> int:
+    """Writes an event in the caller's transaction and wakes the relay at commit."""
+    row = conn.execute(
+        f'INSERT INTO "{schema}".outbox (kind, tracking_id, payload) VALUES (%s, %s, %s) RETURNING id',
+        (kind, tracking_id, Jsonb(payload)),
+    ).fetchone()
+    conn.execute("SELECT pg_notify(%s, '')", (f"{schema}_outbox",))
+    return row["id"] if isinstance(row, dict) else row[0]
+
+
+def pending_count(conn, schema: str) -> int:
+    row = conn.execute(f'SELECT count(*) AS n FROM "{schema}".outbox WHERE delivered_at IS NULL').fetchone()
+    return row["n"] if isinstance(row, dict) else row[0]
+
+
+class OutboxRelay:
+    """Delivers a schema's outbox events through `deliver`, in a background thread."""
+
+    def __init__(self, *, pool: ConnectionPool, schema: str, deliver: Callable[[OutboxEvent], None],
+                 poll_seconds: float = 1.0, batch: int = 200, max_backoff_seconds: float = 300.0):
+        self.pool = pool
+        self.schema = schema
+        self.deliver = deliver
+        self.poll_seconds = poll_seconds
+        self.batch = batch
+        self.max_backoff_seconds = max_backoff_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"outbox-{self.schema}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with self.pool.connection() as listener:
+                    listener.autocommit = True
+                    listener.execute(f'LISTEN "{self.schema}_outbox"')
+                    while not self._stop.is_set():
+                        while self.run_once() and not self._stop.is_set():
+                            pass
+                        for _ in listener.notifies(timeout=self.poll_seconds, stop_after=1):
+                            pass
+                    listener.execute("UNLISTEN *")
+            except Exception:
+                log.exception("outbox relay of %s failed; retrying", self.schema)
+                self._stop.wait(self.poll_seconds)
+
+    def run_once(self) -> int:
+        """Delivers one batch of due events; returns how many it delivered or gave up on."""
+        done = 0
+        with self.pool.connection() as conn, conn.transaction():
+            elected = conn.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s)) AS ok",
+                                   (f"sp4n-outbox:{self.schema}",)).fetchone()
+            if not elected["ok"]:
+                return 0
+            rows = conn.execute(
+                f'SELECT id, kind, tracking_id, payload, created_at, attempts, next_attempt_at <= now() AS due '
+                f'FROM "{self.schema}".outbox WHERE delivered_at IS NULL ORDER BY id LIMIT %s',
+                (self.batch,),
+            ).fetchall()
+            blocked: set[str] = set()
+            for row in rows:
+                if row["tracking_id"] in blocked:
+                    continue
+                if not row["due"]:  # waiting for its back-off: keep the report's order
+                    blocked.add(row["tracking_id"])
+                    continue
+                event = OutboxEvent(f"{self.schema}:{row['id']}", row["kind"], row["tracking_id"],
+                                    row["payload"], row["created_at"])
+                try:
+                    self.deliver(event)
+                    self._mark(conn, row["id"], "delivered", None)
+                    done += 1
+                except RejectedEvent as e:
+                    log.warning("event %s refused by its receiver: %s", event.event_id, e)
+                    self._mark(conn, row["id"], "rejected", str(e))
+                    done += 1
+                except Exception as e:  # a receiver down or failing: retry later, in order
+                    blocked.add(row["tracking_id"])
+                    backoff = min(self.max_backoff_seconds, 0.5 * 2 ** row["attempts"])
+                    conn.execute(
+                        f'UPDATE "{self.schema}".outbox SET attempts = attempts + 1, last_error = %s, '
+                        "next_attempt_at = now() + make_interval(secs => %s) WHERE id = %s",
+                        (str(e)[:2000], backoff, row["id"]),
+                    )
+                    log.warning("delivering event %s failed (attempt %d): %s", event.event_id,
+                                row["attempts"] + 1, e)
+        return done
+
+    def _mark(self, conn, row_id: int, outcome: str, error: str | None) -> None:
+        conn.execute(
+            f'UPDATE "{self.schema}".outbox SET delivered_at = now(), outcome = %s, last_error = %s, '
+            "attempts = attempts + 1 WHERE id = %s",
+            (outcome, error, row_id),
+        )
+
+
+_REFUSED = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.NOT_FOUND,
+            grpc.StatusCode.PERMISSION_DENIED}
+
+
+def to_sla(stub: sla_pb2_grpc.SlaServiceStub, timeout: float = 30.0) -> Callable[[OutboxEvent], None]:
+    """A `deliver` function that hands events to `sla`: a start_case event starts the report's
+    process, any other kind is the name of a message the process waits for."""
+
+    def deliver(event: OutboxEvent) -> None:
+        occurred = timestamp_pb2.Timestamp()
+        occurred.FromDatetime(event.created_at)
+        try:
+            if event.kind == START_CASE:
+                submitted = timestamp_pb2.Timestamp()
+                submitted.FromJsonString(event.payload["submitted_at"])
+                stub.StartCase(sla_pb2.StartCaseRequest(
+                    event_id=event.event_id, tracking_id=event.tracking_id, submitted_at=submitted,
+                    category=event.payload.get("category", ""), region_code=event.payload.get("region_code", ""),
+                ), timeout=timeout)
+            else:
+                payload = struct_pb2.Struct()
+                payload.update(event.payload)
+                stub.SignalCase(sla_pb2.SignalCaseRequest(
+                    event_id=event.event_id, tracking_id=event.tracking_id, message_name=event.kind,
+                    payload=payload, occurred_at=occurred,
+                ), timeout=timeout)
+        except grpc.RpcError as e:
+            if e.code() in _REFUSED:
+                raise RejectedEvent(f"{e.code().name}: {e.details()}") from None
+            raise
+
+    return deliver

@@ -1,0 +1,112 @@
+"""Fixtures shared by the whole suite: a real PostgreSQL, real gRPC servers, signed callers."""
+
+import os
+import secrets
+
+import grpc
+import psycopg
+import pytest
+from psycopg import sql
+
+from services.plumbing import db
+from services.plumbing.clock import FileClock
+from services.plumbing.grpc_server import GrpcServer
+from tests.support import IDENTITY_KEY, ROOT
+
+SERVICES = ("intake", "verification", "routing", "sla", "notify", "portal")
+OUTBOX_SERVICES = ("intake", "verification")
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URI pointing at database `name`."""
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    info["dbname"] = name
+    return psycopg.conninfo.make_conninfo(**info)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A PostgreSQL server to create test databases on: SP4N_TEST_DATABASE_URL, else DATABASE_URL,
+    else an embedded server."""
+    url = os.environ.get("SP4N_TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if url:
+        yield url
+        return
+    from services.plumbing import embedded_postgres
+    yield embedded_postgres.start(ROOT / ".run" / "pg-test")
+
+
+@pytest.fixture(scope="session")
+def make_database(postgres_url):
+    """Creates fresh, empty databases, dropped at the end of the session."""
+    created = []
+
+    def make() -> str:
+        name = f"sp4n_test_{secrets.token_hex(4)}"
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        created.append(name)
+        return with_database(postgres_url, name)
+
+    yield make
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        for name in created:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def migrated_url(make_database):
+    """A database with every service's migrations applied, shared by the unit tests."""
+    url = make_database()
+    for service in SERVICES:
+        folder = ROOT / "services" / service / "migrations"
+        if folder.is_dir():
+            db.migrate(url, schema=service, folder=folder, outbox=service in OUTBOX_SERVICES)
+    return url
+
+
+@pytest.fixture
+def database_url(migrated_url):
+    """The shared test database, emptied after each test."""
+    yield migrated_url
+    with psycopg.connect(migrated_url, autocommit=True) as conn:
+        tables = conn.execute(
+            "SELECT format('%%I.%%I', schemaname, tablename) FROM pg_tables "
+            "WHERE schemaname = ANY(%s) AND tablename <> 'schema_migrations'", (list(SERVICES),)).fetchall()
+        if tables:
+            conn.execute(f"TRUNCATE {', '.join(t[0] for t in tables)} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def pool(database_url):
+    p = db.open_pool(database_url, name="test", size=4)
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def clock(tmp_path):
+    """A controllable clock, starting at real time."""
+    return FileClock(tmp_path / "clock.json")
+
+
+@pytest.fixture
+def serve():
+    """Starts a real gRPC server on a free port with the given servicers; returns a channel to it."""
+    servers, channels = [], []
+
+    def start(name: str, *registrations) -> grpc.Channel:
+        server = GrpcServer(name=name, identity_key=IDENTITY_KEY, threads=8)
+        for register, service_name in registrations:
+            server.add(register, service_name)
+        port = server.start(0, host="127.0.0.1")
+        servers.append(server)
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        channels.append(channel)
+        return channel
+
+    yield start
+    for channel in channels:
+        channel.close()
+    for server in servers:
+        server.stop(0)
