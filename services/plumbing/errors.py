@@ -26,3 +26,7 @@ class FailedPrecondition(DomainError):
 
 class Unauthenticated(DomainError):
     pass
+
+
+class Unavailable(DomainError):
+    """Not now, but the same request may succeed later: callers retry."""

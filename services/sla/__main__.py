@@ -1,0 +1,25 @@
+"""python -m services.sla: the lifecycle process on SpiffWorkflow, its timers and deadlines."""
+
+from pathlib import Path
+
+from services.plumbing import config, process
+from services.sla import grpc_api
+from services.sla.calendar import WorkingCalendar
+from services.sla.engine import Engine
+from services.sla.operators import GrpcServiceCaller
+from services.sla.service import SlaService
+from services.sla.timers import TimerWorker
+
+
+def build(ctx: process.Context):
+    caller = GrpcServiceCaller({name: ctx.channel(name) for name in ("intake", "verification", "routing", "notify")})
+    engine = Engine(calendar=WorkingCalendar(), caller=caller, clock=ctx.clock)
+    service = SlaService(pool=ctx.pool, engine=engine, clock=ctx.clock, process_id=config.get("SLA_PROCESS_ID"),
+                         operators=caller.operators, retry_base_seconds=config.get_float("SLA_RETRY_BASE_SECONDS"))
+    service.deploy_folder(Path(config.get("SLA_BPMN_DIR")))
+    timers = TimerWorker(service, poll_seconds=config.get_float("SLA_TIMER_POLL_SECONDS"))
+    return [grpc_api.register(service)], [timers]
+
+
+if __name__ == "__main__":
+    process.run("sla", migrations=Path(__file__).with_name("migrations"), build=build)

@@ -1,0 +1,161 @@
+"""sla use cases: deploy models, start cases, deliver events, fire due timers. Each owns its transaction."""
+
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from psycopg_pool import ConnectionPool
+
+from services.plumbing import identity
+from services.plumbing.clock import Clock
+from services.plumbing.errors import FailedPrecondition, NotFound, Unavailable
+from services.plumbing.logs import fields
+from services.sla import repository
+from services.sla.domain import Case, ModelError
+from services.sla.engine import Engine, Model, parse_model
+
+log = logging.getLogger(__name__)
+
+# Which service may send which event into a process.
+PRODUCERS = {
+    "verification_decided": "verification",
+    "report_completed": "intake",
+    "follow_up_posted": "intake",
+    "reply_posted": "intake",
+}
+MAX_RETRY_DELAY = timedelta(hours=1)
+
+
+class SlaService:
+    def __init__(self, *, pool: ConnectionPool, engine: Engine, clock: Clock, process_id: str,
+                 operators: frozenset[str], retry_base_seconds: float = 2.0):
+        self.pool = pool
+        self.engine = engine
+        self.clock = clock
+        self.process_id = process_id
+        self.operators = operators
+        self.retry_base = timedelta(seconds=retry_base_seconds)
+        self._models: dict[int, Model] = {}
+
+    # -- models ---------------------------------------------------------------------------
+    def deploy_folder(self, folder: Path) -> str:
+        """Deploys the model of the lifecycle process found in `folder`; returns its content hash."""
+        candidates = [p for p in sorted(folder.glob("*.bpmn")) if f'id="{self.process_id}"' in p.read_text()]
+        if len(candidates) != 1:
+            raise ModelError(f"{folder}: expected one model of process {self.process_id}, found {len(candidates)}")
+        return self.deploy(candidates[0].read_text(), candidates[0].name)
+
+    def deploy(self, bpmn: str, filename: str) -> str:
+        """Checks and stores a model version; new reports use it from now on."""
+        model = parse_model(bpmn, self.process_id, self.operators, filename)
+        with self.pool.connection() as conn, conn.transaction():
+            version_id = repository.save_version(conn, model)
+        self._models[version_id] = model
+        log.info("deployed %s version %s", self.process_id, model.content_hash[:12])
+        return model.content_hash
+
+    def _model(self, conn, version_id: int) -> Model:
+        if version_id not in self._models:
+            self._models[version_id] = repository.load_version(conn, version_id)
+        return self._models[version_id]
+
+    # -- cases ----------------------------------------------------------------------------
+    def start_case(self, *, caller: identity.Caller, event_id: str, tracking_id: str, submitted_at: datetime,
+                   category: str, region_code: str) -> tuple[Case, bool]:
+        """Starts the newest process version for a submitted report; a repeat changes nothing."""
+        identity.require_service(caller, "intake")
+        now = self.clock.now()
+        with self.pool.connection() as conn, conn.transaction():
+            fresh = repository.record_event(conn, event_id=event_id, tracking_id=tracking_id, name="start_case",
+                                            outcome="started", received_at=now)
+            existing = repository.lock_instance(conn, tracking_id)
+            if not fresh or existing is not None:
+                if fresh:
+                    repository.set_event_outcome(conn, event_id, "already_started")
+                return self._case(conn, tracking_id), True
+            version_id = repository.newest_version(conn, self.process_id)
+            if version_id is None:
+                raise Unavailable(f"no version of {self.process_id} is deployed")
+            model = self._model(conn, version_id)
+            workflow = self.engine.start(model, {
+                "tracking_id": tracking_id, "submitted_at": submitted_at.isoformat(),
+                "category": category, "region_code": region_code})
+            error = self.engine.run(workflow)
+            self._save(conn, tracking_id, version_id, workflow, error, attempts=0, now=now)
+            return self._case(conn, tracking_id), False
+
+    def signal_case(self, *, caller: identity.Caller, event_id: str, tracking_id: str, message: str,
+                    payload: dict) -> tuple[Case, bool]:
+        """Delivers an event the report's process waits for. An event it does not wait for is
+        recorded and refused with a clear message; a repeated event id changes nothing."""
+        identity.require_service(caller, PRODUCERS[message])
+        now = self.clock.now()
+        refusal = None
+        with self.pool.connection() as conn, conn.transaction():
+            if not repository.record_event(conn, event_id=event_id, tracking_id=tracking_id, name=message,
+                                           outcome="accepted", received_at=now):
+                return self._case(conn, tracking_id), True
+            row = repository.lock_instance(conn, tracking_id)
+            if row is None:
+                refusal = NotFound(f"no process for report {tracking_id}")
+            elif row["status"] == "failed":
+                raise Unavailable(f"report {tracking_id} is retrying a failed step; send the event again later")
+            elif message not in row["waiting_for"]:
+                waits = ", ".join(row["waiting_for"]) or "nothing (it has finished)"
+                refusal = FailedPrecondition(f"report {tracking_id} is not waiting for {message}; it waits for {waits}")
+            if refusal is not None:
+                repository.set_event_outcome(conn, event_id, "refused", str(refusal))
+            else:
+                model = self._model(conn, row["version_id"])
+                workflow = self.engine.restore(model, row["state"], row["serializer_version"])
+                self.engine.deliver(workflow, message, payload)
+                error = self.engine.run(workflow)
+                self._save(conn, tracking_id, row["version_id"], workflow, error, attempts=0, now=now)
+                case = self._case(conn, tracking_id)
+        if refusal is not None:
+            log.info("event refused", extra=fields(event_id=event_id, tracking_id=tracking_id, reason=str(refusal)))
+            raise refusal
+        return case, False
+
+    def get_case(self, *, caller: identity.Caller, tracking_id: str) -> Case:
+        with self.pool.connection() as conn:
+            return self._case(conn, tracking_id)
+
+    def fire_due(self, limit: int = 100) -> int:
+        """Runs instances whose earliest timer or retry is due, one transaction each; returns how many."""
+        fired = 0
+        while fired < limit:
+            now = self.clock.now()
+            with self.pool.connection() as conn, conn.transaction():
+                row = repository.claim_due(conn, now)
+                if row is None:
+                    break
+                model = self._model(conn, row["version_id"])
+                workflow = self.engine.restore(model, row["state"], row["serializer_version"])
+                error = self.engine.run(workflow)
+                attempts = row["attempts"] + 1 if error else 0
+                self._save(conn, row["tracking_id"], row["version_id"], workflow, error, attempts=attempts, now=now)
+            fired += 1
+        return fired
+
+    # -- helpers --------------------------------------------------------------------------
+    def _save(self, conn, tracking_id, version_id, workflow, error, *, attempts, now) -> None:
+        state, serializer_version = self.engine.dump(workflow)
+        case = self.engine.describe(workflow)
+        retry_at = None
+        if error:
+            attempts = max(attempts, 1)
+            retry_at = now + min(MAX_RETRY_DELAY, self.retry_base * 2 ** (attempts - 1))
+            log.warning("service task failed; retrying", extra=fields(
+                tracking_id=tracking_id, tasks=case.failed_tasks, error=error, retry_at=retry_at.isoformat()))
+        due = [t for t in (case.next_due_at, retry_at) if t is not None]
+        next_due = None if case.status == "completed" else (min(due) if due else None)
+        repository.save_instance(conn, tracking_id=tracking_id, version_id=version_id, state=state,
+                                 serializer_version=serializer_version, case=case, error=error,
+                                 attempts=attempts, retry_at=retry_at, next_due_at=next_due, now=now)
+
+    def _case(self, conn, tracking_id: str) -> Case:
+        row = repository.get_instance(conn, tracking_id)
+        if row is None:
+            raise NotFound(f"no process for report {tracking_id}")
+        return repository.case_from_row(row, repository.version_hash(conn, row["version_id"]))

@@ -1,0 +1,160 @@
+"""sla through a real gRPC server and PostgreSQL, with the other services recorded."""
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+import grpc
+import psycopg
+import pytest
+from google.protobuf import struct_pb2
+
+from services.sla import grpc_api
+from services.sla.calendar import WorkingCalendar
+from services.sla.engine import Engine
+from services.sla.service import SlaService
+from sp4n.sla.v1 import sla_pb2 as pb
+from sp4n.sla.v1 import sla_pb2_grpc
+from tests.sla.recording_caller import RecordingCaller
+from tests.support import ROOT, caller, service_caller
+
+INTAKE = service_caller("intake")
+VERIFICATION = service_caller("verification")
+WIB = timezone(timedelta(hours=7))
+MONDAY = datetime(2026, 11, 2, 10, 0, tzinfo=WIB)
+
+
+@pytest.fixture
+def recorder(clock):
+    clock.set(MONDAY)
+    return RecordingCaller(clock)
+
+
+@pytest.fixture
+def service(pool, clock, recorder):
+    engine = Engine(calendar=WorkingCalendar(), caller=recorder, clock=clock)
+    sla = SlaService(pool=pool, engine=engine, clock=clock, process_id="report_lifecycle",
+                     operators=recorder.operators, retry_base_seconds=60)
+    sla.deploy_folder(ROOT / "bpmn")
+    return sla
+
+
+@pytest.fixture
+def stub(serve, service):
+    return sla_pb2_grpc.SlaServiceStub(serve("sla", grpc_api.register(service)))
+
+
+def start(stub, tracking_id="LAP-TEST0001", event_id="intake:1"):
+    request = pb.StartCaseRequest(event_id=event_id, tracking_id=tracking_id, category="infrastruktur",
+                                  region_code="6310")
+    request.submitted_at.FromDatetime(MONDAY)
+    return stub.StartCase(request, metadata=INTAKE)
+
+
+def signal(stub, message, event_id, metadata=VERIFICATION, tracking_id="LAP-TEST0001", **payload):
+    struct = struct_pb2.Struct()
+    struct.update(payload)
+    return stub.SignalCase(pb.SignalCaseRequest(event_id=event_id, tracking_id=tracking_id, message_name=message,
+                                                payload=struct), metadata=metadata)
+
+
+def forward(stub, event_id="verification:1"):
+    return signal(stub, "verification_decided", event_id, outcome="forward", decided_at=MONDAY.isoformat(),
+                  reason="", category="", agency_id="", duplicate_of="")
+
+
+def test_starting_a_case_runs_it_to_its_first_wait_and_stores_its_deadline(stub, recorder):
+    response = start(stub)
+    assert not response.repeated_event
+    assert response.case.status == "running"
+    assert list(response.case.waiting_for) == ["verification_decided"]
+    assert response.case.next_due_at.ToDatetime(tzinfo=timezone.utc) == datetime(2026, 11, 5, 16, 59, 59,
+                                                                                   tzinfo=timezone.utc)
+    assert len(response.case.process_version) == 64
+    assert recorder.notifications() == [("received", "reporter")]
+
+
+def test_a_repeated_start_event_changes_nothing(stub, recorder):
+    start(stub)
+    again = start(stub)
+    assert again.repeated_event
+    assert recorder.notifications() == [("received", "reporter")]
+
+
+def test_an_event_moves_the_case_and_a_repeat_changes_nothing(stub, recorder):
+    start(stub)
+    first = forward(stub)
+    assert list(first.case.waiting_for) == ["follow_up_posted"]
+    calls = len(recorder.calls)
+    again = forward(stub)
+    assert again.repeated_event and len(recorder.calls) == calls
+
+
+def test_an_event_the_case_does_not_wait_for_is_recorded_and_refused(stub, database_url):
+    start(stub)
+    with pytest.raises(grpc.RpcError) as e:
+        signal(stub, "reply_posted", "intake:9", metadata=INTAKE, posted_at=MONDAY.isoformat())
+    assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "not waiting for reply_posted" in e.value.details()
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT outcome FROM sla.events WHERE event_id = 'intake:9'").fetchone() == ("refused",)
+
+
+def test_an_event_for_an_unknown_report_is_not_found(stub):
+    with pytest.raises(grpc.RpcError) as e:
+        forward(stub)
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_only_the_producer_of_an_event_may_send_it(stub):
+    start(stub)
+    for metadata in [INTAKE, caller("national_admin")]:
+        with pytest.raises(grpc.RpcError) as e:
+            signal(stub, "verification_decided", "x:1", metadata=metadata, outcome="forward")
+        assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    request = pb.StartCaseRequest(event_id="v:1", tracking_id="LAP-TEST0002")
+    request.submitted_at.FromDatetime(MONDAY)
+    with pytest.raises(grpc.RpcError) as e:
+        stub.StartCase(request, metadata=VERIFICATION)
+    assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+@pytest.mark.parametrize("fields, field", [
+    (dict(event_id=""), "event_id"),
+    (dict(tracking_id="lap 1"), "tracking_id"),
+    (dict(message_name="unknown"), "message_name"),
+])
+def test_bad_events_are_refused_naming_the_field(stub, fields, field):
+    request = pb.SignalCaseRequest(**(dict(event_id="e:1", tracking_id="LAP-TEST0001",
+                                           message_name="reply_posted") | fields))
+    with pytest.raises(grpc.RpcError) as e:
+        stub.SignalCase(request, metadata=INTAKE)
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert e.value.details().startswith(field)
+
+
+def test_the_timer_worker_fires_each_due_timer_once_with_workers_side_by_side(stub, service, recorder, clock):
+    for n in range(6):
+        start(stub, tracking_id=f"LAP-TEST000{n}", event_id=f"intake:{n}")
+    clock.advance(timedelta(days=4))  # past the verification deadline of every case
+    threads = [threading.Thread(target=service.fire_due) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    escalations = [p["tracking_id"] for op, p, _ in recorder.calls if p.get("event") == "deadline_missed"]
+    assert sorted(escalations) == [f"LAP-TEST000{n}" for n in range(6)]
+    assert service.fire_due() == 0
+
+
+def test_a_failed_service_task_is_retried_with_back_off(stub, service, recorder, clock):
+    start(stub)
+    recorder.failing.add("routing/AssignReport")
+    response = forward(stub)
+    assert response.case.status == "failed"
+    assert list(response.case.failed_tasks) == ["assign_agency"]
+    recorder.failing.clear()
+    assert service.fire_due() == 0  # the back-off (60 s here) has not passed
+    clock.advance(timedelta(seconds=61))
+    assert service.fire_due() == 1
+    case = stub.GetCase(pb.GetCaseRequest(tracking_id="LAP-TEST0001"), metadata=INTAKE)
+    assert (case.status, list(case.waiting_for)) == ("running", ["follow_up_posted"])

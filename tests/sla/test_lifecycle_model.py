@@ -1,0 +1,193 @@
+"""The lifecycle model in bpmn/ run by the engine with simulated time: every path of the table."""
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from services.sla.calendar import WorkingCalendar
+from services.sla.engine import Engine, parse_model
+from services.sla.operators import OPERATORS
+from tests.sla.recording_caller import RecordingCaller
+
+MODEL = (Path(__file__).resolve().parents[2] / "bpmn" / "report_lifecycle.bpmn").read_text()
+WIB = timezone(timedelta(hours=7))
+WITA = timezone(timedelta(hours=8))
+# Monday 2 November 2026, 10:00 WIB: no holiday in the following weeks.
+MONDAY = datetime(2026, 11, 2, 10, 0, tzinfo=WIB)
+
+
+@pytest.fixture
+def clock(clock):
+    clock.set(MONDAY)
+    return clock
+
+
+@pytest.fixture
+def caller(clock):
+    return RecordingCaller(clock)
+
+
+@pytest.fixture
+def engine(clock, caller):
+    return Engine(calendar=WorkingCalendar(), caller=caller, clock=clock)
+
+
+@pytest.fixture
+def model():
+    return parse_model(MODEL, "report_lifecycle", frozenset(OPERATORS))
+
+
+class Case:
+    """One report's instance, stored and restored between steps as sla does."""
+
+    def __init__(self, engine, model, clock):
+        self.engine, self.model, self.clock = engine, model, clock
+        wf = engine.start(model, {"tracking_id": "LAP-TEST0001", "submitted_at": clock.now().isoformat(),
+                                  "category": "infrastruktur", "region_code": "6310"})
+        assert engine.run(wf) is None
+        self.state, self.version = engine.dump(wf)
+
+    def _step(self, action=None):
+        wf = self.engine.restore(self.model, self.state, self.version)
+        if action:
+            action(wf)
+        error = self.engine.run(wf)
+        self.state, self.version = self.engine.dump(wf)
+        self.description = self.engine.describe(wf)
+        return error
+
+    def send(self, message, **payload):
+        return self._step(lambda wf: self.engine.deliver(wf, message, payload))
+
+    def advance(self, **span):
+        self.clock.advance(timedelta(**span))
+        return self._step()
+
+    def describe(self):
+        self._step()
+        return self.description
+
+    def decide(self, outcome, **fields):
+        decision = dict(outcome=outcome, decided_at=self.clock.now().isoformat(), reason="", category="",
+                        agency_id="", duplicate_of="") | fields
+        return self.send("verification_decided", **decision)
+
+
+@pytest.fixture
+def case(engine, model, clock):
+    return Case(engine, model, clock)
+
+
+def test_a_new_report_is_acknowledged_queued_and_waits_for_verification_for_3_working_days(case, caller):
+    assert caller.notifications() == [("received", "reporter")]
+    [(op, params, key)] = [c for c in caller.calls if c[0] == "verification/EnqueueReport"]
+    assert params["due_at"] == "2026-11-05T23:59:59+07:00"  # Thursday, WIB
+    assert key == "sla:LAP-TEST0001:enqueue_verification:1"
+    state = case.describe()
+    assert state.waiting_for == ["verification_decided"]
+    assert [d.name for d in state.deadlines] == ["verification_overdue"]
+    assert state.next_due_at == datetime(2026, 11, 5, 23, 59, 59, tzinfo=WIB)
+
+
+def test_forward_follow_up_and_closure_after_10_quiet_working_days(case, caller, clock):
+    case.decide("forward", category="infrastruktur")
+    assert [c[0] for c in caller.calls][-4:] == ["routing/AssignReport", "intake/ForwardReport",
+                                                 "notify/SendNotification", "notify/SendNotification"]
+    assert caller.notifications()[-2:] == [("forwarded", "reporter"), ("new_assignment", "agency")]
+    state = case.describe()
+    assert state.waiting_for == ["follow_up_posted"]
+    # Forwarded Monday 2 Nov in WITA: 5 working days is Monday 9 Nov, 23:59:59 WITA.
+    assert state.deadlines[0].due_at == datetime(2026, 11, 9, 23, 59, 59, tzinfo=WITA)
+
+    clock.advance(timedelta(days=1))
+    case.send("follow_up_posted", posted_at=clock.now().isoformat(), entry_id="1", agency_id="x")
+    assert caller.notifications()[-1] == ("follow_up_posted", "reporter")
+    assert case.description.waiting_for == ["reply_posted"]
+    # Follow-up Tuesday 3 Nov: 10 working days later is Tuesday 17 Nov.
+    assert case.description.deadlines[0].due_at == datetime(2026, 11, 17, 23, 59, 59, tzinfo=WITA)
+
+    case.advance(days=13)  # Monday 16 Nov: not yet
+    assert case.description.status == "running"
+    case.advance(days=2)
+    assert case.description.status == "completed"
+    assert caller.statuses()[-1] == "REPORT_STATUS_CLOSED"
+    assert caller.notifications()[-1] == ("closed", "reporter")
+
+
+def test_a_reply_sends_the_report_back_to_the_agency_with_a_fresh_5_day_deadline(case, caller, clock):
+    case.decide("forward")
+    case.send("follow_up_posted", posted_at=clock.now().isoformat())
+    clock.advance(timedelta(days=3))  # Thursday 5 Nov
+    case.send("reply_posted", posted_at=clock.now().isoformat(), author="reporter")
+    assert case.description.waiting_for == ["follow_up_posted"]
+    assert case.description.deadlines[0].due_at == datetime(2026, 11, 12, 23, 59, 59, tzinfo=WITA)
+    case.send("follow_up_posted", posted_at=clock.now().isoformat())
+    assert case.description.waiting_for == ["reply_posted"]
+    assert caller.notifications().count(("follow_up_posted", "reporter")) == 2
+
+
+def test_a_missed_follow_up_deadline_escalates_and_keeps_waiting(case, caller):
+    case.decide("forward")
+    case.advance(days=8)  # past Monday 9 Nov
+    assert ("deadline_missed", "national_admins") in caller.notifications()
+    assert case.description.waiting_for == ["follow_up_posted"]
+
+
+def test_a_missed_verification_deadline_escalates_and_keeps_waiting(case, caller):
+    case.advance(days=4)
+    assert caller.notifications()[-1] == ("deadline_missed", "national_admins")
+    assert case.description.waiting_for == ["verification_decided"]
+
+
+def test_archive_tells_the_reporter_why(case, caller):
+    case.decide("archive", reason="Bukan pelayanan publik")
+    assert case.description.status == "completed"
+    assert caller.statuses() == ["REPORT_STATUS_ARCHIVED"]
+    assert [p["params"] for op, p, _ in caller.calls if p.get("event") == "archived"] == [
+        {"reason": "Bukan pelayanan publik"}]
+
+
+def test_duplicate_points_the_reporter_to_the_original(case, caller):
+    case.decide("duplicate", duplicate_of="LAP-ORIGINAL")
+    assert caller.statuses() == ["REPORT_STATUS_DUPLICATE"]
+    assert caller.notifications()[-1] == ("duplicate", "reporter")
+
+
+def test_hold_keeps_the_report_waiting_for_a_decision(case, caller):
+    case.decide("hold", reason="Menunggu konfirmasi")
+    assert caller.statuses() == ["REPORT_STATUS_ON_HOLD"]
+    assert case.description.waiting_for == ["verification_decided"]
+    case.decide("forward")
+    assert case.description.waiting_for == ["follow_up_posted"]
+
+
+def test_needs_completion_then_completed_goes_back_to_verification(case, caller, clock):
+    case.decide("needs_completion", reason="Lokasi kurang jelas")
+    assert caller.statuses() == ["REPORT_STATUS_NEEDS_COMPLETION"]
+    assert case.description.waiting_for == ["report_completed"]
+    clock.advance(timedelta(days=2))  # Wednesday 4 Nov
+    case.send("report_completed", completed_at=clock.now().isoformat())
+    assert case.description.waiting_for == ["verification_decided"]
+    enqueues = [(p["due_at"], key) for op, p, key in caller.calls if op == "verification/EnqueueReport"]
+    assert enqueues[-1] == ("2026-11-09T23:59:59+07:00", "sla:LAP-TEST0001:enqueue_verification:2")
+
+
+def test_needs_completion_not_completed_in_time_is_archived(case, caller):
+    case.decide("needs_completion", reason="Lokasi kurang jelas")
+    case.advance(days=15)
+    assert case.description.status == "completed"
+    assert caller.statuses()[-1] == "REPORT_STATUS_ARCHIVED"
+    assert caller.notifications()[-1] == ("archived", "reporter")
+
+
+def test_a_failed_service_task_is_kept_and_retried(case, caller):
+    caller.failing.add("routing/AssignReport")
+    error = case.send("verification_decided", outcome="forward", decided_at="2026-11-02T10:00:00+07:00",
+                      category="", agency_id="", reason="", duplicate_of="")
+    assert "routing/AssignReport failed" in error
+    assert case.description.status == "failed"
+    assert case.description.failed_tasks == ["assign_agency"]
+    caller.failing.clear()
+    assert case.advance(seconds=1) is None
+    assert case.description.waiting_for == ["follow_up_posted"]
