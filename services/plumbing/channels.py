@@ -24,8 +24,16 @@ class _CallerInterceptor(grpc.UnaryUnaryClientInterceptor):
         metadata = list(details.metadata or ())
         if not any(key == identity.METADATA_KEY for key, _ in metadata):
             metadata.append((identity.METADATA_KEY, self.signer.token()))
+        # A service that restarts is back within seconds: wait for it (up to the call's deadline)
+        # rather than fail at once while the channel reconnects.
+        wait_for_ready = True if details.wait_for_ready is None else details.wait_for_ready
         return continuation(_CallDetails(details.method, details.timeout, metadata, details.credentials,
-                                         details.wait_for_ready, details.compression), request)
+                                         wait_for_ready, details.compression), request)
+
+
+def signed(channel: grpc.Channel, signer: identity.ServiceSigner) -> grpc.Channel:
+    """`channel` with the signer's identity on every call that names no caller itself."""
+    return grpc.intercept_channel(channel, _CallerInterceptor(signer))
 
 
 def connect(address: str, signer: identity.ServiceSigner) -> grpc.Channel:
@@ -33,8 +41,10 @@ def connect(address: str, signer: identity.ServiceSigner) -> grpc.Channel:
     channel = grpc.insecure_channel(address, options=[
         ("grpc.max_receive_message_length", 16 * 1024 * 1024),
         ("grpc.keepalive_time_ms", 30_000),
+        ("grpc.initial_reconnect_backoff_ms", 200),
+        ("grpc.max_reconnect_backoff_ms", 2_000),
     ])
-    return grpc.intercept_channel(channel, _CallerInterceptor(signer))
+    return signed(channel, signer)
 
 
 def as_caller(caller: identity.Caller, key: str) -> list[tuple[str, str]]:

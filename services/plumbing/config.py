@@ -58,6 +58,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("NOTIFY_SMTP_HOST", "SMTP server for e-mail; empty: e-mail is not sent, only in-app", ""),
     Setting("NOTIFY_SMTP_PORT", "SMTP port", "25"),
     Setting("NOTIFY_MAIL_FROM", "sender address of e-mail notifications", "noreply@sp4n.example"),
+    Setting("NOTIFY_SMTP_USER", "SMTP login; empty: no login", ""),
+    Setting("NOTIFY_SMTP_PASSWORD", "SMTP password (with NOTIFY_SMTP_USER)", ""),
+    Setting("NOTIFY_SMTP_STARTTLS", "`1` upgrades the SMTP connection with STARTTLS before sending", "0"),
+    Setting("NOTIFY_POLL_SECONDS", "how often the delivery worker looks for e-mail to send", "1.0"),
+    Setting("NOTIFY_RETRY_BASE_SECONDS", "first back-off after a failed delivery (doubles per attempt)", "30"),
+    Setting("NOTIFY_MAX_ATTEMPTS", "delivery attempts before a notification is marked failed", "8"),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -62,5 +62,7 @@ class GrpcServiceCaller:
     def call(self, operator: str, params: dict, idempotency_key: str) -> dict:
         op = OPERATORS[operator]
         request = json_format.ParseDict({**params, "idempotency_key": idempotency_key}, op.request())
-        response = getattr(self._stubs[operator], op.method)(request, timeout=self.timeout)
+        # Fail fast when the service is down: the task is kept failed and retried with back-off,
+        # visible to analysts, instead of holding the instance's lock while the channel reconnects.
+        response = getattr(self._stubs[operator], op.method)(request, timeout=self.timeout, wait_for_ready=False)
         return op.project(response)

@@ -1,0 +1,135 @@
+"""SQL of the notify schema. Every function takes an open connection."""
+
+from datetime import datetime
+
+from services.notify.domain import Channel, Notification, Recipient, Status
+
+WAKE_CHANNEL = "notify_delivery"  # NOTIFY channel that wakes the delivery worker
+
+
+def _notification(row) -> Notification:
+    return Notification(str(row["id"]), row["tracking_id"], row["event"], Recipient(row["recipient"]),
+                        row["agency_id"], Channel(row["channel"]), row["language"], row["subject"], row["body"],
+                        Status(row["status"]), row["attempts"], row["created_at"], row["sent_at"],
+                        row["last_error"])
+
+
+def get(conn, notification_id: int) -> Notification | None:
+    row = conn.execute("SELECT * FROM notify.notifications WHERE id = %s", (notification_id,)).fetchone()
+    return _notification(row) if row else None
+
+
+def by_key(conn, key: str) -> Notification | None:
+    row = conn.execute("SELECT * FROM notify.notifications WHERE idempotency_key = %s", (key,)).fetchone()
+    return _notification(row) if row else None
+
+
+def for_event(conn, *, tracking_id: str, event: str, recipient: Recipient, agency_id: str,
+              params_digest: str) -> Notification | None:
+    """The notification already made for this occurrence of the event and recipient: its in-app one first."""
+    row = conn.execute(
+        "SELECT * FROM notify.notifications WHERE tracking_id = %s AND event = %s AND recipient = %s "
+        "AND agency_id = %s AND params_digest = %s ORDER BY (channel = 'in_app') DESC, id LIMIT 1",
+        (tracking_id, event, recipient.value, agency_id, params_digest),
+    ).fetchone()
+    return _notification(row) if row else None
+
+
+def for_report(conn, tracking_id: str) -> list[Notification]:
+    rows = conn.execute("SELECT * FROM notify.notifications WHERE tracking_id = %s ORDER BY id",
+                        (tracking_id,)).fetchall()
+    return [_notification(r) for r in rows]
+
+
+def add(conn, *, key: str | None, tracking_id: str, event: str, recipient: Recipient, agency_id: str,
+        params_digest: str, channel: Channel, language: str, subject: str, body: str, status: Status,
+        created_at: datetime, next_attempt_at: datetime | None = None, sent_at: datetime | None = None,
+        attempts: int = 0) -> Notification:
+    row = conn.execute(
+        "INSERT INTO notify.notifications (idempotency_key, tracking_id, event, recipient, agency_id, "
+        "params_digest, channel, language, subject, body, status, attempts, created_at, next_attempt_at, sent_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *",
+        (key, tracking_id, event, recipient.value, agency_id, params_digest, channel.value, language, subject, body,
+         status.value, attempts, created_at, next_attempt_at, sent_at),
+    ).fetchone()
+    return _notification(row)
+
+
+def wake_delivery(conn) -> None:
+    """Wakes the delivery worker when the transaction commits."""
+    conn.execute("SELECT pg_notify(%s, '')", (WAKE_CHANNEL,))
+
+
+# Delivery of e-mail.
+
+def claim_due(conn, *, now: datetime, claim_until: datetime, limit: int) -> list[tuple[int, int]]:
+    """Claims due pending e-mails for one attempt each: counts the attempt and keeps other workers
+    off them until `claim_until`. Returns (id, attempts) pairs."""
+    rows = conn.execute(
+        "WITH due AS (SELECT id FROM notify.notifications WHERE channel = 'email' AND status = 'pending' "
+        "AND next_attempt_at <= %s ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED) "
+        "UPDATE notify.notifications n SET attempts = n.attempts + 1, next_attempt_at = %s FROM due "
+        "WHERE n.id = due.id RETURNING n.id, n.attempts",
+        (now, limit, claim_until),
+    ).fetchall()
+    return sorted((r["id"], r["attempts"]) for r in rows)
+
+
+def mark_sending(conn, notification_id: int, *, attempts: int, lease_until: datetime) -> bool:
+    """Records that the claimed attempt is about to hand the message to SMTP. False when the claim
+    was lost (another worker took the notification after this one's claim ran out)."""
+    row = conn.execute(
+        "UPDATE notify.notifications SET status = 'sending', next_attempt_at = %s "
+        "WHERE id = %s AND status = 'pending' AND attempts = %s RETURNING id",
+        (lease_until, notification_id, attempts),
+    ).fetchone()
+    return row is not None
+
+
+# The outcome of an attempt is recorded only while the notification is still on that attempt
+# (`attempts`): a worker whose claim ran out and was taken over does not overwrite the newer one.
+
+def mark_sent(conn, notification_id: int, *, attempts: int, sent_at: datetime) -> None:
+    conn.execute(
+        "UPDATE notify.notifications SET status = 'sent', sent_at = %s, next_attempt_at = NULL, last_error = '' "
+        "WHERE id = %s AND attempts = %s",
+        (sent_at, notification_id, attempts),
+    )
+
+
+def mark_retry(conn, notification_id: int, *, attempts: int, error: str, next_attempt_at: datetime,
+               only_if_pending: bool = False) -> None:
+    conn.execute(
+        "UPDATE notify.notifications SET status = 'pending', last_error = %s, next_attempt_at = %s "
+        "WHERE id = %s AND attempts = %s AND (status = 'pending' OR NOT %s)",
+        (error[:2000], next_attempt_at, notification_id, attempts, only_if_pending),
+    )
+
+
+def mark_failed(conn, notification_id: int, *, attempts: int, error: str, only_if_pending: bool = False) -> None:
+    conn.execute(
+        "UPDATE notify.notifications SET status = 'failed', last_error = %s, next_attempt_at = NULL "
+        "WHERE id = %s AND attempts = %s AND (status = 'pending' OR NOT %s)",
+        (error[:2000], notification_id, attempts, only_if_pending),
+    )
+
+
+def fail_abandoned(conn, *, now: datetime, max_attempts: int) -> list[int]:
+    """Gives up on e-mails whose last allowed attempt was claimed and never finished."""
+    rows = conn.execute(
+        "UPDATE notify.notifications SET status = 'failed', next_attempt_at = NULL, "
+        "last_error = 'gave up after ' || attempts || ' attempts; the last one was abandoned. ' || last_error "
+        "WHERE channel = 'email' AND status = 'pending' AND attempts >= %s AND next_attempt_at <= %s RETURNING id",
+        (max_attempts, now),
+    ).fetchall()
+    return [r["id"] for r in rows]
+
+
+def fail_interrupted(conn, *, now: datetime, error: str) -> list[int]:
+    """Gives up on e-mails whose sending lease ran out: the worker stopped while handing them to SMTP."""
+    rows = conn.execute(
+        "UPDATE notify.notifications SET status = 'failed', last_error = %s, next_attempt_at = NULL "
+        "WHERE channel = 'email' AND status = 'sending' AND next_attempt_at <= %s RETURNING id",
+        (error, now),
+    ).fetchall()
+    return [r["id"] for r in rows]

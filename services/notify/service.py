@@ -1,0 +1,75 @@
+"""Notify use cases. Each owns its transaction."""
+
+from psycopg_pool import ConnectionPool
+
+from services.notify import repository
+from services.notify.domain import (DEFAULT_LANGUAGE, Channel, Contacts, Notification, NotificationRequest,
+                                    Recipient, Status, channels_for, check_key, check_request, check_tracking_id,
+                                    params_digest)
+from services.notify.templates import Templates
+from services.plumbing import identity
+from services.plumbing.clock import Clock
+from services.plumbing.errors import PermissionDenied
+
+
+class NotifyService:
+    def __init__(self, *, pool: ConnectionPool, clock: Clock, templates: Templates, contacts: Contacts,
+                 email_enabled: bool):
+        self.pool = pool
+        self.clock = clock
+        self.templates = templates
+        self.contacts = contacts
+        self.email_enabled = email_enabled
+
+    def send(self, *, caller: identity.Caller, key: str, request: NotificationRequest) -> Notification:
+        """Tells a report's event to its recipient: in-app at once, by e-mail through the delivery worker.
+        Answers with the in-app notification; a repeat (the same key, or the same event, recipient, agency and
+        params) changes nothing."""
+        identity.require_service(caller, "sla")
+        check_key(key)
+        recipient = check_request(request)
+        with self.pool.connection() as conn:
+            if (earlier := self._earlier(conn, key, request, recipient)) is not None:
+                return earlier
+        # Intake is asked outside any transaction: no lock is held while it answers. Only the
+        # language and whether an address exists are used; the contact itself is not stored.
+        contact = self.contacts.reporter(request.tracking_id) if recipient is Recipient.REPORTER else None
+        language = contact.language if contact else DEFAULT_LANGUAGE
+        rendered = self.templates.render(request.event, language,
+                                         {**(request.params or {}), "tracking_id": request.tracking_id})
+        now = self.clock.now()
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"notify:{request.tracking_id}",))
+            if (earlier := self._earlier(conn, key, request, recipient)) is not None:
+                return earlier
+            answer = None
+            for channel in channels_for(recipient, contact, self.email_enabled):
+                in_app = channel is Channel.IN_APP  # in-app is delivered by being stored; e-mail is queued
+                added = repository.add(
+                    conn, key=key if in_app else None, tracking_id=request.tracking_id, event=request.event,
+                    recipient=recipient, agency_id=request.agency_id, params_digest=params_digest(request.params),
+                    channel=channel, language=language, subject=rendered.subject, body=rendered.body,
+                    status=Status.SENT if in_app else Status.PENDING, created_at=now, attempts=int(in_app),
+                    sent_at=now if in_app else None, next_attempt_at=None if in_app else now)
+                answer = answer or added
+                if not in_app:
+                    repository.wake_delivery(conn)
+            return answer
+
+    @staticmethod
+    def _earlier(conn, key: str, request: NotificationRequest, recipient: Recipient) -> Notification | None:
+        return repository.by_key(conn, key) or repository.for_event(
+            conn, tracking_id=request.tracking_id, event=request.event, recipient=recipient,
+            agency_id=request.agency_id, params_digest=params_digest(request.params))
+
+    def for_report(self, *, caller: identity.Caller, tracking_id: str) -> list[Notification]:
+        """Every notification of a report, oldest first. A reporter sees only what was sent to them, and
+        only for the report they proved access to; staff and services see all."""
+        check_tracking_id(tracking_id)
+        if caller.role == identity.REPORTER and caller.subject != tracking_id:
+            raise PermissionDenied("a reporter sees the notifications of their own report only")
+        with self.pool.connection() as conn:
+            notifications = repository.for_report(conn, tracking_id)
+        if caller.role == identity.REPORTER:
+            notifications = [n for n in notifications if n.recipient is Recipient.REPORTER]
+        return notifications

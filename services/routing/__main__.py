@@ -1,0 +1,19 @@
+"""python -m services.routing: the agency directory, routing rules and assignments."""
+
+from pathlib import Path
+
+from services.plumbing import config, process
+from services.routing import demo, grpc_api
+from services.routing.service import RoutingService
+
+
+def build(ctx: process.Context):
+    service = RoutingService(pool=ctx.pool, clock=ctx.clock)
+    service.ensure_national_desk()
+    if config.get("SP4N_DEMO_DATA") == "1":
+        demo.load(ctx.pool)
+    return [grpc_api.register(service)], []
+
+
+if __name__ == "__main__":
+    process.run("routing", migrations=Path(__file__).with_name("migrations"), build=build)

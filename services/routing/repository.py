@@ -1,0 +1,113 @@
+"""SQL of the routing schema. Every function takes an open connection."""
+
+from datetime import datetime
+
+from services.routing.domain import NATIONAL_DESK, LEVELS, Agency, Assignment, MatchedBy, Rule
+
+_AGENCY = "a.id, a.code, a.name, a.parent_id, a.level, a.region_code, a.timezone"
+_LEVEL_ORDER = "array_position(%s::text[], a.level)"
+
+
+def _agency(row) -> Agency:
+    return Agency(row["id"], row["code"], row["name"], row["parent_id"] or "", row["level"], row["region_code"],
+                  row["timezone"])
+
+
+def _rule(row) -> Rule:
+    return Rule(row["id"], row["category"], row["region_prefix"], row["agency_id"], row["priority"])
+
+
+def _assignment(row) -> Assignment:
+    return Assignment(str(row["assignment_id"]), row["tracking_id"], _agency(row), MatchedBy(row["matched_by"]),
+                      row["assigned_at"], row["active"])
+
+
+def get_agency(conn, agency_id: str) -> Agency | None:
+    row = conn.execute(f"SELECT {_AGENCY} FROM routing.agencies a WHERE a.id = %s", (agency_id,)).fetchone()
+    return _agency(row) if row else None
+
+
+def list_agencies(conn, parent_id: str = "") -> list[Agency]:
+    """Every agency, or the children of `parent_id`; the top of the hierarchy first, then by name."""
+    where, params = ("WHERE a.parent_id = %s", [parent_id]) if parent_id else ("", [])
+    rows = conn.execute(f"SELECT {_AGENCY} FROM routing.agencies a {where} ORDER BY {_LEVEL_ORDER}, a.name, a.id",
+                        (*params, list(LEVELS))).fetchall()
+    return [_agency(r) for r in rows]
+
+
+def put_agency(conn, agency: Agency) -> None:
+    """Adds an agency, or updates the one with its id."""
+    conn.execute(
+        "INSERT INTO routing.agencies (id, code, name, parent_id, level, region_code, timezone) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET code = EXCLUDED.code, "
+        "name = EXCLUDED.name, parent_id = EXCLUDED.parent_id, level = EXCLUDED.level, "
+        "region_code = EXCLUDED.region_code, timezone = EXCLUDED.timezone",
+        (agency.id, agency.code, agency.name, agency.parent_id or None, agency.level, agency.region_code,
+         agency.timezone),
+    )
+
+
+def ensure_national_desk(conn) -> bool:
+    """Puts the national desk back if it is missing; True when it had to."""
+    desk = NATIONAL_DESK
+    row = conn.execute(
+        "INSERT INTO routing.agencies (id, code, name, parent_id, level, region_code, timezone) "
+        "VALUES (%s, %s, %s, NULL, %s, %s, %s) ON CONFLICT (id) DO NOTHING RETURNING id",
+        (desk.id, desk.code, desk.name, desk.level, desk.region_code, desk.timezone),
+    ).fetchone()
+    return row is not None
+
+
+def put_rule(conn, *, category: str, region_prefix: str, agency_id: str, priority: int = 0) -> Rule:
+    """Adds a rule, or sets the priority of the same (category, prefix, agency) rule."""
+    row = conn.execute(
+        "INSERT INTO routing.rules (category, region_prefix, agency_id, priority) VALUES (%s, %s, %s, %s) "
+        "ON CONFLICT (category, region_prefix, agency_id) DO UPDATE SET priority = EXCLUDED.priority RETURNING *",
+        (category, region_prefix, agency_id, priority),
+    ).fetchone()
+    return _rule(row)
+
+
+def rules_for(conn, category: str) -> list[Rule]:
+    rows = conn.execute("SELECT * FROM routing.rules WHERE category = %s ORDER BY id", (category,)).fetchall()
+    return [_rule(r) for r in rows]
+
+
+def government_of(conn, region_code: str, levels: tuple[str, ...], excluded: frozenset[str]) -> Agency | None:
+    """The agency of one of `levels` that governs exactly `region_code`, not excluded."""
+    row = conn.execute(
+        f"SELECT {_AGENCY} FROM routing.agencies a WHERE a.region_code = %s AND a.level = ANY(%s) "
+        "AND NOT (a.id = ANY(%s)) ORDER BY a.id LIMIT 1",
+        (region_code, list(levels), list(excluded)),
+    ).fetchone()
+    return _agency(row) if row else None
+
+
+_ASSIGNMENT = (f"SELECT s.id AS assignment_id, s.tracking_id, s.matched_by, s.assigned_at, s.active, {_AGENCY} "
+               "FROM routing.assignments s JOIN routing.agencies a ON a.id = s.agency_id")
+
+
+def assignment_by_key(conn, key: str) -> Assignment | None:
+    row = conn.execute(f"{_ASSIGNMENT} WHERE s.idempotency_key = %s", (key,)).fetchone()
+    return _assignment(row) if row else None
+
+
+def active_assignment(conn, tracking_id: str) -> Assignment | None:
+    row = conn.execute(f"{_ASSIGNMENT} WHERE s.tracking_id = %s AND s.active", (tracking_id,)).fetchone()
+    return _assignment(row) if row else None
+
+
+def add_assignment(conn, *, key: str, tracking_id: str, agency_id: str, matched_by: MatchedBy,
+                   assigned_at: datetime) -> Assignment:
+    """Records the report's new assignment; the one before it stops being active."""
+    conn.execute("UPDATE routing.assignments SET active = false WHERE tracking_id = %s AND active", (tracking_id,))
+    row = conn.execute(
+        "INSERT INTO routing.assignments (idempotency_key, tracking_id, agency_id, matched_by, assigned_at, active) "
+        "VALUES (%s, %s, %s, %s, %s, true) RETURNING id",
+        (key, tracking_id, agency_id, matched_by.value, assigned_at),
+    ).fetchone()
+    return assignment_by_id(conn, row["id"])
+
+
+def assignment_by_id(conn, assignment_id: int) -> Assignment:
+    return _assignment(conn.execute(f"{_ASSIGNMENT} WHERE s.id = %s", (assignment_id,)).fetchone())

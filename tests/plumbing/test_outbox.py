@@ -1,0 +1,56 @@
+"""The outbox relay delivers in order per report, retries failures, gives up on refusals."""
+
+from services.plumbing import outbox
+
+SCHEMA = "verification"  # any schema with an outbox
+
+
+def add(pool, tracking_id, n):
+    with pool.connection() as conn, conn.transaction():
+        outbox.add(conn, SCHEMA, kind="verification_decided", tracking_id=tracking_id, payload={"n": n})
+
+
+def test_events_are_delivered_once_in_order_with_their_event_ids(pool):
+    for n, tracking_id in enumerate(["LAP-A", "LAP-B", "LAP-A"]):
+        add(pool, tracking_id, n)
+    delivered = []
+    relay = outbox.OutboxRelay(pool=pool, schema=SCHEMA, deliver=delivered.append)
+    assert relay.run_once() == 3
+    assert relay.run_once() == 0
+    assert [(e.tracking_id, e.payload["n"]) for e in delivered] == [("LAP-A", 0), ("LAP-B", 1), ("LAP-A", 2)]
+    assert [e.event_id for e in delivered] == ["verification:1", "verification:2", "verification:3"]
+    with pool.connection() as conn:
+        assert outbox.pending_count(conn, SCHEMA) == 0
+
+
+def test_a_failed_delivery_holds_back_later_events_of_the_same_report_only(pool):
+    for n, tracking_id in enumerate(["LAP-A", "LAP-B", "LAP-A"]):
+        add(pool, tracking_id, n)
+    delivered = []
+
+    def deliver(event):
+        if event.tracking_id == "LAP-A":
+            raise ConnectionError("sla is down")
+        delivered.append(event.payload["n"])
+
+    relay = outbox.OutboxRelay(pool=pool, schema=SCHEMA, deliver=deliver)
+    assert relay.run_once() == 1
+    assert delivered == [1]
+    with pool.connection() as conn:
+        rows = conn.execute(f"SELECT id, attempts, last_error FROM {SCHEMA}.outbox WHERE delivered_at IS NULL "
+                            "ORDER BY id").fetchall()
+    assert [(r["id"], r["attempts"]) for r in rows] == [(1, 1), (3, 0)]
+    assert rows[0]["last_error"] == "sla is down"
+
+
+def test_an_event_the_receiver_refuses_for_good_is_not_retried(pool):
+    add(pool, "LAP-A", 0)
+
+    def deliver(event):
+        raise outbox.RejectedEvent("FAILED_PRECONDITION: not waiting")
+
+    relay = outbox.OutboxRelay(pool=pool, schema=SCHEMA, deliver=deliver)
+    assert relay.run_once() == 1
+    with pool.connection() as conn:
+        row = conn.execute(f"SELECT outcome, last_error FROM {SCHEMA}.outbox").fetchone()
+    assert (row["outcome"], row["last_error"]) == ("rejected", "FAILED_PRECONDITION: not waiting")
