@@ -127,16 +127,25 @@ class GrpcServer:
         self.server.stop(grace).wait()
 
 
-def run_until_signalled(server: GrpcServer, workers: Iterable[Worker] = (), grace: float = 10.0) -> None:
-    """Runs the started server and workers until SIGTERM or SIGINT, then stops them in order."""
+def stop_on_signals(name: str) -> threading.Event:
+    """An event set by SIGTERM or SIGINT. Install it first thing, so that a signal during start-up
+    also ends in a graceful stop."""
     stopping = threading.Event()
 
     def on_signal(signum, _frame):
-        log.info("%s received %s; stopping", server.name, signal.Signals(signum).name)
+        log.info("%s received %s; stopping", name, signal.Signals(signum).name)
         stopping.set()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    return stopping
+
+
+def run_until_signalled(server: GrpcServer, workers: Iterable[Worker] = (), grace: float = 10.0,
+                        stopping: threading.Event | None = None) -> None:
+    """Runs the started server and workers until `stopping` is set (by default on SIGTERM or
+    SIGINT), then stops them in order."""
+    stopping = stopping or stop_on_signals(server.name)
     workers = list(workers)
     for worker in workers:
         worker.start()

@@ -11,7 +11,7 @@ from psycopg_pool import ConnectionPool
 from services.plumbing import clock as clocks
 from services.plumbing import config, db, identity, logs
 from services.plumbing.channels import connect
-from services.plumbing.grpc_server import GrpcServer, Worker, run_until_signalled
+from services.plumbing.grpc_server import GrpcServer, Worker, run_until_signalled, stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ def run(name: str, *, migrations: Path | None, outbox: bool = False,
         build: Callable[[Context], tuple[Servicers, Iterable[Worker]]]) -> None:
     """Runs service `name` until SIGTERM: `build` returns its servicers (register function,
     full service name) and background workers."""
+    stopping = stop_on_signals(name)
     logs.configure(name, config.get("SP4N_LOG_LEVEL"))
     url = config.get("DATABASE_URL")
     key = config.get("SP4N_IDENTITY_KEY")
@@ -53,6 +54,6 @@ def run(name: str, *, migrations: Path | None, outbox: bool = False,
         server.add(register, service_name)
     server.start(config.get_int(f"{name.upper()}_PORT"))
     try:
-        run_until_signalled(server, workers, grace=config.get_float("SP4N_GRACE_SECONDS"))
+        run_until_signalled(server, workers, grace=config.get_float("SP4N_GRACE_SECONDS"), stopping=stopping)
     finally:
         pool.close()

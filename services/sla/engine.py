@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+from uuid import UUID
 
 from lxml import etree
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
@@ -116,6 +117,18 @@ def _check_expression(expression: str, where: str) -> None:
         raise ModelError(f"{where}: expression {expression!r} does not parse: {e.msg}") from None
 
 
+def _restore_tasks(dct: dict, spec, subprocess_specs) -> BpmnWorkflow:
+    """BpmnWorkflowConverter.from_dict without restoring the spec: the same steps on cached spec objects."""
+    converter = _registry.convert_from_dict["BpmnWorkflow"].args[0].__self__
+    workflow = BpmnWorkflow(spec, subprocess_specs, deserializing=True)
+    workflow.tasks = converter.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+    workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+    converter.set_default_attributes(workflow, dct)
+    converter.subprocesses_from_dict(dct["subprocesses"], workflow)
+    workflow.bpmn_events = _registry.restore(dct.pop("bpmn_events", []))
+    return workflow
+
+
 class _LifecycleScriptEngine(PythonScriptEngine):
     """Scripts see only task data and the injected functions; service tasks go to the caller."""
 
@@ -144,23 +157,24 @@ class Engine:
         use_clock(clock)
         self.clock = clock
         self.script_engine = _LifecycleScriptEngine(calendar, caller)
-        self._specs: dict[str, dict] = {}
+        self._specs: dict[str, tuple] = {}
 
     def start(self, model: Model, data: dict) -> BpmnWorkflow:
-        spec = self._spec_dict(model)
-        dct = json.loads(json.dumps(spec))  # the restore consumes its input
-        workflow = BpmnWorkflow(_registry.restore(dct["spec"]), {
-            k: _registry.restore(v) for k, v in dct["subprocess_specs"].items()}, script_engine=self.script_engine)
+        spec, subprocess_specs = self._spec_objects(model)
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(data)
         return workflow
 
     def restore(self, model: Model, state: str, serializer_version: str) -> BpmnWorkflow:
         dct = json.loads(state)
-        dct.update(json.loads(json.dumps(self._spec_dict(model))))
-        dct[BpmnWorkflowSerializer.VERSION_KEY] = serializer_version
-        _serializer.migrate(dct)
-        workflow = _serializer.from_dict(dct)
+        if serializer_version != SERIALIZER_VERSION:  # an older format: migrate with the spec in place
+            dct.update(json.loads(model.spec_json))
+            dct[BpmnWorkflowSerializer.VERSION_KEY] = serializer_version
+            _serializer.migrate(dct)
+            workflow = _serializer.from_dict(dct)
+        else:  # the spec objects of a version are parsed once and shared by its instances
+            workflow = _restore_tasks(dct, *self._spec_objects(model))
         workflow.script_engine = self.script_engine
         return workflow
 
@@ -172,9 +186,12 @@ class Engine:
         dct.pop("subprocess_specs")
         return json.dumps(dct, cls=_encoder), SERIALIZER_VERSION
 
-    def _spec_dict(self, model: Model) -> dict:
+    def _spec_objects(self, model: Model) -> tuple:
         if model.content_hash not in self._specs:
-            self._specs[model.content_hash] = json.loads(model.spec_json)
+            dct = json.loads(model.spec_json)
+            self._specs[model.content_hash] = (
+                _registry.restore(dct["spec"]),
+                {name: _registry.restore(spec) for name, spec in dct["subprocess_specs"].items()})
         return self._specs[model.content_hash]
 
     def run(self, workflow: BpmnWorkflow) -> str | None:

@@ -1,0 +1,103 @@
+"""The intake gRPC API: protobuf in and out, domain in between."""
+
+from services.intake.domain import (Contact, ReporterContact, Report, ReportStatus, ReportType, StatusChange,
+                                    Submission, TimelineEntry)
+from services.intake.service import IntakeService
+from services.plumbing import identity
+from services.plumbing.wire import timestamp
+from sp4n.intake.v1 import intake_pb2 as pb
+from sp4n.intake.v1 import intake_pb2_grpc
+
+_TYPES = {
+    pb.REPORT_TYPE_COMPLAINT: ReportType.COMPLAINT,
+    pb.REPORT_TYPE_ASPIRATION: ReportType.ASPIRATION,
+    pb.REPORT_TYPE_INFORMATION_REQUEST: ReportType.INFORMATION_REQUEST,
+}
+_TYPES_PB = {v: k for k, v in _TYPES.items()}
+_STATUSES = {
+    pb.REPORT_STATUS_IN_VERIFICATION: ReportStatus.IN_VERIFICATION,
+    pb.REPORT_STATUS_NEEDS_COMPLETION: ReportStatus.NEEDS_COMPLETION,
+    pb.REPORT_STATUS_ON_HOLD: ReportStatus.ON_HOLD,
+    pb.REPORT_STATUS_FORWARDED: ReportStatus.FORWARDED,
+    pb.REPORT_STATUS_FOLLOWED_UP: ReportStatus.FOLLOWED_UP,
+    pb.REPORT_STATUS_CLOSED: ReportStatus.CLOSED,
+    pb.REPORT_STATUS_ARCHIVED: ReportStatus.ARCHIVED,
+    pb.REPORT_STATUS_DUPLICATE: ReportStatus.DUPLICATE,
+}
+_STATUSES_PB = {v: k for k, v in _STATUSES.items()}
+
+
+def entry_pb(e: TimelineEntry) -> pb.TimelineEntry:
+    return pb.TimelineEntry(id=e.id, kind=e.kind.value, author=e.author, body=e.body,
+                            created_at=timestamp(e.created_at),
+                            status=_STATUSES_PB[e.status] if e.status else pb.REPORT_STATUS_UNSPECIFIED)
+
+
+def report_pb(r: Report) -> pb.Report:
+    return pb.Report(
+        tracking_id=r.tracking_id, type=_TYPES_PB[r.type], title=r.title, description=r.description,
+        category=r.category, region_code=r.region_code, location_text=r.location_text, anonymous=r.anonymous,
+        confidential=r.confidential, status=_STATUSES_PB[r.status], channel=r.channel,
+        submitted_at=timestamp(r.submitted_at), agency_id=r.agency_id, agency_name=r.agency_name,
+        published=r.published, published_at=timestamp(r.published_at),
+        timeline=[entry_pb(e) for e in r.timeline], reporter_name=r.reporter_name, language=r.language)
+
+
+def contact_pb(c: Contact) -> pb.ReporterContact:
+    return pb.ReporterContact(tracking_id=c.tracking_id, name=c.reporter.name, phone=c.reporter.phone,
+                              email=c.reporter.email, language=c.language, channel=c.channel)
+
+
+def submission(request: pb.SubmitReportRequest) -> Submission:
+    return Submission(
+        channel=request.channel, type=_TYPES.get(request.type), title=request.title,
+        description=request.description, category=request.category, region_code=request.region_code,
+        location_text=request.location_text, anonymous=request.anonymous, confidential=request.confidential,
+        reporter=ReporterContact(name=request.reporter.name, phone=request.reporter.phone,
+                                 email=request.reporter.email),
+        language=request.language)
+
+
+class IntakeApi(intake_pb2_grpc.IntakeServiceServicer):
+    def __init__(self, service: IntakeService):
+        self.service = service
+
+    def SubmitReport(self, request: pb.SubmitReportRequest, context) -> pb.SubmitReportResponse:
+        receipt = self.service.submit(caller=identity.current(), key=request.idempotency_key,
+                                      submission=submission(request))
+        return pb.SubmitReportResponse(tracking_id=receipt.tracking_id, submitted_at=timestamp(receipt.submitted_at))
+
+    def GetReport(self, request: pb.GetReportRequest, context) -> pb.Report:
+        return report_pb(self.service.report(caller=identity.current(), tracking_id=request.tracking_id))
+
+    def ForwardReport(self, request: pb.ForwardReportRequest, context) -> pb.Report:
+        return report_pb(self.service.forward(caller=identity.current(), key=request.idempotency_key,
+                                              tracking_id=request.tracking_id, agency_id=request.agency_id,
+                                              agency_name=request.agency_name))
+
+    def SetReportStatus(self, request: pb.SetReportStatusRequest, context) -> pb.Report:
+        change = StatusChange(tracking_id=request.tracking_id, status=_STATUSES.get(request.status),
+                              reason=request.reason)
+        return report_pb(self.service.set_status(caller=identity.current(), key=request.idempotency_key,
+                                                 change=change))
+
+    def PostFollowUp(self, request: pb.PostFollowUpRequest, context) -> pb.TimelineEntry:
+        return entry_pb(self.service.post_follow_up(caller=identity.current(), key=request.idempotency_key,
+                                                    tracking_id=request.tracking_id, body=request.body))
+
+    def PostReply(self, request: pb.PostReplyRequest, context) -> pb.TimelineEntry:
+        return entry_pb(self.service.post_reply(caller=identity.current(), key=request.idempotency_key,
+                                                tracking_id=request.tracking_id, body=request.body))
+
+    def CompleteReport(self, request: pb.CompleteReportRequest, context) -> pb.TimelineEntry:
+        return entry_pb(self.service.complete(caller=identity.current(), key=request.idempotency_key,
+                                              tracking_id=request.tracking_id, body=request.body))
+
+    def GetReporterContact(self, request: pb.GetReporterContactRequest, context) -> pb.ReporterContact:
+        return contact_pb(self.service.contact(caller=identity.current(), tracking_id=request.tracking_id))
+
+
+def register(service: IntakeService):
+    api = IntakeApi(service)
+    return (lambda server: intake_pb2_grpc.add_IntakeServiceServicer_to_server(api, server),
+            pb.DESCRIPTOR.services_by_name["IntakeService"].full_name)

@@ -1,0 +1,24 @@
+"""python -m services.portal: the web pages for reporters, served over HTTP, with a gRPC server
+that has no services of its own so that its health is checked like every other service's."""
+
+from pathlib import Path
+
+from services.plumbing import config, process
+from services.portal import web
+from services.portal.http_server import HttpServer
+from sp4n.intake.v1 import intake_pb2_grpc
+from sp4n.notify.v1 import notify_pb2_grpc
+from sp4n.sla.v1 import sla_pb2_grpc
+
+
+def build(ctx: process.Context):
+    app = web.create_app(intake=intake_pb2_grpc.IntakeServiceStub(ctx.channel("intake")),
+                         sla=sla_pb2_grpc.SlaServiceStub(ctx.channel("sla")),
+                         notify=notify_pb2_grpc.NotifyServiceStub(ctx.channel("notify")),
+                         identity_key=ctx.identity_key)
+    http = HttpServer(app, host=config.get("PORTAL_HTTP_HOST"), port=config.get_int("PORTAL_HTTP_PORT"))
+    return [], [http]
+
+
+if __name__ == "__main__":
+    process.run("portal", migrations=Path(__file__).with_name("migrations"), build=build)

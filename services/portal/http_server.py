@@ -1,0 +1,40 @@
+"""The portal's HTTP server: waitress in a thread, started and stopped like any background worker."""
+
+import logging
+import threading
+
+import waitress
+from waitress import wasyncore
+
+log = logging.getLogger(__name__)
+
+
+class HttpServer:
+    """Serves a WSGI app on host:port (port 0: any free port, see `port`) once started."""
+
+    def __init__(self, app, *, host: str, port: int, threads: int = 8, grace: float = 5.0):
+        self._map: dict = {}
+        # Binds at once, so that a port already taken stops the process at start-up.
+        self._server = waitress.create_server(app, map=self._map, host=host, port=port, threads=threads,
+                                              ident="sp4n-portal", clear_untrusted_proxy_headers=True)
+        self.host = host
+        self.port = self._server.effective_port
+        self.grace = grace
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._server.run, name="portal-http", daemon=True)
+        self._thread.start()
+        log.info("portal serving HTTP on %s", self.url)
+
+    def stop(self) -> None:
+        """Lets requests being handled finish (up to the grace period), then closes every socket."""
+        self._server.task_dispatcher.shutdown(timeout=self.grace)
+        # Sockets belong to the server's loop thread: close them there.
+        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
+        if self._thread is not None:
+            self._thread.join(self.grace)

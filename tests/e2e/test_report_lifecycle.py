@@ -1,0 +1,98 @@
+"""A report from submission to closure, through every service running as its own process."""
+
+import re
+import urllib.parse
+import urllib.request
+from datetime import timedelta
+
+import pytest
+
+from sp4n.intake.v1 import intake_pb2
+from sp4n.notify.v1 import notify_pb2
+from sp4n.sla.v1 import sla_pb2
+from sp4n.verification.v1 import verification_pb2
+from tests.e2e.conftest import eventually
+from tests.support import caller, service_caller
+
+pytestmark = pytest.mark.e2e
+
+ADMIN = caller("national_admin", "admin-e2e")
+LOOKER = service_caller("portal")
+
+
+def submit_through_the_portal(portal: str) -> str:
+    """Fills in the web form as a person would and follows the redirect to the tracking page."""
+    with urllib.request.urlopen(portal + "/", timeout=10) as response:
+        page = response.read().decode()
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({
+        "nonce": nonce, "type": "pengaduan", "title": "Lampu jalan mati di Jl. Raya Batulicin",
+        "description": "Lampu penerangan jalan di Jl. Raya Batulicin sudah mati selama satu bulan.",
+        "category": "infrastruktur", "region_code": "6310", "location_text": "Jl. Raya Batulicin, Tanah Bumbu",
+        "name": "Warga Batulicin", "phone": "081234567890", "email": "pelapor@contoh.id",
+    }).encode()
+    with urllib.request.urlopen(portal + "/laporan", data=form, timeout=10) as response:
+        tracking_id = response.url.rsplit("/", 1)[-1]
+        assert re.fullmatch(r"LAP-[0-9A-HJKMNP-TV-Z]{8}", tracking_id), response.url
+        assert tracking_id in response.read().decode()
+    return tracking_id
+
+
+def report(running, tracking_id):
+    return running.intake.GetReport(intake_pb2.GetReportRequest(tracking_id=tracking_id), metadata=LOOKER)
+
+
+def case(running, tracking_id):
+    return running.sla.GetCase(sla_pb2.GetCaseRequest(tracking_id=tracking_id), metadata=LOOKER)
+
+
+def reporter_notifications(running, tracking_id):
+    listed = running.notify.ListNotifications(notify_pb2.ListNotificationsRequest(tracking_id=tracking_id),
+                                              metadata=LOOKER).notifications
+    return {(n.event, n.channel, n.status) for n in listed if n.recipient == "reporter"}
+
+
+def test_a_report_goes_from_submission_to_closure(running, mailbox):
+    tracking_id = submit_through_the_portal(running.portal)
+
+    # Intake's outbox started the process; the process told the reporter and queued the report.
+    eventually(lambda: any(i.tracking_id == tracking_id for i in running.verification.ListQueue(
+        verification_pb2.ListQueueRequest(), metadata=ADMIN).items), what="the report reaching the queue")
+    eventually(lambda: ("received", "email", "sent") in reporter_notifications(running, tracking_id),
+               what="the receipt e-mail")
+
+    running.verification.DecideReport(verification_pb2.DecideReportRequest(
+        idempotency_key=f"e2e-{tracking_id}", tracking_id=tracking_id, outcome=verification_pb2.OUTCOME_FORWARD,
+        category="infrastruktur"), metadata=ADMIN)
+    forwarded = eventually(lambda: (r := report(running, tracking_id)).status == intake_pb2.REPORT_STATUS_FORWARDED
+                           and r, what="forwarding")
+    assert forwarded.agency_name == "Dinas Pekerjaan Umum dan Penataan Ruang Kabupaten Tanah Bumbu"
+    assert forwarded.published
+    eventually(lambda: ("forwarded", "email", "sent") in reporter_notifications(running, tracking_id),
+               what="the forwarding e-mail")
+    assert list(case(running, tracking_id).waiting_for) == ["follow_up_posted"]
+
+    liaison = caller("liaison_officer", "lo-pupr", forwarded.agency_id)
+    running.intake.PostFollowUp(intake_pb2.PostFollowUpRequest(
+        idempotency_key=f"fu-{tracking_id}", tracking_id=tracking_id,
+        body="Lampu sudah diganti oleh tim PJU pada hari ini."), metadata=liaison)
+    eventually(lambda: list(case(running, tracking_id).waiting_for) == ["reply_posted"],
+               what="the process waiting for a reply")
+    eventually(lambda: ("follow_up_posted", "in_app", "sent") in reporter_notifications(running, tracking_id),
+               what="the follow-up notification")
+
+    running.clock.advance(timedelta(days=20))  # well past 10 working days
+    eventually(lambda: report(running, tracking_id).status == intake_pb2.REPORT_STATUS_CLOSED, what="closure")
+    eventually(lambda: case(running, tracking_id).status == "completed", what="the process completing")
+    eventually(lambda: ("closed", "email", "sent") in reporter_notifications(running, tracking_id),
+               what="the closing e-mail")
+
+    mails = [body for rcpts, body in mailbox.messages if rcpts == ["pelapor@contoh.id"] and tracking_id in body]
+    assert len(mails) >= 3, mails
+    kinds = [n.kind for n in report(running, tracking_id).timeline]
+    assert kinds[0] == "submitted" and "follow_up" in kinds
+
+    with urllib.request.urlopen(f"{running.portal}/lacak/{tracking_id}", timeout=10) as response:
+        page = response.read().decode()
+    assert "Lampu sudah diganti" in page
+    assert "Warga Batulicin" not in page and "081234567890" not in page

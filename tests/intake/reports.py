@@ -1,0 +1,94 @@
+"""Building and moving reports through intake's API in tests, and reading what intake stored."""
+
+from datetime import datetime, timezone
+
+import grpc
+import psycopg
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from sp4n.intake.v1 import intake_pb2 as pb
+from tests.support import caller, service_caller
+
+T0 = datetime(2026, 3, 16, 3, 0, tzinfo=timezone.utc)  # a Monday, 10:00 WIB: where test clocks start
+
+PORTAL = service_caller("portal")
+SLA = service_caller("sla")
+NOTIFY = service_caller("notify")
+ADMIN = caller("national_admin", "admin-1")
+AGENCY = "tanah-bumbu-pupr"
+AGENCY_NAME = "Dinas PUPR Kabupaten Tanah Bumbu"
+LIAISON = caller("liaison_officer", "lo-1", AGENCY)
+OTHER_LIAISON = caller("liaison_officer", "lo-2", "kota-banjarmasin")
+
+TABLES = ("reports", "reporters", "timeline", "outbox")
+
+
+def report_request(key: str = "web-1", **fields) -> pb.SubmitReportRequest:
+    """A valid web submission; `fields` override any field."""
+    values = dict(
+        idempotency_key=key, channel="web", type=pb.REPORT_TYPE_COMPLAINT, title="Jalan berlubang di Batulicin",
+        description="Lubang besar di Jalan Raya Batulicin dekat pasar, membahayakan pengendara motor.",
+        category="infrastruktur", region_code="6310", location_text="Jl. Raya Batulicin km 3",
+        reporter=pb.Reporter(name="Siti Rahmah", phone="0812-3456-7890", email="siti@contoh.id"),
+    ) | fields
+    return pb.SubmitReportRequest(**values)
+
+
+def submit(stub, key: str = "web-1", **fields) -> str:
+    return stub.SubmitReport(report_request(key, **fields), metadata=PORTAL).tracking_id
+
+
+def reporter(tracking_id: str):
+    """The reporter's own signed identity for their report."""
+    return caller("reporter", tracking_id)
+
+
+def forward(stub, tracking_id: str, key: str = "fwd-1", agency_id: str = AGENCY,
+            agency_name: str = AGENCY_NAME) -> pb.Report:
+    return stub.ForwardReport(pb.ForwardReportRequest(idempotency_key=key, tracking_id=tracking_id,
+                                                      agency_id=agency_id, agency_name=agency_name), metadata=SLA)
+
+
+def set_status(stub, tracking_id: str, status, key: str = "status-1", reason: str = "") -> pb.Report:
+    return stub.SetReportStatus(pb.SetReportStatusRequest(idempotency_key=key, tracking_id=tracking_id,
+                                                          status=status, reason=reason), metadata=SLA)
+
+
+def follow_up(stub, tracking_id: str, key: str = "fu-1", body: str = "Perbaikan dijadwalkan pekan depan.",
+              metadata=LIAISON) -> pb.TimelineEntry:
+    return stub.PostFollowUp(pb.PostFollowUpRequest(idempotency_key=key, tracking_id=tracking_id, body=body),
+                             metadata=metadata)
+
+
+def reply(stub, tracking_id: str, key: str = "re-1", body: str = "Terima kasih, kami tunggu.",
+          metadata=None) -> pb.TimelineEntry:
+    return stub.PostReply(pb.PostReplyRequest(idempotency_key=key, tracking_id=tracking_id, body=body),
+                          metadata=metadata or reporter(tracking_id))
+
+
+def complete(stub, tracking_id: str, key: str = "co-1", body: str = "Lokasinya di depan SDN 2 Batulicin.",
+             metadata=None) -> pb.TimelineEntry:
+    return stub.CompleteReport(pb.CompleteReportRequest(idempotency_key=key, tracking_id=tracking_id, body=body),
+                               metadata=metadata or reporter(tracking_id))
+
+
+def get(stub, tracking_id: str, metadata=PORTAL) -> pb.Report:
+    return stub.GetReport(pb.GetReportRequest(tracking_id=tracking_id), metadata=metadata)
+
+
+def row_counts(database_url) -> dict[str, int]:
+    with psycopg.connect(database_url) as conn:
+        return {t: conn.execute(f"SELECT count(*) FROM intake.{t}").fetchone()[0] for t in TABLES}
+
+
+def outbox_rows(database_url) -> list[tuple[str, str, dict]]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT kind, tracking_id, payload FROM intake.outbox ORDER BY id").fetchall()
+
+
+def field_violation(error: grpc.RpcError) -> str:
+    detail = rpc_status.from_call(error).details[0]
+    bad = error_details_pb2.BadRequest()
+    detail.Unpack(bad)
+    return bad.field_violations[0].field
