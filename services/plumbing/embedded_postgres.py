@@ -32,7 +32,7 @@ def data_folder(preferred: Path) -> Path:
 
 def start(preferred: Path) -> str:
     """Starts (or reuses) an embedded server with its data in `preferred`; returns its URI."""
-    os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
+    os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="sp4n-runtime-"))  # private, 0700
     import pgserver  # imported late: only needed without DATABASE_URL
 
     folder = data_folder(preferred)

@@ -149,7 +149,10 @@ def run_until_signalled(server: GrpcServer, workers: Iterable[Worker] = (), grac
     workers = list(workers)
     for worker in workers:
         worker.start()
-    stopping.wait()
+    # Wake up now and then: a signal may land on one of gRPC's threads, and Python runs its handler
+    # only when the main thread next runs bytecode. An unbounded wait could sleep through SIGTERM.
+    while not stopping.wait(0.5):
+        pass
     server.health.enter_graceful_shutdown()
     for worker in workers:
         worker.stop()

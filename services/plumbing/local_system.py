@@ -58,9 +58,10 @@ class LocalSystem:
     def start_service(self, name: str) -> None:
         out = open(self.log_dir / f"{name}.log", "ab") if self.log_dir else None
         try:
+            # A session of its own: Ctrl-C reaches only the launcher, which then sends one SIGTERM.
             self.processes[name] = subprocess.Popen(
                 [sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=self.env, stdout=out,
-                stderr=subprocess.STDOUT if out else None)
+                stderr=subprocess.STDOUT if out else None, start_new_session=True)
         finally:
             if out:
                 out.close()  # the child has its own copy
@@ -125,6 +126,7 @@ def main() -> int:
     system = LocalSystem(env)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGHUP, lambda *_: stopping.set())
     try:
         system.start()
         portal = f"http://{config.get('PORTAL_HTTP_HOST')}:{config.get('PORTAL_HTTP_PORT')}/"
