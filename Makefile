@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PROTOS := $(shell find protos -name '*.proto')
 
 .DEFAULT_GOAL := help
-.PHONY: help venv protos run test test-fast check-boundaries clean
+.PHONY: help venv protos system-deps run test bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ run: protos ## run the whole system: embedded PostgreSQL unless DATABASE_URL is 
 
 test: protos system-deps ## set up and run the whole test suite
 	$(PY) -m pytest
+
+bench: protos ## run the benchmarks in bench/ and print their figures (not part of make test)
+	$(PY) -m bench.engine 300
 
 clean: ## remove the virtual environment, generated code and local data
 	rm -rf $(VENV) gen .run

@@ -7,7 +7,6 @@ and prints the median cost per step, per whole lifecycle, and the stored state's
     .venv/bin/python -m bench.engine [N]
 """
 
-import json
 import statistics
 import sys
 import tempfile
@@ -82,7 +81,6 @@ def main(n: int) -> None:
     print(f"  lifecycle  {statistics.median(lifecycles) * 1000:7.2f} ms  -> {1 / statistics.median(lifecycles):.0f} "
           f"lifecycles/s on one core")
     print(f"  stored state at closure: {statistics.median(sizes) / 1024:.1f} KiB JSON (spec stored once per version)")
-    print(json.dumps({"lifecycle_ms_p50": round(statistics.median(lifecycles) * 1000, 2)}))
 
 
 if __name__ == "__main__":
