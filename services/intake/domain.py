@@ -32,7 +32,6 @@ MAX_NAME = 120
 MAX_EMAIL = 254
 MAX_AGENCY_ID = 100
 MAX_AGENCY_NAME = 200
-MAX_KEY = 200
 
 REGION_CODE = re.compile(r"[0-9]{2}|[0-9]{4}")  # BPS: province (2 digits) or regency/city (4)
 # An Indonesian mobile number: 08.., 628.. or +628.., 9 to 15 digits in all.
@@ -168,12 +167,6 @@ def new_tracking_id() -> str:
 def check_tracking_id(value: str, field_name: str = "tracking_id") -> str:
     if not TRACKING_ID.fullmatch(value or ""):
         raise InvalidArgument(field_name, "must be a tracking ID such as LAP-7K3QX9MA")
-    return value
-
-
-def check_key(value: str) -> str:
-    if not value or len(value) > MAX_KEY:
-        raise InvalidArgument("idempotency_key", f"is required, at most {MAX_KEY} characters")
     return value
 
 

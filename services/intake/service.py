@@ -1,18 +1,20 @@
 """Intake use cases. Each owns its transaction; every change locks the report's row first."""
 
 from dataclasses import replace
+from typing import Callable
 
 from psycopg_pool import ConnectionPool
 
 from services.intake import domain, repository
 from services.intake.domain import (ADMINISTRATOR, FOLLOW_UP_POSTED, REPLY_POSTED, REPORT_COMPLETED, REPORTER, SYSTEM,
                                     Contact, EntryKind, Receipt, Report, ReportStatus, StatusChange, Submission,
-                                    TimelineEntry, check_body, check_key, check_status_change, check_submission,
-                                    check_tracking_id, ensure_agency_may_answer, ensure_completion_allowed,
-                                    ensure_open, ensure_reply_allowed, text)
+                                    TimelineEntry, check_body, check_status_change, check_submission, check_tracking_id,
+                                    ensure_agency_may_answer, ensure_completion_allowed, ensure_open,
+                                    ensure_reply_allowed, text)
 from services.plumbing import identity, outbox
 from services.plumbing.clock import Clock
 from services.plumbing.errors import NotFound, PermissionDenied
+from services.plumbing.identifiers import check_idempotency_key
 
 SCHEMA = "intake"
 MAX_ID_ATTEMPTS = 20  # 32^8 IDs: a run of collisions this long means something else is wrong
@@ -26,7 +28,7 @@ class IntakeService:
     def submit(self, *, caller: identity.Caller, key: str, submission: Submission) -> Receipt:
         """Stores a report with its reporter and starts its process; a repeated key returns the first receipt."""
         identity.require_service(caller, "portal")
-        check_key(key)
+        check_idempotency_key(key)
         submission = check_submission(submission)
         with self.pool.connection() as conn, conn.transaction():
             if (earlier := repository.receipt_by_key(conn, submission.channel, key)) is not None:
@@ -65,7 +67,7 @@ class IntakeService:
                 agency_name: str) -> Report:
         """Assigns the competent agency and publishes the report unless it is confidential."""
         identity.require_service(caller, "sla")
-        check_key(key)
+        check_idempotency_key(key)
         check_tracking_id(tracking_id)
         agency_id = text(agency_id, "agency_id", min_length=1, max_length=domain.MAX_AGENCY_ID)
         agency_name = text(agency_name, "agency_name", min_length=1, max_length=domain.MAX_AGENCY_NAME)
@@ -84,7 +86,7 @@ class IntakeService:
     def set_status(self, *, caller: identity.Caller, key: str, change: StatusChange) -> Report:
         """Moves the report to a lifecycle status decided by its process."""
         identity.require_service(caller, "sla")
-        check_key(key)
+        check_idempotency_key(key)
         change = check_status_change(change)
         with self.pool.connection() as conn, conn.transaction():
             report = _found(repository.get_report(conn, change.tracking_id, for_update=True), change.tracking_id)
@@ -99,7 +101,7 @@ class IntakeService:
     def post_follow_up(self, *, caller: identity.Caller, key: str, tracking_id: str, body: str) -> TimelineEntry:
         """The assigned agency's follow-up; only its own staff may post it."""
         identity.require_role(caller, identity.LIAISON_OFFICER, identity.AGENCY_ADMIN)
-        check_key(key)
+        check_idempotency_key(key)
         check_tracking_id(tracking_id)
         body = check_body(body)
         with self.pool.connection() as conn, conn.transaction():
@@ -128,40 +130,37 @@ class IntakeService:
             author = REPORTER
         else:
             raise PermissionDenied("only the reporter or a national administrator may reply")
-        check_key(key)
-        check_tracking_id(tracking_id)
-        body = check_body(body)
-        with self.pool.connection() as conn, conn.transaction():
-            report = _found(repository.get_report(conn, tracking_id, for_update=True), tracking_id)
-            if (earlier := repository.entry_by_key(conn, tracking_id, EntryKind.REPLY, key)) is not None:
-                return earlier
-            ensure_reply_allowed(report)
-            now = self.clock.now()
-            entry = repository.add_entry(conn, tracking_id=tracking_id, kind=EntryKind.REPLY, author=author,
-                                         body=body, created_at=now, key=key)
-            repository.set_status(conn, tracking_id, ReportStatus.FORWARDED)
-            outbox.add(conn, SCHEMA, kind=REPLY_POSTED, tracking_id=tracking_id, payload={
-                "entry_id": entry.id, "posted_at": now.isoformat(), "author": author})
-            return entry
+        return self._add_answer(key=key, tracking_id=tracking_id, body=body, kind=EntryKind.REPLY, author=author,
+                                allowed=ensure_reply_allowed, status=ReportStatus.FORWARDED, event=REPLY_POSTED,
+                                stamp="posted_at", extra={"author": author})
 
     def complete(self, *, caller: identity.Caller, key: str, tracking_id: str, body: str) -> TimelineEntry:
         """The reporter's completion of a report sent back to them; it returns to verification."""
         if caller.role != identity.REPORTER or caller.subject != tracking_id:
             raise PermissionDenied("only the reporter may complete the report")
-        check_key(key)
+        return self._add_answer(key=key, tracking_id=tracking_id, body=body, kind=EntryKind.COMPLETION,
+                                author=REPORTER, allowed=ensure_completion_allowed,
+                                status=ReportStatus.IN_VERIFICATION, event=REPORT_COMPLETED, stamp="completed_at")
+
+    def _add_answer(self, *, key: str, tracking_id: str, body: str, kind: EntryKind, author: str,
+                    allowed: Callable[[Report], None], status: ReportStatus, event: str, stamp: str,
+                    extra: dict | None = None) -> TimelineEntry:
+        """A reporter's or administrator's timeline entry that moves the report on and tells its
+        process (payload: the entry id, `stamp` at now, and `extra`); a repeated key changes nothing."""
+        check_idempotency_key(key)
         check_tracking_id(tracking_id)
         body = check_body(body)
         with self.pool.connection() as conn, conn.transaction():
             report = _found(repository.get_report(conn, tracking_id, for_update=True), tracking_id)
-            if (earlier := repository.entry_by_key(conn, tracking_id, EntryKind.COMPLETION, key)) is not None:
+            if (earlier := repository.entry_by_key(conn, tracking_id, kind, key)) is not None:
                 return earlier
-            ensure_completion_allowed(report)
+            allowed(report)
             now = self.clock.now()
-            entry = repository.add_entry(conn, tracking_id=tracking_id, kind=EntryKind.COMPLETION, author=REPORTER,
-                                         body=body, created_at=now, key=key)
-            repository.set_status(conn, tracking_id, ReportStatus.IN_VERIFICATION)
-            outbox.add(conn, SCHEMA, kind=REPORT_COMPLETED, tracking_id=tracking_id, payload={
-                "entry_id": entry.id, "completed_at": now.isoformat()})
+            entry = repository.add_entry(conn, tracking_id=tracking_id, kind=kind, author=author, body=body,
+                                         created_at=now, key=key)
+            repository.set_status(conn, tracking_id, status)
+            outbox.add(conn, SCHEMA, kind=event, tracking_id=tracking_id,
+                       payload={"entry_id": entry.id, stamp: now.isoformat(), **(extra or {})})
             return entry
 
     def contact(self, *, caller: identity.Caller, tracking_id: str) -> Contact:

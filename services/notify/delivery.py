@@ -18,7 +18,6 @@ import email.utils
 import logging
 import re
 import smtplib
-import threading
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Protocol
@@ -27,6 +26,7 @@ from psycopg_pool import ConnectionPool
 
 from services.notify import repository
 from services.notify.domain import Contacts, ContactUnavailable, Notification, ReportUnknown, backoff
+from services.plumbing.background import BackgroundWorker
 from services.plumbing.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -74,19 +74,20 @@ def message_id(notification: Notification, mail_from: str) -> str:
     return f"<sp4n-notify-{notification.id}.{int(notification.created_at.timestamp())}@{domain}>"
 
 
-class DeliveryWorker:
+class DeliveryWorker(BackgroundWorker):
     """Delivers pending e-mail notifications in a background thread; wakes on NOTIFY or every poll."""
 
     def __init__(self, *, pool: ConnectionPool, clock: Clock, contacts: Contacts, mailer: Mailer, mail_from: str,
                  poll_seconds: float = 1.0, batch: int = 20, max_attempts: int = MAX_ATTEMPTS,
                  retry_base_seconds: float = 30.0, max_backoff_seconds: float = 6 * 3600.0,
                  claim_seconds: float = 300.0, lease_seconds: float = 300.0):
+        super().__init__(name="notify-delivery", poll_seconds=poll_seconds, pool=pool,
+                         wake_channel=repository.WAKE_CHANNEL)
         self.pool = pool
         self.clock = clock
         self.contacts = contacts
         self.mailer = mailer
         self.mail_from = mail_from
-        self.poll_seconds = poll_seconds
         self.batch = batch
         self.max_attempts = max_attempts
         self.retry_base_seconds = retry_base_seconds
@@ -95,34 +96,6 @@ class DeliveryWorker:
         # only one worker hand a message over.
         self.claim_seconds = claim_seconds
         self.lease_seconds = lease_seconds  # longer than an SMTP conversation can take
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="notify-delivery", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                with self.pool.connection() as listener:
-                    listener.autocommit = True
-                    listener.execute(f'LISTEN "{repository.WAKE_CHANNEL}"')
-                    while not self._stop.is_set():
-                        while self.run_once() and not self._stop.is_set():
-                            pass
-                        for _ in listener.notifies(timeout=self.poll_seconds, stop_after=1):
-                            pass
-                    listener.execute("UNLISTEN *")
-            except Exception:
-                log.exception("notification delivery failed; retrying")
-                self._stop.wait(self.poll_seconds)
 
     def run_once(self) -> int:
         """Makes one attempt at each due e-mail (up to a batch); returns how many it attempted."""

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from services.plumbing.errors import InvalidArgument, NotFound, Unavailable
+from services.plumbing.identifiers import check_tracking_id
 
-TRACKING_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,39}$")
 AGENCY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 PARAM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_PARAMS = 20
@@ -88,16 +88,6 @@ class ContactUnavailable(Unavailable):
     """Intake could not be asked for the reporter's contact just now; asking again may work."""
 
 
-def check_key(value: str) -> str:
-    if not value or len(value) > 200:
-        raise InvalidArgument("idempotency_key", "is required, at most 200 characters")
-    return value
-
-
-def check_tracking_id(value: str) -> str:
-    if not TRACKING_ID.match(value or ""):
-        raise InvalidArgument("tracking_id", "must be a tracking ID such as LAP-7K3QX9MA")
-    return value
 
 
 def check_request(request: NotificationRequest) -> Recipient:

@@ -4,11 +4,12 @@ from psycopg_pool import ConnectionPool
 
 from services.notify import repository
 from services.notify.domain import (DEFAULT_LANGUAGE, Channel, Contacts, Notification, NotificationRequest,
-                                    Recipient, Status, channels_for, check_key, check_request, check_tracking_id,
+                                    Recipient, Status, channels_for, check_request, check_tracking_id,
                                     params_digest)
 from services.notify.templates import Templates
 from services.plumbing import identity
 from services.plumbing.clock import Clock
+from services.plumbing.identifiers import check_idempotency_key
 from services.plumbing.errors import PermissionDenied
 
 
@@ -26,7 +27,7 @@ class NotifyService:
         Answers with the in-app notification; a repeat (the same key, or the same event, recipient, agency and
         params) changes nothing."""
         identity.require_service(caller, "sla")
-        check_key(key)
+        check_idempotency_key(key)
         recipient = check_request(request)
         with self.pool.connection() as conn:
             if (earlier := self._earlier(conn, key, request, recipient)) is not None:

@@ -8,7 +8,6 @@ prefixed by the schema, is the event id: the receiver ignores a repeat.
 """
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
@@ -18,6 +17,7 @@ from google.protobuf import struct_pb2, timestamp_pb2
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from services.plumbing.background import BackgroundWorker
 from sp4n.sla.v1 import sla_pb2, sla_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -53,44 +53,18 @@ def pending_count(conn, schema: str) -> int:
     return row["n"] if isinstance(row, dict) else row[0]
 
 
-class OutboxRelay:
+class OutboxRelay(BackgroundWorker):
     """Delivers a schema's outbox events through `deliver`, in a background thread."""
 
     def __init__(self, *, pool: ConnectionPool, schema: str, deliver: Callable[[OutboxEvent], None],
                  poll_seconds: float = 1.0, batch: int = 200, max_backoff_seconds: float = 300.0):
+        super().__init__(name=f"outbox-{schema}", poll_seconds=poll_seconds, pool=pool,
+                         wake_channel=f"{schema}_outbox")
         self.pool = pool
         self.schema = schema
         self.deliver = deliver
-        self.poll_seconds = poll_seconds
         self.batch = batch
         self.max_backoff_seconds = max_backoff_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"outbox-{self.schema}", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                with self.pool.connection() as listener:
-                    listener.autocommit = True
-                    listener.execute(f'LISTEN "{self.schema}_outbox"')
-                    while not self._stop.is_set():
-                        while self.run_once() and not self._stop.is_set():
-                            pass
-                        for _ in listener.notifies(timeout=self.poll_seconds, stop_after=1):
-                            pass
-                    listener.execute("UNLISTEN *")
-            except Exception:
-                log.exception("outbox relay of %s failed; retrying", self.schema)
-                self._stop.wait(self.poll_seconds)
 
     def run_once(self) -> int:
         """Delivers one batch of due events; returns how many it delivered or gave up on."""

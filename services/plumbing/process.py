@@ -9,9 +9,10 @@ import grpc
 from psycopg_pool import ConnectionPool
 
 from services.plumbing import clock as clocks
-from services.plumbing import config, db, identity, logs
+from services.plumbing import config, db, identity, logs, outbox
 from services.plumbing.channels import connect
 from services.plumbing.grpc_server import GrpcServer, Worker, run_until_signalled, stop_on_signals
+from sp4n.sla.v1 import sla_pb2_grpc
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,12 @@ class Context:
     def channel(self, service: str) -> grpc.Channel:
         """A channel to another service, at its <SERVICE>_SERVICE_ADDR."""
         return connect(config.get(f"{service.upper()}_SERVICE_ADDR"), self.signer)
+
+    def outbox_relay_to_sla(self) -> outbox.OutboxRelay:
+        """The relay that hands this service's outbox events to the processes in sla."""
+        return outbox.OutboxRelay(pool=self.pool, schema=self.name,
+                                  deliver=outbox.to_sla(sla_pb2_grpc.SlaServiceStub(self.channel("sla"))),
+                                  poll_seconds=config.get_float("SP4N_OUTBOX_POLL_SECONDS"))
 
 
 Servicers = Iterable[tuple[Callable[[grpc.Server], None], str]]

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.plumbing.errors import InvalidArgument
+from services.plumbing.identifiers import check_tracking_id
 
-TRACKING_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,39}$")
 AGENCY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 CATEGORY = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 # BPS codes: 2 digits province, 4 regency/city, 7 district (kecamatan), 10 village (desa/kelurahan).
@@ -70,16 +70,6 @@ class Assignment:
     active: bool
 
 
-def check_key(value: str) -> str:
-    if not value or len(value) > 200:
-        raise InvalidArgument("idempotency_key", "is required, at most 200 characters")
-    return value
-
-
-def check_tracking_id(value: str) -> str:
-    if not TRACKING_ID.match(value or ""):
-        raise InvalidArgument("tracking_id", "must be a tracking ID such as LAP-7K3QX9MA")
-    return value
 
 
 def check_agency_id(value: str, field: str) -> str:

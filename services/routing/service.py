@@ -6,10 +6,11 @@ from psycopg_pool import ConnectionPool
 
 from services.plumbing import identity
 from services.plumbing.clock import Clock
+from services.plumbing.identifiers import check_idempotency_key
 from services.plumbing.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.routing import repository
 from services.routing.domain import (NATIONAL_DESK, Agency, Assignment, MatchedBy, RoutingRequest, best_rule,
-                                     check_agency_id, check_key, check_request, check_tracking_id,
+                                     check_agency_id, check_request, check_tracking_id,
                                      regional_governments)
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ class RoutingService:
     def assign(self, *, caller: identity.Caller, key: str, request: RoutingRequest) -> Assignment:
         """Assigns a report to the competent agency, never leaving it unrouted (the lifecycle process does this)."""
         identity.require_service(caller, "sla")
-        check_key(key)
+        check_idempotency_key(key)
         check_request(request)
         with self.pool.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"routing:{request.tracking_id}",))

@@ -1,18 +1,15 @@
 """The sla gRPC API: protobuf in and out, domain in between."""
 
-import re
-
 from google.protobuf import json_format
 
 from services.plumbing import identity
 from services.plumbing.errors import InvalidArgument
+from services.plumbing.identifiers import check_tracking_id
 from services.plumbing.wire import required_time, timestamp
 from services.sla.domain import MESSAGES, Case
 from services.sla.service import SlaService
 from sp4n.sla.v1 import sla_pb2 as pb
 from sp4n.sla.v1 import sla_pb2_grpc
-
-TRACKING_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,39}$")
 
 
 def case_pb(case: Case) -> pb.Case:
@@ -29,12 +26,6 @@ def _event_id(value: str) -> str:
     return value
 
 
-def _tracking_id(value: str) -> str:
-    if not TRACKING_ID.match(value):
-        raise InvalidArgument("tracking_id", "must be a tracking ID such as LAP-7K3QX9MA")
-    return value
-
-
 class SlaApi(sla_pb2_grpc.SlaServiceServicer):
     def __init__(self, service: SlaService):
         self.service = service
@@ -42,7 +33,7 @@ class SlaApi(sla_pb2_grpc.SlaServiceServicer):
     def StartCase(self, request: pb.StartCaseRequest, context) -> pb.CaseResponse:
         case, repeated = self.service.start_case(
             caller=identity.current(), event_id=_event_id(request.event_id),
-            tracking_id=_tracking_id(request.tracking_id), submitted_at=required_time(request, "submitted_at"),
+            tracking_id=check_tracking_id(request.tracking_id), submitted_at=required_time(request, "submitted_at"),
             category=request.category[:100], region_code=request.region_code[:10])
         return pb.CaseResponse(case=case_pb(case), repeated_event=repeated)
 
@@ -53,13 +44,13 @@ class SlaApi(sla_pb2_grpc.SlaServiceServicer):
             raise InvalidArgument("payload", "at most 16 KiB: events carry references, not documents")
         case, repeated = self.service.signal_case(
             caller=identity.current(), event_id=_event_id(request.event_id),
-            tracking_id=_tracking_id(request.tracking_id), message=request.message_name,
+            tracking_id=check_tracking_id(request.tracking_id), message=request.message_name,
             payload=json_format.MessageToDict(request.payload))
         return pb.CaseResponse(case=case_pb(case), repeated_event=repeated)
 
     def GetCase(self, request: pb.GetCaseRequest, context) -> pb.Case:
         return case_pb(self.service.get_case(caller=identity.current(),
-                                             tracking_id=_tracking_id(request.tracking_id)))
+                                             tracking_id=check_tracking_id(request.tracking_id)))
 
 
 def register(service: SlaService):

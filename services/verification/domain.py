@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.plumbing.errors import InvalidArgument
+from services.plumbing.identifiers import check_tracking_id
 
-TRACKING_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,39}$")
 MAX_REASON = 2000
 
 DECIDED_EVENT = "verification_decided"  # the message the lifecycle process waits for
@@ -72,16 +72,6 @@ class Decision:
         }
 
 
-def check_tracking_id(value: str, field: str = "tracking_id") -> str:
-    if not TRACKING_ID.match(value or ""):
-        raise InvalidArgument(field, "must be a tracking ID such as LAP-7K3QX9MA")
-    return value
-
-
-def check_key(value: str) -> str:
-    if not value or len(value) > 200:
-        raise InvalidArgument("idempotency_key", "is required, at most 200 characters")
-    return value
 
 
 def check_decision(request: DecisionRequest) -> DecisionRequest:

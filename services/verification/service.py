@@ -6,10 +6,11 @@ from psycopg_pool import ConnectionPool
 
 from services.plumbing import identity, outbox
 from services.plumbing.clock import Clock
+from services.plumbing.identifiers import check_idempotency_key
 from services.plumbing.errors import FailedPrecondition, NotFound
 from services.verification import repository
 from services.verification.domain import (DECIDED_EVENT, Decision, DecisionRequest, QueueItem, QueueStatus,
-                                          check_decision, check_key, check_tracking_id, status_after)
+                                          check_decision, check_tracking_id, status_after)
 
 SCHEMA = "verification"
 
@@ -23,7 +24,7 @@ class VerificationService:
                 due_at: datetime) -> QueueItem:
         """Puts a report in the queue for a decision (the lifecycle process does this)."""
         identity.require_service(caller, "sla")
-        check_key(key)
+        check_idempotency_key(key)
         check_tracking_id(tracking_id)
         with self.pool.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"verification:{tracking_id}",))
@@ -42,7 +43,7 @@ class VerificationService:
     def decide(self, *, caller: identity.Caller, key: str, request: DecisionRequest) -> Decision:
         """Records an administrator's decision and tells the report's process."""
         identity.require_role(caller, identity.NATIONAL_ADMIN)
-        check_key(key)
+        check_idempotency_key(key)
         check_decision(request)
         with self.pool.connection() as conn, conn.transaction():
             item = repository.get_item(conn, request.tracking_id, for_update=True)
