@@ -14,7 +14,7 @@ from services.plumbing.grpc_server import GrpcServer
 from tests.support import IDENTITY_KEY, ROOT
 
 SERVICES = ("intake", "verification", "routing", "sla", "notify", "portal")
-OUTBOX_SERVICES = ("intake", "verification")
+OUTBOX_SERVICES = ("intake", "verification", "routing")
 
 
 def with_database(url: str, name: str) -> str:
