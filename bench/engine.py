@@ -17,21 +17,18 @@ from pathlib import Path
 from services.plumbing.clock import FileClock
 from services.sla.calendar import WorkingCalendar
 from services.sla.engine import Engine, parse_model
-from services.sla.operators import OPERATORS
 
 ROOT = Path(__file__).resolve().parents[1]
 WIB = timezone(timedelta(hours=7))
 
 
 class AnsweringCaller:
-    operators = frozenset(OPERATORS)
-
     def __init__(self, clock):
         self.clock = clock
 
     def call(self, operator, params, idempotency_key):
         if operator == "routing/AssignReport":
-            return {"agency_id": "a", "agency_name": "A", "timezone": "Asia/Makassar",
+            return {"agency_id": "a", "agency_name": "A", "timezone": "Asia/Makassar", "parent_id": "nasional",
                     "assigned_at": self.clock.now().isoformat()}
         return {}
 
@@ -40,8 +37,7 @@ def main(n: int) -> None:
     clock = FileClock(Path(tempfile.mkdtemp()) / "clock.json")
     clock.set(datetime(2026, 11, 2, 10, 0, tzinfo=WIB))
     engine = Engine(calendar=WorkingCalendar(), caller=AnsweringCaller(clock), clock=clock)
-    model = parse_model((ROOT / "bpmn" / "report_lifecycle.bpmn").read_text(), "report_lifecycle",
-                        frozenset(OPERATORS))
+    model = parse_model((ROOT / "bpmn" / "report_lifecycle.bpmn").read_text(), "report_lifecycle")
     steps: dict[str, list[float]] = {"start": [], "decision": [], "follow_up": [], "closure": []}
     sizes, lifecycles = [], []
     base = clock.offset()

@@ -54,6 +54,7 @@ SETTINGS: tuple[Setting, ...] = (
             "bpmn"),
     Setting("SLA_PROCESS_ID", "id of the lifecycle process in the BPMN models", "report_lifecycle"),
     Setting("SLA_TIMER_POLL_SECONDS", "how often the timer worker looks for due instances", "1.0"),
+    Setting("SLA_CALENDAR_REFRESH_SECONDS", "how soon a calendar override by decree reaches the deadlines", "2"),
     Setting("SLA_RETRY_BASE_SECONDS", "first back-off after a failed service task (doubles per attempt)", "2"),
     Setting("NOTIFY_SMTP_HOST", "SMTP server for e-mail; empty: e-mail is not sent, only in-app", ""),
     Setting("NOTIFY_SMTP_PORT", "SMTP port", "25"),

@@ -5,6 +5,8 @@ from pathlib import Path
 from services.plumbing import config, process
 from services.sla import grpc_api
 from services.sla.calendar import WorkingCalendar
+from services.sla.calendar_service import CalendarRefresher, CalendarService
+from services.sla.calendar_store import StoredOverrides
 from services.sla.engine import Engine
 from services.sla.operators import GrpcServiceCaller
 from services.sla.service import SlaService
@@ -13,12 +15,15 @@ from services.sla.timers import TimerWorker
 
 def build(ctx: process.Context):
     caller = GrpcServiceCaller({name: ctx.channel(name) for name in ("intake", "verification", "routing", "notify")})
-    engine = Engine(calendar=WorkingCalendar(), caller=caller, clock=ctx.clock)
+    calendar = WorkingCalendar(StoredOverrides.from_pool(ctx.pool))
+    engine = Engine(calendar=calendar, caller=caller, clock=ctx.clock)
     service = SlaService(pool=ctx.pool, engine=engine, clock=ctx.clock, process_id=config.get("SLA_PROCESS_ID"),
-                         operators=caller.operators, retry_base_seconds=config.get_float("SLA_RETRY_BASE_SECONDS"))
+                         retry_base_seconds=config.get_float("SLA_RETRY_BASE_SECONDS"))
     service.deploy_folder(Path(config.get("SLA_BPMN_DIR")))
     timers = TimerWorker(service, poll_seconds=config.get_float("SLA_TIMER_POLL_SECONDS"))
-    return [grpc_api.register(service)], [timers]
+    calendar_service = CalendarService(pool=ctx.pool, clock=ctx.clock, calendar=calendar)
+    refresher = CalendarRefresher(calendar, poll_seconds=config.get_float("SLA_CALENDAR_REFRESH_SECONDS"))
+    return [grpc_api.register(service, calendar_service)], [timers, refresher]
 
 
 if __name__ == "__main__":

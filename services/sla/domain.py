@@ -4,7 +4,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 # The messages a lifecycle model may wait for, and so the events sla accepts.
-MESSAGES = frozenset({"verification_decided", "report_completed", "follow_up_posted", "reply_posted"})
+MESSAGES = frozenset({"verification_decided", "report_completed", "follow_up_posted", "reply_posted",
+                      "agency_declined"})
+
+# What a timer means, from its `sla_kind` property in the model: a deadline someone owns (recorded:
+# met or breached, how late), a reminder before one, or an expiry that ends a wait. Without the
+# property a timer only schedules.
+DEADLINE, REMINDER, EXPIRY, TIMER = "deadline", "reminder", "expiry", "timer"
+TIMER_KINDS = frozenset({DEADLINE, REMINDER, EXPIRY, TIMER})
+NATIONAL = "national"  # the owner of deadlines that fall to the national administrators
 
 
 class ModelError(Exception):
@@ -13,8 +21,12 @@ class ModelError(Exception):
 
 @dataclass(frozen=True)
 class Deadline:
+    """A timer the instance waits on now."""
     name: str  # the timer element's id
     due_at: datetime
+    task_id: str = ""
+    kind: str = TIMER
+    owner: str = ""  # for a deadline: the agency id, or NATIONAL
 
 
 @dataclass
@@ -23,10 +35,39 @@ class CaseState:
     waiting_for: list[str] = field(default_factory=list)
     deadlines: list[Deadline] = field(default_factory=list)
     failed_tasks: list[str] = field(default_factory=list)
+    stage: str = ""
 
     @property
     def next_due_at(self) -> datetime | None:
         return self.deadlines[0].due_at if self.deadlines else None
+
+
+@dataclass(frozen=True)
+class TrackedDeadline:
+    """A deadline of a report as recorded, past or present."""
+    name: str
+    owner: str
+    due_at: datetime
+    started_at: datetime
+    met_at: datetime | None = None
+    breached_at: datetime | None = None
+
+    @property
+    def state(self) -> str:
+        if self.breached_at is not None:
+            return "breached"
+        return "met" if self.met_at is not None else "open"
+
+    def late_seconds(self, now: datetime) -> int:
+        if self.breached_at is None:
+            return 0
+        return max(0, int(((self.met_at or now) - self.due_at).total_seconds()))
+
+
+@dataclass(frozen=True)
+class StageChange:
+    stage: str
+    entered_at: datetime
 
 
 @dataclass(frozen=True)
@@ -35,3 +76,6 @@ class Case:
     process_version: str
     state: CaseState
     retry_at: datetime | None = None
+    last_error: str | None = None
+    tracked: list[TrackedDeadline] = field(default_factory=list)
+    history: list[StageChange] = field(default_factory=list)

@@ -4,7 +4,6 @@ Nothing here touches PostgreSQL or gRPC: service tasks go through an injected
 `ServiceCaller`, time through the injected clock, deadlines through the calendar.
 """
 
-import ast
 import hashlib
 import json
 from dataclasses import dataclass
@@ -15,32 +14,32 @@ from uuid import UUID
 from lxml import etree
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.helpers.encoder import create_encoder
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser, VALIDATOR
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
-from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 import SpiffWorkflow.bpmn.specs.event_definitions.timer as spiff_timer
 
 from services.plumbing.clock import Clock
 from services.sla.calendar import WorkingCalendar
-from services.sla.domain import MESSAGES, CaseState, Deadline, ModelError
+from services.sla.domain import DEADLINE, NATIONAL, TIMER, CaseState, Deadline, ModelError
+from services.sla.model_check import check_spec, environment
 
+_CHECK_ENVIRONMENT = environment(WorkingCalendar())
 _registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
 _serializer = BpmnWorkflowSerializer(_registry)
 _encoder = create_encoder(_registry)
 
 
 class ServiceCaller(Protocol):
-    operators: frozenset[str]
-
     def call(self, operator: str, params: dict, idempotency_key: str) -> dict:
         """Calls the gRPC method named by `operator`; returns the (small) result."""
 
@@ -71,8 +70,8 @@ def content_hash(bpmn: str) -> str:
     return hashlib.sha256(bpmn.encode()).hexdigest()
 
 
-def parse_model(bpmn: str, process_id: str, operators: frozenset[str], filename: str = "model.bpmn") -> Model:
-    """Parses and checks a model; ModelError names the element at fault."""
+def parse_model(bpmn: str, process_id: str, filename: str = "model.bpmn") -> Model:
+    """Parses and checks a model (see model_check); ModelError names the element at fault."""
     parser = SpiffBpmnParser(validator=VALIDATOR)
     try:
         parser.add_bpmn_xml(etree.fromstring(bpmn.encode()), filename)
@@ -82,39 +81,15 @@ def parse_model(bpmn: str, process_id: str, operators: frozenset[str], filename:
         raise ModelError(f"{filename}: not well-formed XML: {e}") from None
     except (SpiffWorkflowException, ValueError) as e:
         raise ModelError(f"{filename}: {e}") from None
-    for task_spec in spec.task_specs.values():
-        _check_task(task_spec, operators)
+    try:
+        check_spec(spec, _CHECK_ENVIRONMENT)
+        for subprocess_spec in subprocess_specs.values():
+            check_spec(subprocess_spec, _CHECK_ENVIRONMENT)
+    except ModelError as e:
+        raise ModelError(f"{filename}: {e}") from None
     dct = _serializer.to_dict(BpmnWorkflow(spec, subprocess_specs))
     spec_json = json.dumps({"spec": dct["spec"], "subprocess_specs": dct["subprocess_specs"]}, cls=_encoder)
     return Model(process_id, content_hash(bpmn), bpmn, spec_json)
-
-
-def _check_task(task_spec, operators: frozenset[str]) -> None:
-    where = f"element {task_spec.bpmn_id or task_spec.name}"
-    if isinstance(task_spec, ServiceTask):
-        if task_spec.operation_name not in operators:
-            raise ModelError(f"{where}: unknown service operator {task_spec.operation_name!r}")
-        for name, param in task_spec.operation_params.items():
-            _check_expression(param["value"], f"{where}, parameter {name}")
-    event = getattr(task_spec, "event_definition", None)
-    if isinstance(event, MessageEventDefinition) and isinstance(task_spec, CatchingEvent):
-        if event.name not in MESSAGES:
-            raise ModelError(f"{where}: unknown message {event.name!r}; sla accepts {', '.join(sorted(MESSAGES))}")
-    if isinstance(event, TimerEventDefinition):
-        _check_expression(event.expression, f"{where}, timer")
-    script = getattr(task_spec, "script", None)
-    if script:
-        try:
-            ast.parse(script)
-        except SyntaxError as e:
-            raise ModelError(f"{where}: script does not parse: {e.msg}") from None
-
-
-def _check_expression(expression: str, where: str) -> None:
-    try:
-        ast.parse(expression, mode="eval")
-    except SyntaxError as e:
-        raise ModelError(f"{where}: expression {expression!r} does not parse: {e.msg}") from None
 
 
 def _restore_tasks(dct: dict, spec, subprocess_specs) -> BpmnWorkflow:
@@ -133,10 +108,7 @@ class _LifecycleScriptEngine(PythonScriptEngine):
     """Scripts see only task data and the injected functions; service tasks go to the caller."""
 
     def __init__(self, calendar: WorkingCalendar, caller: ServiceCaller):
-        def add_working_days(start, days, tz):
-            return calendar.add_working_days(start, days, tz).isoformat()
-
-        super().__init__(environment=TaskDataEnvironment({"add_working_days": add_working_days}))
+        super().__init__(environment=environment(calendar))
         self.caller = caller
 
     def call_service(self, task, operation_name=None, operation_params=None, **kwargs):
@@ -213,23 +185,52 @@ class Engine:
         workflow.send_event(BpmnEvent(MessageEventDefinition(message), payload))
 
     def describe(self, workflow: BpmnWorkflow) -> CaseState:
-        """What the instance waits for now, its deadlines and the earliest one."""
-        waiting, deadlines = [], []
+        """What the instance waits for now (messages, the stage it is at), its timers and the earliest."""
+        waiting, timers, stage = [], [], []
         for task in workflow.get_tasks(state=TaskState.WAITING):
             event = getattr(task.task_spec, "event_definition", None)
-            if isinstance(event, MessageEventDefinition):
-                waiting.append(event.name)
-            elif isinstance(event, TimerEventDefinition):
-                value = task._get_internal_data("event_value")
-                if isinstance(value, str):
-                    deadlines.append(Deadline(task.task_spec.bpmn_id or task.task_spec.name,
-                                              datetime.fromisoformat(value)))
-        failed = [t.task_spec.bpmn_id or t.task_spec.name for t in workflow.get_tasks(state=TaskState.ERROR)]
+            definitions = event.event_definitions if isinstance(event, MultipleEventDefinition) else [event]
+            for definition in definitions:
+                if isinstance(definition, MessageEventDefinition):
+                    waiting.append(definition.name)
+                elif isinstance(definition, TimerEventDefinition):
+                    # A timer under an event-based gateway keeps its time on the gateway's task.
+                    value = task._get_internal_data("event_value")
+                    if isinstance(value, str):
+                        timers.append(self._timer(task, definition, datetime.fromisoformat(value)))
+            if not isinstance(task.task_spec, BoundaryEvent):
+                stage.append(_element(task))
+        failed = [_element(t) for t in workflow.get_tasks(state=TaskState.ERROR)]
         if failed:
             status = "failed"
         elif workflow.completed:
             status = "completed"
         else:
             status = "running"
-        return CaseState(status=status, waiting_for=sorted(set(waiting)), deadlines=sorted(deadlines, key=lambda d: d.due_at),
-                         failed_tasks=failed)
+        return CaseState(status=status, waiting_for=sorted(set(waiting)), failed_tasks=failed,
+                         deadlines=sorted(timers, key=lambda d: d.due_at),
+                         stage="completed" if workflow.completed else "+".join(sorted(stage)))
+
+    def _timer(self, task, definition, due_at: datetime) -> Deadline:
+        properties = getattr(task.task_spec, "extensions", {}).get("properties", {})
+        kind = properties.get("sla_kind", TIMER)
+        owner = ""
+        if kind == DEADLINE:
+            owner = str(self.script_engine.evaluate(task, properties.get("sla_owner", repr(NATIONAL))))
+        return Deadline(_element(task), due_at, str(task.id), kind, owner)
+
+    @staticmethod
+    def wait_ended(workflow: BpmnWorkflow, timer_task_id: str) -> tuple[bool, bool]:
+        """For a boundary timer recorded earlier: (it fired, the activity it guards has ended)."""
+        task = workflow.get_task_from_id(UUID(timer_task_id))
+        if task is None:
+            return False, True
+        fired = task.state == TaskState.COMPLETED
+        activity = next((c for c in task.parent.children if not isinstance(c.task_spec, BoundaryEvent)), None) \
+            if task.parent is not None else None
+        ended = activity is None or activity.state in (TaskState.COMPLETED, TaskState.CANCELLED)
+        return fired, ended
+
+
+def _element(task) -> str:
+    return task.task_spec.bpmn_id or task.task_spec.name

@@ -27,8 +27,12 @@ class Operator:
     project: Callable[[Message], dict]
 
 
+NATIONAL_DESK = "nasional"  # routing's desk of the national administrators: the top of every hierarchy
+
+
 def _assignment(a: routing_pb2.Assignment) -> dict:
     return {"agency_id": a.agency.id, "agency_name": a.agency.name, "timezone": a.agency.timezone,
+            "parent_id": a.agency.parent_id or NATIONAL_DESK,
             "assigned_at": a.assigned_at.ToDatetime().isoformat() + "+00:00"}
 
 
@@ -55,7 +59,6 @@ class GrpcServiceCaller:
     """Calls operators over gRPC channels to the other services."""
 
     def __init__(self, channels: dict[str, grpc.Channel], timeout: float = 10.0):
-        self.operators = frozenset(OPERATORS)
         self.timeout = timeout
         self._stubs = {name: op.stub(channels[op.service]) for name, op in OPERATORS.items()}
 

@@ -1,6 +1,7 @@
 """sla use cases: deploy models, start cases, deliver events, fire due timers. Each owns its transaction."""
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -8,10 +9,10 @@ from psycopg_pool import ConnectionPool
 
 from services.plumbing import identity
 from services.plumbing.clock import Clock
-from services.plumbing.errors import FailedPrecondition, NotFound, Unavailable
+from services.plumbing.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from services.plumbing.logs import fields
 from services.sla import repository
-from services.sla.domain import Case, ModelError
+from services.sla.domain import DEADLINE, Case, ModelError
 from services.sla.engine import Engine, Model, parse_model
 
 log = logging.getLogger(__name__)
@@ -22,18 +23,29 @@ PRODUCERS = {
     "report_completed": "intake",
     "follow_up_posted": "intake",
     "reply_posted": "intake",
+    "agency_declined": "routing",
 }
 MAX_RETRY_DELAY = timedelta(hours=1)
+MAX_MODEL_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ProcessVersion:
+    version: int
+    process_id: str
+    content_hash: str
+    deployed_at: datetime
+    newest: bool
+    running_instances: int
 
 
 class SlaService:
     def __init__(self, *, pool: ConnectionPool, engine: Engine, clock: Clock, process_id: str,
-                 operators: frozenset[str], retry_base_seconds: float = 2.0):
+                 retry_base_seconds: float = 2.0):
         self.pool = pool
         self.engine = engine
         self.clock = clock
         self.process_id = process_id
-        self.operators = operators
         self.retry_base = timedelta(seconds=retry_base_seconds)
         self._models: dict[int, Model] = {}
 
@@ -43,16 +55,31 @@ class SlaService:
         candidates = [p for p in sorted(folder.glob("*.bpmn")) if f'id="{self.process_id}"' in p.read_text()]
         if len(candidates) != 1:
             raise ModelError(f"{folder}: expected one model of process {self.process_id}, found {len(candidates)}")
-        return self.deploy(candidates[0].read_text(), candidates[0].name)
+        return self.deploy(candidates[0].read_text(), candidates[0].name).content_hash
 
-    def deploy(self, bpmn: str, filename: str) -> str:
-        """Checks and stores a model version; new reports use it from now on."""
-        model = parse_model(bpmn, self.process_id, self.operators, filename)
+    def deploy(self, bpmn: str, filename: str, *, caller: identity.Caller | None = None) -> ProcessVersion:
+        """Checks a model and stores it as the newest version (a model deployed before becomes the
+        newest again); running instances keep the version they started on."""
+        if caller is not None:
+            identity.require_role(caller, identity.PROCESS_ANALYST)
+        if len(bpmn.encode()) > MAX_MODEL_BYTES:
+            raise InvalidArgument("bpmn", f"at most {MAX_MODEL_BYTES} bytes")
+        try:
+            model = parse_model(bpmn, self.process_id, filename)
+        except ModelError as e:
+            raise InvalidArgument("bpmn", str(e)) from None
         with self.pool.connection() as conn, conn.transaction():
             version_id = repository.save_version(conn, model)
         self._models[version_id] = model
         log.info("deployed %s version %s", self.process_id, model.content_hash[:12])
-        return model.content_hash
+        return next(v for v in self.versions() if v.content_hash == model.content_hash)
+
+    def versions(self, *, caller: identity.Caller | None = None) -> list[ProcessVersion]:
+        with self.pool.connection() as conn:
+            newest = repository.newest_version(conn, self.process_id)
+            return [ProcessVersion(r["version"], r["process_id"], r["content_hash"], r["deployed_at"],
+                                   r["id"] == newest, r["running"])
+                    for r in repository.list_versions(conn, self.process_id)]
 
     def _model(self, conn, version_id: int) -> Model:
         if version_id not in self._models:
@@ -76,12 +103,11 @@ class SlaService:
             version_id = repository.newest_version(conn, self.process_id)
             if version_id is None:
                 raise Unavailable(f"no version of {self.process_id} is deployed")
-            model = self._model(conn, version_id)
-            workflow = self.engine.start(model, {
+            workflow = self.engine.start(self._model(conn, version_id), {
                 "tracking_id": tracking_id, "submitted_at": submitted_at.isoformat(),
                 "category": category, "region_code": region_code})
             error = self.engine.run(workflow)
-            self._save(conn, tracking_id, version_id, workflow, error, attempts=0, now=now)
+            self._save(conn, tracking_id, version_id, workflow, error, attempts=0, now=now, previous=None)
             return self._case(conn, tracking_id), False
 
     def signal_case(self, *, caller: identity.Caller, event_id: str, tracking_id: str, message: str,
@@ -106,11 +132,11 @@ class SlaService:
             if refusal is not None:
                 repository.set_event_outcome(conn, event_id, "refused", str(refusal))
             else:
-                model = self._model(conn, row["version_id"])
-                workflow = self.engine.restore(model, row["state"], row["serializer_version"])
+                workflow = self.engine.restore(self._model(conn, row["version_id"]), row["state"],
+                                               row["serializer_version"])
                 self.engine.deliver(workflow, message, payload)
                 error = self.engine.run(workflow)
-                self._save(conn, tracking_id, row["version_id"], workflow, error, attempts=0, now=now)
+                self._save(conn, tracking_id, row["version_id"], workflow, error, attempts=0, now=now, previous=row)
                 case = self._case(conn, tracking_id)
         if refusal is not None:
             log.info("event refused", extra=fields(event_id=event_id, tracking_id=tracking_id, reason=str(refusal)))
@@ -130,16 +156,17 @@ class SlaService:
                 row = repository.claim_due(conn, now)
                 if row is None:
                     break
-                model = self._model(conn, row["version_id"])
-                workflow = self.engine.restore(model, row["state"], row["serializer_version"])
+                workflow = self.engine.restore(self._model(conn, row["version_id"]), row["state"],
+                                               row["serializer_version"])
                 error = self.engine.run(workflow)
                 attempts = row["attempts"] + 1 if error else 0
-                self._save(conn, row["tracking_id"], row["version_id"], workflow, error, attempts=attempts, now=now)
+                self._save(conn, row["tracking_id"], row["version_id"], workflow, error, attempts=attempts, now=now,
+                           previous=row)
             fired += 1
         return fired
 
     # -- helpers --------------------------------------------------------------------------
-    def _save(self, conn, tracking_id, version_id, workflow, error, *, attempts, now) -> None:
+    def _save(self, conn, tracking_id, version_id, workflow, error, *, attempts, now, previous) -> None:
         state, serializer_version = self.engine.dump(workflow)
         case = self.engine.describe(workflow)
         retry_at = None
@@ -153,9 +180,29 @@ class SlaService:
         repository.save_instance(conn, tracking_id=tracking_id, version_id=version_id, state=state,
                                  serializer_version=serializer_version, case=case, error=error,
                                  attempts=attempts, retry_at=retry_at, next_due_at=next_due, now=now)
+        if previous is None or previous["stage"] != case.stage:
+            repository.add_stage_change(conn, tracking_id, case.stage, now)
+        self._track_deadlines(conn, tracking_id, workflow, case, previous, now)
+
+    def _track_deadlines(self, conn, tracking_id, workflow, case, previous, now) -> None:
+        """Records new deadlines, and those that passed unmet or whose wait ended since the last run."""
+        armed = {d.task_id for d in case.deadlines if d.kind == DEADLINE}
+        for deadline in case.deadlines:
+            if deadline.kind == DEADLINE:
+                repository.add_deadline(conn, tracking_id, deadline, now)
+        if previous is None:
+            return
+        for row in repository.open_deadlines(conn, tracking_id):
+            fired, ended = self.engine.wait_ended(workflow, str(row["task_id"]))
+            if fired and row["breached_at"] is None:
+                repository.mark_breached(conn, row["task_id"], row["due_at"])
+                log.info("deadline breached", extra=fields(tracking_id=tracking_id, deadline=row["name"],
+                                                           owner=row["owner"]))
+            if ended and str(row["task_id"]) not in armed:
+                repository.mark_met(conn, row["task_id"], now)
 
     def _case(self, conn, tracking_id: str) -> Case:
         row = repository.get_instance(conn, tracking_id)
         if row is None:
             raise NotFound(f"no process for report {tracking_id}")
-        return repository.case_from_row(row, repository.version_hash(conn, row["version_id"]))
+        return repository.case_from_row(conn, row)

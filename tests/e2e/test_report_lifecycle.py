@@ -19,6 +19,8 @@ pytestmark = pytest.mark.e2e
 ADMIN = caller("national_admin", "admin-e2e")
 LOOKER = service_caller("portal")
 
+AWAITING_AGENCY = ["agency_declined", "follow_up_posted"]  # a follow-up, or a decline
+
 
 def submit_through_the_portal(portal: str) -> str:
     """Fills in the web form as a person would and follows the redirect to the tracking page."""
@@ -70,7 +72,7 @@ def test_a_report_goes_from_submission_to_closure(running, mailbox):
     assert forwarded.published
     eventually(lambda: ("forwarded", "email", "sent") in reporter_notifications(running, tracking_id),
                what="the forwarding e-mail")
-    assert list(case(running, tracking_id).waiting_for) == ["follow_up_posted"]
+    assert list(case(running, tracking_id).waiting_for) == AWAITING_AGENCY
 
     liaison = caller("liaison_officer", "lo-pupr", forwarded.agency_id)
     running.intake.PostFollowUp(intake_pb2.PostFollowUpRequest(

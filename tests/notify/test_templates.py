@@ -15,7 +15,7 @@ TEMPLATES = Templates.load()
 def test_every_event_renders_in_both_languages_with_the_tracking_id(event, language):
     rendered = TEMPLATES.render(event, language, {"tracking_id": "LAP-7K3QX9MA", "agency": "Dinas PUPR",
                                                    "reason": "alasan", "duplicate_of": "LAP-22222222",
-                                                   "deadline": "tindak lanjut"})
+                                                   "deadline": "tindak lanjut", "due_at": "2026-11-05T23:59:59+07:00"})
     assert "LAP-7K3QX9MA" in rendered.subject and "LAP-7K3QX9MA" in rendered.body
     assert "\n" not in rendered.subject and rendered.subject == rendered.subject.strip()
     assert "{" not in rendered.subject + rendered.body

@@ -1,24 +1,23 @@
 """A ServiceCaller for model tests: records every call and answers like the real services would."""
 
-from services.sla.operators import OPERATORS
-
 
 class RecordingCaller:
-    operators = frozenset(OPERATORS)
-
     def __init__(self, clock, agency_tz="Asia/Makassar"):
         self.clock = clock
         self.agency_tz = agency_tz
         self.calls: list[tuple[str, dict, str]] = []
         self.failing: set[str] = set()
+        self.agencies = ["kab-tanah-bumbu-dinas-pupr", "kab-tanah-bumbu", "nasional"]  # routing's fallback order
 
     def call(self, operator, params, idempotency_key):
         if operator in self.failing:
             raise ConnectionError(f"{operator} is down")
         self.calls.append((operator, params, idempotency_key))
         if operator == "routing/AssignReport":
-            return {"agency_id": "kab-tanah-bumbu-pupr", "agency_name": "Dinas PUPR Kabupaten Tanah Bumbu",
-                    "timezone": self.agency_tz, "assigned_at": self.clock.now().isoformat()}
+            excluded = params.get("excluded_agency_ids", [])
+            agency = next(a for a in self.agencies if a not in excluded)
+            return {"agency_id": agency, "agency_name": f"Agency {agency}", "timezone": self.agency_tz,
+                    "parent_id": "kab-tanah-bumbu", "assigned_at": self.clock.now().isoformat()}
         return {}
 
     def notifications(self):

@@ -22,6 +22,8 @@ VERIFICATION = service_caller("verification")
 WIB = timezone(timedelta(hours=7))
 MONDAY = datetime(2026, 11, 2, 10, 0, tzinfo=WIB)
 
+AWAITING_AGENCY = ["agency_declined", "follow_up_posted"]  # a follow-up, or a decline
+
 
 @pytest.fixture
 def recorder(clock):
@@ -33,7 +35,7 @@ def recorder(clock):
 def service(pool, clock, recorder):
     engine = Engine(calendar=WorkingCalendar(), caller=recorder, clock=clock)
     sla = SlaService(pool=pool, engine=engine, clock=clock, process_id="report_lifecycle",
-                     operators=recorder.operators, retry_base_seconds=60)
+                     retry_base_seconds=60)
     sla.deploy_folder(ROOT / "bpmn")
     return sla
 
@@ -67,8 +69,14 @@ def test_starting_a_case_runs_it_to_its_first_wait_and_stores_its_deadline(stub,
     assert not response.repeated_event
     assert response.case.status == "running"
     assert list(response.case.waiting_for) == ["verification_decided"]
-    assert response.case.next_due_at.ToDatetime(tzinfo=timezone.utc) == datetime(2026, 11, 5, 16, 59, 59,
+    # The earliest timer is the reminder at the start of the last working day (Thursday 00:00 WIB) ...
+    assert response.case.next_due_at.ToDatetime(tzinfo=timezone.utc) == datetime(2026, 11, 4, 17, 0,
                                                                                    tzinfo=timezone.utc)
+    # ... and the deadline itself, owned by the national administrators, ends Thursday 23:59:59 WIB.
+    [deadline] = response.case.deadlines
+    assert (deadline.name, deadline.owner, deadline.state) == ("verification_overdue", "national", "open")
+    assert deadline.due_at.ToDatetime(tzinfo=timezone.utc) == datetime(2026, 11, 5, 16, 59, 59, tzinfo=timezone.utc)
+    assert response.case.stage == "await_decision"
     assert len(response.case.process_version) == 64
     assert recorder.notifications() == [("received", "reporter")]
 
@@ -83,7 +91,7 @@ def test_a_repeated_start_event_changes_nothing(stub, recorder):
 def test_an_event_moves_the_case_and_a_repeat_changes_nothing(stub, recorder):
     start(stub)
     first = forward(stub)
-    assert list(first.case.waiting_for) == ["follow_up_posted"]
+    assert list(first.case.waiting_for) == AWAITING_AGENCY
     calls = len(recorder.calls)
     again = forward(stub)
     assert again.repeated_event and len(recorder.calls) == calls
@@ -157,4 +165,4 @@ def test_a_failed_service_task_is_retried_with_back_off(stub, service, recorder,
     clock.advance(timedelta(seconds=61))
     assert service.fire_due() == 1
     case = stub.GetCase(pb.GetCaseRequest(tracking_id="LAP-TEST0001"), metadata=INTAKE)
-    assert (case.status, list(case.waiting_for)) == ("running", ["follow_up_posted"])
+    assert (case.status, list(case.waiting_for)) == ("running", AWAITING_AGENCY)
