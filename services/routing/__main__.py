@@ -1,4 +1,5 @@
-"""python -m services.routing: the agency directory, routing rules and assignments."""
+"""python -m services.routing: the agency directory, routing rules and assignments, with the outbox
+that tells a report's process when an agency declines it."""
 
 from pathlib import Path
 
@@ -12,8 +13,8 @@ def build(ctx: process.Context):
     service.ensure_national_desk()
     if config.get("SP4N_DEMO_DATA") == "1":
         demo.load(ctx.pool)
-    return [grpc_api.register(service)], []
+    return [grpc_api.register(service)], [ctx.outbox_relay_to_sla()]
 
 
 if __name__ == "__main__":
-    process.run("routing", migrations=Path(__file__).with_name("migrations"), build=build)
+    process.run("routing", migrations=Path(__file__).with_name("migrations"), outbox=True, build=build)

@@ -1,12 +1,17 @@
 """Routing: the agency directory (K/L/D), the rules that name the competent agency for a report,
-and the fallback chain that never leaves a report unrouted ("no wrong door")."""
+the fallback chain that never leaves a report unrouted ("no wrong door"), and an agency's decline
+of a report outside its authority ("bukan wewenang").
+
+The national desk is the end of the chain: it can never be excluded, so it cannot decline either
+(a decline would only bring the report back to it)."""
 
 import enum
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.plumbing.errors import InvalidArgument
+from services.plumbing.errors import FailedPrecondition, InvalidArgument
 from services.plumbing.identifiers import check_tracking_id
 
 AGENCY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
@@ -14,6 +19,8 @@ CATEGORY = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 # BPS codes: 2 digits province, 4 regency/city, 7 district (kecamatan), 10 village (desa/kelurahan).
 REGION_CODE = re.compile(r"^([0-9]{2,10})?$")
 MAX_EXCLUDED = 100
+DECLINE_REASON_LENGTH = (10, 2000)
+AGENCY_DECLINED = "agency_declined"  # the outbox event, and the message the report's process waits for
 
 LEVELS = ("national", "ministry", "agency", "province", "regency", "city", "unit")
 TIMEZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")
@@ -67,9 +74,14 @@ class Assignment:
     agency: Agency
     matched_by: MatchedBy
     assigned_at: datetime
-    active: bool
+    active: bool  # false once declined or replaced by a newer assignment
+    declined_reason: str = ""
+    declined_at: datetime | None = None
+    declined_by: str = ""  # the account that declined
 
-
+    @property
+    def declined(self) -> bool:
+        return self.declined_at is not None
 
 
 def check_agency_id(value: str, field: str) -> str:
@@ -110,3 +122,34 @@ def regional_governments(region_code: str) -> list[tuple[str, tuple[str, ...]]]:
     if len(region_code) >= 2:
         places.append((region_code[:2], ("province",)))
     return places
+
+
+def check_decline_reason(value: str) -> str:
+    """Why an agency is not competent: stripped, 10 to 2000 characters, line breaks allowed (staff
+    write it in a text box) but no other control characters."""
+    value = (value or "").strip()
+    if not value:
+        raise InvalidArgument("reason", "is required: say why the report is not within your agency's authority")
+    if any(unicodedata.category(c) == "Cc" and c not in "\n\r\t" for c in value):
+        raise InvalidArgument("reason", "must not contain control characters")
+    low, high = DECLINE_REASON_LENGTH
+    if not low <= len(value) <= high:
+        raise InvalidArgument("reason", f"{low} to {high} characters")
+    return value
+
+
+def decline_payload(assignment: Assignment) -> dict:
+    """What the report's process learns of a decline: enough to exclude the agency when it re-routes."""
+    return {"assignment_id": assignment.id, "agency_id": assignment.agency.id,
+            "reason": assignment.declined_reason, "declined_at": assignment.declined_at.isoformat()}
+
+
+def ensure_declinable(assignment: Assignment) -> None:
+    """Only an active assignment can be declined, and never the national desk's: no one comes after it."""
+    if not assignment.active:
+        how = f"declined at {assignment.declined_at.isoformat()}" if assignment.declined else "replaced"
+        raise FailedPrecondition(f"your agency's assignment of report {assignment.tracking_id} is no longer "
+                                 f"active (it was {how}); there is nothing to decline")
+    if assignment.agency.id == NATIONAL_DESK.id:
+        raise FailedPrecondition(f"the national desk {NATIONAL_DESK.id!r} is the last resort of routing and cannot "
+                                 "decline a report: no one comes after it")

@@ -15,7 +15,8 @@ def agency_pb(a: Agency) -> pb.Agency:
 
 def assignment_pb(a: Assignment) -> pb.Assignment:
     return pb.Assignment(id=a.id, tracking_id=a.tracking_id, agency=agency_pb(a.agency),
-                         assigned_at=timestamp(a.assigned_at), matched_by=a.matched_by.value)
+                         assigned_at=timestamp(a.assigned_at), matched_by=a.matched_by.value, active=a.active,
+                         declined_reason=a.declined_reason, declined_at=timestamp(a.declined_at))
 
 
 class RoutingApi(routing_pb2_grpc.RoutingServiceServicer):
@@ -35,6 +36,10 @@ class RoutingApi(routing_pb2_grpc.RoutingServiceServicer):
     def GetAssignment(self, request: pb.GetAssignmentRequest, context) -> pb.Assignment:
         return assignment_pb(self.service.assignment(caller=identity.current(),
                                                      tracking_id=request.tracking_id.strip()))
+
+    def DeclineAssignment(self, request: pb.DeclineAssignmentRequest, context) -> pb.Assignment:
+        return assignment_pb(self.service.decline(caller=identity.current(), key=request.idempotency_key,
+                                                  tracking_id=request.tracking_id.strip(), reason=request.reason))
 
     def GetAgency(self, request: pb.GetAgencyRequest, context) -> pb.Agency:
         return agency_pb(self.service.agency(caller=identity.current(), agency_id=request.agency_id.strip()))

@@ -19,7 +19,8 @@ def _rule(row) -> Rule:
 
 def _assignment(row) -> Assignment:
     return Assignment(str(row["assignment_id"]), row["tracking_id"], _agency(row), MatchedBy(row["matched_by"]),
-                      row["assigned_at"], row["active"])
+                      row["assigned_at"], row["active"], row["declined_reason"] or "", row["declined_at"],
+                      row["declined_by"] or "")
 
 
 def get_agency(conn, agency_id: str) -> Agency | None:
@@ -83,7 +84,8 @@ def government_of(conn, region_code: str, levels: tuple[str, ...], excluded: fro
     return _agency(row) if row else None
 
 
-_ASSIGNMENT = (f"SELECT s.id AS assignment_id, s.tracking_id, s.matched_by, s.assigned_at, s.active, {_AGENCY} "
+_ASSIGNMENT = ("SELECT s.id AS assignment_id, s.tracking_id, s.matched_by, s.assigned_at, s.active, "
+               f"s.declined_reason, s.declined_at, s.declined_by, {_AGENCY} "
                "FROM routing.assignments s JOIN routing.agencies a ON a.id = s.agency_id")
 
 
@@ -109,5 +111,33 @@ def add_assignment(conn, *, key: str, tracking_id: str, agency_id: str, matched_
     return assignment_by_id(conn, row["id"])
 
 
-def assignment_by_id(conn, assignment_id: int) -> Assignment:
-    return _assignment(conn.execute(f"{_ASSIGNMENT} WHERE s.id = %s", (assignment_id,)).fetchone())
+def assignment_by_id(conn, assignment_id: int | str) -> Assignment:
+    return _assignment(conn.execute(f"{_ASSIGNMENT} WHERE s.id = %s", (int(assignment_id),)).fetchone())
+
+
+def latest_assignment(conn, tracking_id: str, agency_id: str | None = None) -> Assignment | None:
+    """The report's newest assignment, or its newest one to `agency_id`, active or not."""
+    where, params = ("AND s.agency_id = %s", [agency_id]) if agency_id else ("", [])
+    row = conn.execute(f"{_ASSIGNMENT} WHERE s.tracking_id = %s {where} ORDER BY s.id DESC LIMIT 1",
+                       (tracking_id, *params)).fetchone()
+    return _assignment(row) if row else None
+
+
+def declined_by_key(conn, tracking_id: str, key: str) -> Assignment | None:
+    """The assignment of the report that a decline with idempotency key `key` declined."""
+    row = conn.execute(f"{_ASSIGNMENT} WHERE s.tracking_id = %s AND s.declined_key = %s",
+                       (tracking_id, key)).fetchone()
+    return _assignment(row) if row else None
+
+
+def decline(conn, assignment_id: str, *, key: str, reason: str, declined_at: datetime,
+            declined_by: str) -> Assignment:
+    """Marks an active assignment declined: it stops being active and keeps why, when and by whom."""
+    row = conn.execute(
+        "UPDATE routing.assignments SET active = false, declined_key = %s, declined_reason = %s, "
+        "declined_at = %s, declined_by = %s WHERE id = %s AND active RETURNING id",
+        (key, reason, declined_at, declined_by, int(assignment_id)),
+    ).fetchone()
+    if row is None:
+        raise RuntimeError(f"assignment {assignment_id} is no longer active: the caller must hold the report's lock")
+    return assignment_by_id(conn, row["id"])

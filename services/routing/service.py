@@ -4,16 +4,23 @@ import logging
 
 from psycopg_pool import ConnectionPool
 
-from services.plumbing import identity
+from services.plumbing import identity, outbox
 from services.plumbing.clock import Clock
 from services.plumbing.identifiers import check_idempotency_key
-from services.plumbing.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.plumbing.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.routing import repository
-from services.routing.domain import (NATIONAL_DESK, Agency, Assignment, MatchedBy, RoutingRequest, best_rule,
-                                     check_agency_id, check_request, check_tracking_id,
-                                     regional_governments)
+from services.routing.domain import (AGENCY_DECLINED, NATIONAL_DESK, Agency, Assignment, MatchedBy, RoutingRequest,
+                                     best_rule, check_agency_id, check_decline_reason, check_request,
+                                     check_tracking_id, decline_payload, ensure_declinable, regional_governments)
 
 log = logging.getLogger(__name__)
+
+SCHEMA = "routing"
+
+
+def _lock_report(conn, tracking_id: str) -> None:
+    """Serialises every change to one report's assignments (assigning and declining alike)."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"routing:{tracking_id}",))
 
 
 class RoutingService:
@@ -34,7 +41,7 @@ class RoutingService:
         check_idempotency_key(key)
         check_request(request)
         with self.pool.connection() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"routing:{request.tracking_id}",))
+            _lock_report(conn, request.tracking_id)
             if (earlier := repository.assignment_by_key(conn, key)) is not None:
                 return earlier
             agency, matched_by = self._choose(conn, request)
@@ -64,14 +71,42 @@ class RoutingService:
             raise FailedPrecondition(f"the national desk {NATIONAL_DESK.id!r} is missing from the agency directory")
         return national, MatchedBy.NATIONAL
 
+    def decline(self, *, caller: identity.Caller, key: str, tracking_id: str, reason: str) -> Assignment:
+        """The assigned agency declines the report as not within its authority ("bukan wewenang"); the
+        report's process hears of it through the outbox and re-routes it. A repeated key returns the
+        declined assignment and changes nothing."""
+        identity.require_role(caller, identity.LIAISON_OFFICER, identity.AGENCY_ADMIN)
+        check_idempotency_key(key)
+        check_tracking_id(tracking_id)
+        reason = check_decline_reason(reason)
+        with self.pool.connection() as conn, conn.transaction():
+            _lock_report(conn, tracking_id)
+            if (earlier := repository.declined_by_key(conn, tracking_id, key)) is not None:
+                _ensure_own(caller, earlier, tracking_id)
+                return earlier
+            # The active assignment is always the report's newest, so the agency's newest tells
+            # whether it holds the report now, held it once (declined or replaced), or never did.
+            mine = repository.latest_assignment(conn, tracking_id, caller.agency_id) if caller.agency_id else None
+            _ensure_own(caller, mine, tracking_id)
+            ensure_declinable(mine)
+            declined = repository.decline(conn, mine.id, key=key, reason=reason, declined_at=self.clock.now(),
+                                          declined_by=caller.subject)
+            outbox.add(conn, SCHEMA, kind=AGENCY_DECLINED, tracking_id=tracking_id, payload=decline_payload(declined))
+            log.info("agency %s declined report %s", declined.agency.id, tracking_id)
+            return declined
+
     def assignment(self, *, caller: identity.Caller, tracking_id: str) -> Assignment:
-        """The report's current assignment."""
+        """The report's current (active) assignment."""
         check_tracking_id(tracking_id)
         with self.pool.connection() as conn:
             found = repository.active_assignment(conn, tracking_id)
-        if found is None:
-            raise NotFound(f"report {tracking_id} has not been assigned to an agency")
-        return found
+            latest = repository.latest_assignment(conn, tracking_id) if found is None else None
+        if found is not None:
+            return found
+        if latest is not None and latest.declined:
+            raise NotFound(f"report {tracking_id} has no active assignment: {latest.agency.id} declined it and it "
+                           "awaits re-routing")
+        raise NotFound(f"report {tracking_id} has not been assigned to an agency")
 
     def agency(self, *, caller: identity.Caller, agency_id: str) -> Agency:
         check_agency_id(agency_id, "agency_id")
@@ -89,3 +124,9 @@ class RoutingService:
                 if repository.get_agency(conn, parent_id) is None:
                     raise NotFound(f"no agency {parent_id!r}")
             return repository.list_agencies(conn, parent_id)
+
+
+def _ensure_own(caller: identity.Caller, assignment: Assignment | None, tracking_id: str) -> None:
+    """Agency staff act only on their own agency's assignments."""
+    if assignment is None or not caller.agency_id or assignment.agency.id != caller.agency_id:
+        raise PermissionDenied(f"report {tracking_id} is not assigned to your agency")

@@ -5,10 +5,12 @@ import urllib.parse
 import urllib.request
 from datetime import timedelta
 
+import grpc
 import pytest
 
 from sp4n.intake.v1 import intake_pb2
 from sp4n.notify.v1 import notify_pb2
+from sp4n.routing.v1 import routing_pb2
 from sp4n.sla.v1 import sla_pb2
 from sp4n.verification.v1 import verification_pb2
 from tests.e2e.conftest import eventually
@@ -98,3 +100,34 @@ def test_a_report_goes_from_submission_to_closure(running, mailbox):
         page = response.read().decode()
     assert "Lampu sudah diganti" in page
     assert "Warga Batulicin" not in page and "081234567890" not in page
+
+
+def test_an_agency_that_is_not_competent_declines_and_the_report_is_rerouted(running):
+    tracking_id = submit_through_the_portal(running.portal)
+    eventually(lambda: any(i.tracking_id == tracking_id for i in running.verification.ListQueue(
+        verification_pb2.ListQueueRequest(limit=500), metadata=ADMIN).items), what="queueing")
+    running.verification.DecideReport(verification_pb2.DecideReportRequest(
+        idempotency_key=f"e2e-{tracking_id}", tracking_id=tracking_id, outcome=verification_pb2.OUTCOME_FORWARD,
+        category="infrastruktur"), metadata=ADMIN)
+    first = eventually(lambda: (r := report(running, tracking_id)).status == intake_pb2.REPORT_STATUS_FORWARDED
+                       and r, what="forwarding")
+    eventually(lambda: list(case(running, tracking_id).waiting_for) == AWAITING_AGENCY, what="waiting for the agency")
+
+    first_liaison = caller("liaison_officer", "lo-pupr", first.agency_id)
+    running.routing.DeclineAssignment(routing_pb2.DeclineAssignmentRequest(
+        idempotency_key=f"decline-{tracking_id}", tracking_id=tracking_id,
+        reason="Jalan Raya Batulicin adalah jalan provinsi, bukan wewenang kabupaten."), metadata=first_liaison)
+
+    rerouted = eventually(lambda: (r := report(running, tracking_id)).agency_id not in ("", first.agency_id) and r,
+                          what="re-routing")
+    assert rerouted.agency_id == "kementerian-pupr"  # the next rule: infrastructure in any region
+    state = eventually(lambda: (c := case(running, tracking_id)).waiting_for == AWAITING_AGENCY and c,
+                       what="waiting for the new agency")
+    follow_ups = [d for d in state.deadlines if d.name == "follow_up_overdue"]
+    assert [d.owner for d in follow_ups] == [first.agency_id, "kementerian-pupr"]
+    assert [d.state for d in follow_ups] == ["met", "open"]  # the first agency answered, by declining
+    with pytest.raises(grpc.RpcError) as e:
+        running.intake.PostFollowUp(intake_pb2.PostFollowUpRequest(
+            idempotency_key=f"late-{tracking_id}", tracking_id=tracking_id, body="Kami tangani."),
+            metadata=first_liaison)
+    assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED

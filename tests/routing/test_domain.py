@@ -1,6 +1,13 @@
-"""The rule choice and the regional fallback, as pure functions."""
+"""The rule choice, the regional fallback and the rules of a decline, as pure functions."""
 
-from services.routing.domain import Rule, best_rule, regional_governments
+from dataclasses import replace
+from datetime import datetime, timezone
+
+import pytest
+
+from services.plumbing.errors import FailedPrecondition, InvalidArgument
+from services.routing.domain import (NATIONAL_DESK, Agency, Assignment, MatchedBy, Rule, best_rule,
+                                     check_decline_reason, ensure_declinable, regional_governments)
 
 
 def rule(id, prefix, agency, priority=0):
@@ -35,3 +42,24 @@ def test_the_government_of_a_region_is_its_regency_or_city_then_its_province():
     assert regional_governments("6310012") == [("6310", ("regency", "city")), ("63", ("province",))]
     assert regional_governments("63") == [("63", ("province",))]
     assert regional_governments("") == []
+
+
+def test_a_decline_reason_is_stripped_and_bounded():
+    assert check_decline_reason("  Bukan wewenang kami.  ") == "Bukan wewenang kami."
+    assert check_decline_reason("Dua baris:\nbukan wewenang kami.") == "Dua baris:\nbukan wewenang kami."
+    for bad in ["", "   ", "123456789", "x" * 2001, "nul\x00 di tengah alasan", "escape\x1b[31m di alasan"]:
+        with pytest.raises(InvalidArgument) as e:
+            check_decline_reason(bad)
+        assert e.value.field == "reason"
+
+
+def test_an_inactive_assignment_or_the_national_desk_cannot_decline():
+    now = datetime(2026, 3, 16, 3, 0, tzinfo=timezone.utc)
+    unit = Agency("unit", "U", "Unit", "nasional", "unit", "6310", "Asia/Makassar")
+    active = Assignment("1", "LAP-AAAA0001", unit, MatchedBy.RULE, now, True)
+    ensure_declinable(active)
+    for assignment, words in [(replace(active, active=False), "replaced"),
+                              (replace(active, active=False, declined_reason="x" * 10, declined_at=now), "declined"),
+                              (replace(active, agency=NATIONAL_DESK, matched_by=MatchedBy.NATIONAL), "last resort")]:
+        with pytest.raises(FailedPrecondition, match=words):
+            ensure_declinable(assignment)

@@ -1,0 +1,52 @@
+"""The routing process's wiring: its outbox relay hands an agency's decline to the report's process in sla."""
+
+import pytest
+
+from services.plumbing import identity, process
+from services.plumbing.grpc_server import GrpcServer
+from services.plumbing.outbox import OutboxRelay
+from services.routing.__main__ import build
+from sp4n.sla.v1 import sla_pb2, sla_pb2_grpc
+from tests.routing.test_decline import DISHUB, DISHUB_OFFICER, REASON, TRACKING_ID, assign_transport, decline
+from tests.support import IDENTITY_KEY
+
+
+class RecordingSla(sla_pb2_grpc.SlaServiceServicer):
+    """Stands in for sla: records the signals it receives and who sent them."""
+
+    def __init__(self):
+        self.signals: list[tuple[identity.Caller, sla_pb2.SignalCaseRequest]] = []
+
+    def SignalCase(self, request, context):
+        self.signals.append((identity.current(), request))
+        return sla_pb2.CaseResponse()
+
+
+@pytest.fixture
+def sla(monkeypatch):
+    recording = RecordingSla()
+    server = GrpcServer(name="sla", identity_key=IDENTITY_KEY, threads=2)
+    server.add(lambda s: sla_pb2_grpc.add_SlaServiceServicer_to_server(recording, s),
+               sla_pb2.DESCRIPTOR.services_by_name["SlaService"].full_name)
+    monkeypatch.setenv("SLA_SERVICE_ADDR", f"127.0.0.1:{server.start(0, host='127.0.0.1')}")
+    yield recording
+    server.stop(0)
+
+
+def test_the_relay_signals_the_report_process_that_the_agency_declined(stub, pool, clock, sla):
+    context = process.Context(name="routing", pool=pool, clock=clock, identity_key=IDENTITY_KEY,
+                              signer=identity.ServiceSigner("routing", IDENTITY_KEY))
+    _, workers = build(context)
+    (relay,) = workers
+    assert isinstance(relay, OutboxRelay) and relay.schema == "routing"
+
+    assigned = assign_transport(stub)
+    declined = decline(stub, metadata=DISHUB_OFFICER)
+    assert relay.run_once() == 1
+    assert relay.run_once() == 0  # delivered once
+
+    ((sender, signal),) = sla.signals
+    assert sender == identity.Caller("routing", identity.SERVICE, "", sender.expires_at)
+    assert (signal.event_id, signal.tracking_id, signal.message_name) == ("routing:1", TRACKING_ID, "agency_declined")
+    assert dict(signal.payload) == {"assignment_id": assigned.id, "agency_id": DISHUB, "reason": REASON,
+                                    "declined_at": declined.declined_at.ToDatetime().isoformat() + "+00:00"}
