@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PROTOS := $(shell find protos -name '*.proto')
 
 .DEFAULT_GOAL := help
-.PHONY: help venv protos system-deps run test bench clean
+.PHONY: help venv protos system-deps run test deploy-process bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -35,6 +35,10 @@ run: protos ## run the whole system: embedded PostgreSQL unless DATABASE_URL is 
 
 test: protos system-deps ## set up and run the whole test suite
 	$(PY) -m pytest
+
+deploy-process: protos ## validate and deploy a process model to the running sla: make deploy-process FILE=bpmn/x.bpmn
+	@test -n "$(FILE)" || (echo "usage: make deploy-process FILE=bpmn/report_lifecycle.bpmn" >&2; exit 2)
+	$(PY) -m services.sla.deploy $(FILE)
 
 bench: protos ## run the benchmarks in bench/ and print their figures (not part of make test)
 	$(PY) -m bench.engine 300

@@ -92,7 +92,8 @@ def clock(tmp_path):
 
 @pytest.fixture
 def serve():
-    """Starts a real gRPC server on a free port with the given servicers; returns a channel to it."""
+    """Starts a real gRPC server on a free port with the given servicers; returns a channel to it.
+    `serve.addresses[name]` is where the server listens, for code that makes its own channel."""
     servers, channels = [], []
 
     def start(name: str, *registrations) -> grpc.Channel:
@@ -101,10 +102,12 @@ def serve():
             server.add(register, service_name)
         port = server.start(0, host="127.0.0.1")
         servers.append(server)
+        start.addresses[name] = f"127.0.0.1:{port}"
         channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         channels.append(channel)
         return channel
 
+    start.addresses = {}
     yield start
     for channel in channels:
         channel.close()

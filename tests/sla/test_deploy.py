@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 import grpc
 import pytest
 
+from services.sla import deploy as command
 from services.sla import grpc_api
 from services.sla.calendar import WorkingCalendar
 from services.sla.engine import Engine
@@ -12,7 +13,7 @@ from services.sla.service import SlaService
 from sp4n.sla.v1 import sla_pb2 as pb
 from sp4n.sla.v1 import sla_pb2_grpc
 from tests.sla.recording_caller import RecordingCaller
-from tests.support import ROOT, caller, service_caller
+from tests.support import IDENTITY_KEY, ROOT, caller, service_caller
 
 V1 = (ROOT / "bpmn" / "report_lifecycle.bpmn").read_text()
 ANALYST = caller("process_analyst", "analyst-1")
@@ -109,3 +110,19 @@ def test_deploying_the_same_model_again_is_the_same_version(stub):
     first = deploy(stub, V1)
     again = deploy(stub, V1, key="k2")
     assert (again.version, again.content_hash) == (first.version, first.content_hash)
+
+
+def test_the_deploy_command_checks_here_and_deploys_to_the_running_sla(stub, serve, tmp_path, capsys, monkeypatch):
+    good, bad = tmp_path / "good.bpmn", tmp_path / "bad.bpmn"
+    good.write_text(V1)
+    bad.write_text(V1.replace('name="reply_posted"', 'name="reply_sent"'))
+    assert command.main(["--check", str(good)]) == 0
+    assert command.main(["--check", str(bad)]) == 1
+    assert "element await_reply (Tunggu tanggapan pelapor): unknown message 'reply_sent'" in capsys.readouterr().err
+
+    monkeypatch.setenv("SLA_SERVICE_ADDR", serve.addresses["sla"])
+    monkeypatch.setenv("SP4N_IDENTITY_KEY", IDENTITY_KEY)
+    assert command.main([str(good)]) == 0
+    assert "deployed report_lifecycle version 1" in capsys.readouterr().out
+    assert command.main([str(bad)]) == 1
+    assert "refused (INVALID_ARGUMENT)" in capsys.readouterr().err

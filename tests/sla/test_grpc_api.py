@@ -166,3 +166,59 @@ def test_a_failed_service_task_is_retried_with_back_off(stub, service, recorder,
     assert service.fire_due() == 1
     case = stub.GetCase(pb.GetCaseRequest(tracking_id="LAP-TEST0001"), metadata=INTAKE)
     assert (case.status, list(case.waiting_for)) == ("running", AWAITING_AGENCY)
+
+
+def get(stub, tracking_id="LAP-TEST0001"):
+    return stub.GetCase(pb.GetCaseRequest(tracking_id=tracking_id), metadata=INTAKE)
+
+
+def test_a_deadline_met_in_time_is_recorded_as_met(stub, clock):
+    start(stub)
+    clock.advance(timedelta(days=1))
+    forward(stub)
+    [verification] = [d for d in get(stub).deadlines if d.name == "verification_overdue"]
+    assert (verification.state, verification.owner, verification.late_seconds) == ("met", "national", 0)
+    assert abs(verification.met_at.ToDatetime(tzinfo=timezone.utc) - clock.now()) < timedelta(seconds=5)
+
+
+def test_a_breach_is_recorded_with_whose_deadline_and_how_late(stub, service, clock, database_url):
+    start(stub)
+    clock.advance(timedelta(days=4))  # Friday 6 Nov, 10:00 WIB: past Thursday 23:59:59
+    service.fire_due()
+    [breached] = [d for d in get(stub).deadlines if d.name == "verification_overdue"]
+    assert breached.state == "breached" and not breached.HasField("met_at")
+    assert 10 * 3600 - 60 < breached.late_seconds < 10 * 3600 + 60  # and counting
+    forward(stub)  # decided at last, 10 hours late
+    [met_late] = [d for d in get(stub).deadlines if d.name == "verification_overdue"]
+    assert met_late.state == "breached" and met_late.HasField("met_at")
+    assert abs(met_late.late_seconds - (10 * 3600 + 1)) < 60
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute("SELECT name, owner, breached_at IS NOT NULL, met_at IS NOT NULL FROM sla.deadlines "
+                            "WHERE tracking_id = 'LAP-TEST0001' ORDER BY started_at").fetchall()
+    assert rows == [("verification_overdue", "national", True, True),
+                    ("follow_up_overdue", "kab-tanah-bumbu-dinas-pupr", False, False)]
+
+
+def test_the_case_tells_its_stage_and_the_history_of_its_stages(stub, clock):
+    start(stub)
+    clock.advance(timedelta(hours=2))
+    forward(stub)
+    case = get(stub)
+    assert case.stage == "await_follow_up"
+    assert [h.stage for h in case.history] == ["await_decision", "await_follow_up"]
+    entered = [h.entered_at.ToDatetime(tzinfo=timezone.utc) for h in case.history]
+    assert entered[1] - entered[0] >= timedelta(hours=2)
+
+
+def test_a_reply_after_closure_is_refused(stub, service, clock):
+    start(stub)
+    forward(stub)
+    signal(stub, "follow_up_posted", "intake:2", metadata=INTAKE, posted_at=clock.now().isoformat(), entry_id="1",
+           agency_id="kab-tanah-bumbu-dinas-pupr")
+    clock.advance(timedelta(days=20))
+    service.fire_due()
+    assert get(stub).status == "completed"
+    with pytest.raises(grpc.RpcError) as e:
+        signal(stub, "reply_posted", "intake:3", metadata=INTAKE, posted_at=clock.now().isoformat())
+    assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "it waits for nothing (it has finished)" in e.value.details()

@@ -201,3 +201,39 @@ def test_a_failed_service_task_is_kept_and_retried(case, caller):
     caller.failing.clear()
     assert case.advance(seconds=1) is None
     assert case.description.waiting_for == AWAITING_AGENCY
+
+
+def test_an_agency_that_declines_is_excluded_and_the_next_agency_gets_a_fresh_5_day_deadline(case, caller, clock):
+    case.decide("forward")
+    clock.advance(timedelta(days=2))  # Wednesday 4 Nov
+    case.send("agency_declined", agency_id="kab-tanah-bumbu-dinas-pupr", reason="bukan wewenang",
+              declined_at=clock.now().isoformat())
+    assigns = [p for op, p, _ in caller.calls if op == "routing/AssignReport"]
+    assert [a["excluded_agency_ids"] for a in assigns] == [[], ["kab-tanah-bumbu-dinas-pupr"]]
+    forwards = [p["agency_id"] for op, p, _ in caller.calls if op == "intake/ForwardReport"]
+    assert forwards == ["kab-tanah-bumbu-dinas-pupr", "kab-tanah-bumbu"]
+    assert case.description.waiting_for == AWAITING_AGENCY
+    # Re-assigned Wednesday 4 Nov: 5 working days later is Wednesday 11 Nov, in the agency's zone.
+    assert due(case.description, "follow_up_overdue") == datetime(2026, 11, 11, 23, 59, 59, tzinfo=WITA)
+    assert caller.notifications().count(("new_assignment", "agency")) == 2
+
+
+def test_the_agency_is_reminded_on_its_last_working_day_and_at_breach_parent_and_national_are_told(case, caller):
+    case.decide("forward")  # Monday 2 Nov: due Monday 9 Nov, WITA
+    case.advance(days=6)  # Sunday 8 Nov: nothing yet
+    assert ("deadline_approaching", "agency") not in caller.notifications()
+    case.advance(hours=18)  # Monday 9 Nov, 03:00 WIB = 04:00 WITA: the last working day has begun
+    assert caller.notifications()[-1] == ("deadline_approaching", "agency")
+    assert ("deadline_missed", "national_admins") not in caller.notifications()
+    case.advance(days=1)  # Tuesday: breached
+    escalations = [(p["recipient"], p.get("agency_id")) for op, p, _ in caller.calls if p.get("event") == "deadline_missed"]
+    assert escalations == [("national_admins", None), ("agency", "kab-tanah-bumbu")]  # and the parent agency
+    assert case.description.waiting_for == AWAITING_AGENCY  # the agency must still answer
+
+
+def test_after_closure_the_process_waits_for_nothing(case, clock):
+    case.decide("forward")
+    case.send("follow_up_posted", posted_at=clock.now().isoformat())
+    case.advance(days=20)
+    assert case.description.status == "completed" and case.description.waiting_for == []
+    assert case.description.stage == "completed"
