@@ -34,6 +34,7 @@ DEADLINES = {  # by the id of the timer in bpmn/report_lifecycle.bpmn
     "follow_up_overdue": "Batas tindak lanjut instansi",
     "quiet_period_over": "Laporan ditutup otomatis bila tidak ada tanggapan",
 }
+DEADLINE_STATES = {"met": "terpenuhi", "breached": "terlambat"}  # an open one needs no word
 NOTIFICATION_EVENTS = {
     "received": "Laporan diterima",
     "needs_completion": "Laporan perlu dilengkapi",
@@ -42,6 +43,7 @@ NOTIFICATION_EVENTS = {
     "closed": "Laporan selesai",
     "archived": "Laporan diarsipkan",
     "duplicate": "Laporan ditandai duplikat",
+    "deadline_approaching": "Batas waktu segera berakhir",
     "deadline_missed": "Batas waktu terlewati",
 }
 NOTIFICATION_CHANNELS = {"email": "E-mail", "sms": "SMS", "in_app": "Aplikasi"}

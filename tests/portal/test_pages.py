@@ -204,7 +204,8 @@ def test_the_tracking_page_shows_deadlines_and_the_reporters_notifications(clien
     due = timestamp_pb2.Timestamp()
     due.FromDatetime(datetime(2026, 3, 19, 16, 59, 59, tzinfo=timezone.utc))
     fake_sla.cases[tracking_id] = sla_pb2.Case(tracking_id=tracking_id, deadlines=[
-        sla_pb2.Deadline(name="verification_overdue", due_at=due)])
+        sla_pb2.Deadline(name="verification_overdue", due_at=due, state="breached"),
+        sla_pb2.Deadline(name="follow_up_overdue", due_at=due, state="open")])
     fake_notify.notifications[tracking_id] = [
         notify_pb2.Notification(tracking_id=tracking_id, event="received", recipient="reporter", channel="sms",
                                 status="sent", body="Halo Siti Rahmah, laporan Anda diterima."),
@@ -213,7 +214,8 @@ def test_the_tracking_page_shows_deadlines_and_the_reporters_notifications(clien
     ]
     response = client.get(f"/lacak/{tracking_id}")
     text = " ".join(page(response).text_content().split())
-    assert "Batas verifikasi laporan 19 Maret 2026, 23.59 WIB" in text
+    assert "Batas verifikasi laporan 19 Maret 2026, 23.59 WIB terlambat" in text
+    assert "Batas tindak lanjut instansi 19 Maret 2026, 23.59 WIB" in text
     rows = page(response).xpath("//table[@class='notifications']/tbody/tr")
     assert [[cell.text_content() for cell in row.xpath("td")][1:] for row in rows] == [
         ["Laporan diterima", "SMS", "Terkirim"]]  # the agency's notification is not the reporter's business
