@@ -113,13 +113,21 @@ class _LifecycleScriptEngine(PythonScriptEngine):
 
     def call_service(self, task, operation_name=None, operation_params=None, **kwargs):
         params = {name: p["value"] for name, p in (operation_params or {}).items()}
-        # Deterministic across a crash and replay: the nth run of this element in this report.
-        runs = sum(1 for t in task.workflow.get_tasks(spec_name=task.task_spec.name, state=TaskState.COMPLETED))
-        key = f"sla:{task.data.get('tracking_id')}:{task.task_spec.name}:{runs + 1}"
+        # The key is the nth successful run of this element in this report, counted in the instance's
+        # own data: the same after a crash and replay, and the same when a failed call is retried.
+        workflow, element = task.workflow, task.task_spec.name
+        runs = workflow.data.get(_RUNS, {})
+        run = runs.get(element, 0) + 1
+        key = f"sla:{task.data.get('tracking_id')}:{element}:{run}"
         try:
-            return json.dumps(self.caller.call(operation_name, params, key))
+            result = json.dumps(self.caller.call(operation_name, params, key))
         except Exception as e:  # SpiffWorkflow 3.2.0 loses the cause here (NameError): keep it
             raise WorkflowTaskException(f"{operation_name} failed: {e}", task=task, exception=e) from e
+        workflow.data[_RUNS] = {**runs, element: run}  # replaced, never mutated in place
+        return result
+
+
+_RUNS = "sla_service_task_runs"
 
 
 class Engine:
@@ -186,8 +194,11 @@ class Engine:
 
     def describe(self, workflow: BpmnWorkflow) -> CaseState:
         """What the instance waits for now (messages, the stage it is at), its timers and the earliest."""
-        waiting, timers, stage = [], [], []
-        for task in workflow.get_tasks(state=TaskState.WAITING):
+        waiting, timers, stage, failed = [], [], [], []
+        for task in workflow.get_tasks(state=TaskState.WAITING | TaskState.ERROR):  # one walk of the tree
+            if task.state == TaskState.ERROR:
+                failed.append(_element(task))
+                continue
             event = getattr(task.task_spec, "event_definition", None)
             definitions = event.event_definitions if isinstance(event, MultipleEventDefinition) else [event]
             for definition in definitions:
@@ -200,7 +211,6 @@ class Engine:
                         timers.append(self._timer(task, definition, datetime.fromisoformat(value)))
             if not isinstance(task.task_spec, BoundaryEvent):
                 stage.append(_element(task))
-        failed = [_element(t) for t in workflow.get_tasks(state=TaskState.ERROR)]
         if failed:
             status = "failed"
         elif workflow.completed:
