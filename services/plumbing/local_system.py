@@ -141,6 +141,9 @@ def main() -> int:
                 return 1
     except KeyboardInterrupt:
         pass
+    except (RuntimeError, TimeoutError) as e:  # its own log, above, says why
+        print(f"\nSP4N did not start: {e}", file=sys.stderr, flush=True)
+        return 1
     finally:
         print("\nstopping every service...", flush=True)
         codes = system.stop()
