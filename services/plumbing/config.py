@@ -50,6 +50,8 @@ SETTINGS: tuple[Setting, ...] = (
     *(_addr(s, p) for s, p in _PORTS.items() if s != "portal"),
     Setting("PORTAL_HTTP_PORT", "HTTP port of the portal's web pages", "8080"),
     Setting("PORTAL_HTTP_HOST", "address the portal's web server binds", "127.0.0.1"),
+    Setting("PORTAL_OPEN311_API_KEYS", "comma-separated API keys that may post service requests through Open311 "
+                                       "(/open311/v2/); empty: none may", ""),
     Setting("SLA_BPMN_DIR", "folder of BPMN models deployed at start (the newest version serves new reports)",
             "bpmn"),
     Setting("SLA_PROCESS_ID", "id of the lifecycle process in the BPMN models", "report_lifecycle"),

@@ -15,7 +15,8 @@ def build(ctx: process.Context):
     app = web.create_app(intake=intake_pb2_grpc.IntakeServiceStub(ctx.channel("intake")),
                          sla=sla_pb2_grpc.SlaServiceStub(ctx.channel("sla")),
                          notify=notify_pb2_grpc.NotifyServiceStub(ctx.channel("notify")),
-                         identity_key=ctx.identity_key)
+                         identity_key=ctx.identity_key, clock=ctx.clock,
+                         open311_api_keys=tuple(config.get("PORTAL_OPEN311_API_KEYS").split(",")))
     http = HttpServer(app, host=config.get("PORTAL_HTTP_HOST"), port=config.get_int("PORTAL_HTTP_PORT"))
     return [], [http]
 

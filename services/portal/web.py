@@ -12,7 +12,8 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from werkzeug.exceptions import HTTPException
 
-from services.portal import forms, labels
+from services.plumbing.clock import Clock, SystemClock
+from services.portal import forms, labels, open311
 from sp4n.intake.v1 import intake_pb2
 from sp4n.notify.v1 import notify_pb2
 from sp4n.sla.v1 import sla_pb2
@@ -46,16 +47,20 @@ def field_violation(error: grpc.RpcError) -> str:
 
 
 def create_app(*, intake, sla, notify, identity_key: str, intake_timeout: float = 5.0,
-               extra_timeout: float = 2.0) -> Flask:
+               extra_timeout: float = 2.0, open311_api_keys: tuple[str, ...] = (), clock: Clock | None = None) -> Flask:
     """The portal app over stubs of intake, sla and notify (their channels carry the portal's identity).
 
     Calls to intake wait up to `intake_timeout` for it to be reachable, riding out a restart; sla
-    and notify get `extra_timeout` and are left out when they do not answer."""
+    and notify get `extra_timeout` and are left out when they do not answer. `open311_api_keys` may
+    post service requests through Open311."""
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=MAX_FORM_BYTES, MAX_FORM_MEMORY_SIZE=MAX_FORM_BYTES)
     app.jinja_env.globals.update(labels=labels, forms=forms)
     app.jinja_env.filters["when"] = labels.when
     nonces = forms.Nonces(identity_key)
+    app.register_blueprint(open311.blueprint(intake=intake, sla=sla, api_keys=open311_api_keys,
+                                             clock=clock or SystemClock(), intake_timeout=intake_timeout,
+                                             extra_timeout=extra_timeout), url_prefix=open311.PREFIX)
 
     @app.after_request
     def security_headers(response):
