@@ -1,5 +1,5 @@
 """Intake: reports as they come in from any channel, their reporters, their timeline, and the
-rules a submission and each change of a report must follow."""
+rules each change of a report must follow (a submission's own rules are in `submission`)."""
 
 import enum
 import re
@@ -10,34 +10,15 @@ from datetime import datetime
 
 from services.plumbing.errors import FailedPrecondition, InvalidArgument
 
-CHANNELS = frozenset({"web", "sms", "x", "app", "open311", "agency"})
-# Channels whose reporter is told of progress by SMS or e-mail, so must leave one of them; on X,
-# Open311 and agencies' own systems the answer goes back through that channel.
-CONTACT_REQUIRED = frozenset({"web", "sms", "app"})
-LANGUAGES = frozenset({"id", "en"})
-DEFAULT_LANGUAGE = "id"
-
 # Crockford's base32: no I, L, O or U, so an ID read aloud or typed from paper survives.
 TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 TRACKING_PREFIX = "LAP-"
 TRACKING_ID = re.compile(r"LAP-[0-9A-HJKMNP-TV-Z]{8}")
 
-TITLE_LENGTH = (5, 150)
-DESCRIPTION_LENGTH = (10, 5000)
 BODY_LENGTH = (1, 5000)
 MAX_REASON = 2000
-MAX_CATEGORY = 100
-MAX_LOCATION = 300
-MAX_NAME = 120
-MAX_EMAIL = 254
 MAX_AGENCY_ID = 100
 MAX_AGENCY_NAME = 200
-
-REGION_CODE = re.compile(r"[0-9]{2}|[0-9]{4}")  # BPS: province (2 digits) or regency/city (4)
-# An Indonesian mobile number: 08.., 628.. or +628.., 9 to 15 digits in all.
-MOBILE_PHONE = re.compile(r"(?:\+62|62|0)(8[0-9]{7,12})")
-PHONE_SEPARATORS = re.compile(r"[\s().-]")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 
 # Events the report's process waits for (names of sla messages).
 FOLLOW_UP_POSTED = "follow_up_posted"
@@ -89,6 +70,12 @@ class ReporterContact:
 
 
 @dataclass(frozen=True)
+class Coordinates:
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
 class Submission:
     channel: str
     type: ReportType | None
@@ -101,6 +88,9 @@ class Submission:
     confidential: bool = False
     reporter: ReporterContact = ReporterContact()
     language: str = ""
+    incident_date: datetime | None = None
+    coordinates: Coordinates | None = None
+    suggested_agency_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,6 +132,9 @@ class Report:
     published_at: datetime | None = None
     timeline: tuple[TimelineEntry, ...] = ()
     reporter_name: str = ""  # filled only for callers who may see it
+    incident_date: datetime | None = None
+    coordinates: Coordinates | None = None
+    suggested_agency_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -187,50 +180,6 @@ def text(value: str, field_name: str, *, max_length: int, min_length: int = 0, m
 
 def check_body(value: str) -> str:
     return text(value, "body", min_length=BODY_LENGTH[0], max_length=BODY_LENGTH[1], multiline=True)
-
-
-def check_phone(value: str) -> str:
-    """An Indonesian mobile number, kept in international form (+628...)."""
-    value = text(value, "reporter.phone", max_length=30)
-    if not value:
-        return ""
-    match = MOBILE_PHONE.fullmatch(PHONE_SEPARATORS.sub("", value))
-    if not match:
-        raise InvalidArgument("reporter.phone", "must be an Indonesian mobile number such as 081234567890")
-    return "+62" + match.group(1)
-
-
-def check_email(value: str) -> str:
-    value = text(value, "reporter.email", max_length=MAX_EMAIL)
-    if value and not EMAIL.fullmatch(value):
-        raise InvalidArgument("reporter.email", "must be an e-mail address such as nama@contoh.id")
-    return value
-
-
-def check_submission(s: Submission) -> Submission:
-    """The submission with its text cleaned, or InvalidArgument naming the first field refused."""
-    channel = s.channel.strip().lower()
-    if channel not in CHANNELS:
-        raise InvalidArgument("channel", f"must be one of {', '.join(sorted(CHANNELS))}")
-    if s.type is None:
-        raise InvalidArgument("type", "must be complaint, aspiration or information request")
-    title = text(s.title, "title", min_length=TITLE_LENGTH[0], max_length=TITLE_LENGTH[1])
-    description = text(s.description, "description", min_length=DESCRIPTION_LENGTH[0],
-                       max_length=DESCRIPTION_LENGTH[1], multiline=True)
-    category = text(s.category, "category", max_length=MAX_CATEGORY)
-    region_code = text(s.region_code, "region_code", max_length=4)
-    if region_code and not REGION_CODE.fullmatch(region_code):
-        raise InvalidArgument("region_code", "must be a BPS province (2 digits) or regency/city (4 digits) code")
-    location = text(s.location_text, "location_text", max_length=MAX_LOCATION)
-    reporter = ReporterContact(name=text(s.reporter.name, "reporter.name", max_length=MAX_NAME),
-                               phone=check_phone(s.reporter.phone), email=check_email(s.reporter.email))
-    if channel in CONTACT_REQUIRED and not (reporter.phone or reporter.email):
-        raise InvalidArgument("reporter", "a mobile number or an e-mail address is required")
-    language = s.language.strip().lower() or DEFAULT_LANGUAGE
-    if language not in LANGUAGES:
-        raise InvalidArgument("language", "must be id or en")
-    return replace(s, channel=channel, title=title, description=description, category=category,
-                   region_code=region_code, location_text=location, reporter=reporter, language=language)
 
 
 def check_status_change(change: StatusChange) -> StatusChange:

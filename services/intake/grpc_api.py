@@ -1,9 +1,13 @@
 """The intake gRPC API: protobuf in and out, domain in between."""
 
-from services.intake.domain import (Contact, ReporterContact, Report, ReportStatus, ReportType, StatusChange,
-                                    Submission, TimelineEntry)
+from datetime import datetime, timezone
+
+from services.intake.domain import (Contact, Coordinates, ReporterContact, Report, ReportStatus, ReportType,
+                                    StatusChange, Submission, TimelineEntry)
+from services.intake.publication import FeedFilter, PublishedReport
 from services.intake.service import IntakeService
 from services.plumbing import identity
+from services.plumbing.errors import InvalidArgument
 from services.plumbing.wire import timestamp
 from sp4n.intake.v1 import intake_pb2 as pb
 from sp4n.intake.v1 import intake_pb2_grpc
@@ -48,6 +52,35 @@ def contact_pb(c: Contact) -> pb.ReporterContact:
                               email=c.reporter.email, language=c.language, channel=c.channel)
 
 
+def published_pb(r: PublishedReport) -> pb.PublishedReport:
+    return pb.PublishedReport(
+        tracking_id=r.tracking_id, type=_TYPES_PB[r.type], title=r.title, description=r.description,
+        category=r.category, region_code=r.region_code, location_text=r.location_text,
+        has_location=r.coordinates is not None, latitude=r.coordinates.latitude if r.coordinates else 0.0,
+        longitude=r.coordinates.longitude if r.coordinates else 0.0, status=_STATUSES_PB[r.status],
+        agency_id=r.agency_id, agency_name=r.agency_name, submitted_at=timestamp(r.submitted_at),
+        published_at=timestamp(r.published_at), updated_at=timestamp(r.updated_at), support_count=r.support_count,
+        timeline=[entry_pb(e) for e in r.timeline], anonymous=r.anonymous)
+
+
+def optional_time(message, field: str) -> datetime | None:
+    """The time in `message.<field>`, None when unset; INVALID_ARGUMENT naming it when out of range."""
+    if not message.HasField(field):
+        return None
+    try:
+        return getattr(message, field).ToDatetime(tzinfo=timezone.utc)
+    except (ValueError, OverflowError):
+        raise InvalidArgument(field, "is not a valid time") from None
+
+
+def coordinates(request: pb.SubmitReportRequest) -> Coordinates | None:
+    if request.has_location:
+        return Coordinates(request.latitude, request.longitude)
+    if request.latitude or request.longitude:
+        raise InvalidArgument("has_location", "must be set when latitude or longitude is given")
+    return None
+
+
 def submission(request: pb.SubmitReportRequest) -> Submission:
     return Submission(
         channel=request.channel, type=_TYPES.get(request.type), title=request.title,
@@ -55,7 +88,15 @@ def submission(request: pb.SubmitReportRequest) -> Submission:
         location_text=request.location_text, anonymous=request.anonymous, confidential=request.confidential,
         reporter=ReporterContact(name=request.reporter.name, phone=request.reporter.phone,
                                  email=request.reporter.email),
-        language=request.language)
+        language=request.language, incident_date=optional_time(request, "incident_date"),
+        coordinates=coordinates(request), suggested_agency_id=request.suggested_agency_id)
+
+
+def feed_filter(request: pb.ListPublishedReportsRequest) -> FeedFilter:
+    return FeedFilter(query=request.query, agency_id=request.agency_id, category=request.category,
+                      region_code=request.region_code, statuses=tuple(_STATUSES.get(s) for s in request.statuses),
+                      submitted_after=optional_time(request, "submitted_after"),
+                      submitted_before=optional_time(request, "submitted_before"))
 
 
 class IntakeApi(intake_pb2_grpc.IntakeServiceServicer):
@@ -95,6 +136,22 @@ class IntakeApi(intake_pb2_grpc.IntakeServiceServicer):
 
     def GetReporterContact(self, request: pb.GetReporterContactRequest, context) -> pb.ReporterContact:
         return contact_pb(self.service.contact(caller=identity.current(), tracking_id=request.tracking_id))
+
+    def ListPublishedReports(self, request: pb.ListPublishedReportsRequest,
+                             context) -> pb.ListPublishedReportsResponse:
+        page = self.service.publication.feed(caller=identity.current(), feed_filter=feed_filter(request),
+                                             page_size=request.page_size, page_token=request.page_token)
+        return pb.ListPublishedReportsResponse(reports=[published_pb(r) for r in page.reports],
+                                               next_page_token=page.next_page_token)
+
+    def GetPublishedReport(self, request: pb.GetPublishedReportRequest, context) -> pb.PublishedReport:
+        return published_pb(self.service.publication.published_report(caller=identity.current(),
+                                                                      tracking_id=request.tracking_id))
+
+    def SupportReport(self, request: pb.SupportReportRequest, context) -> pb.SupportReportResponse:
+        support = self.service.publication.support(caller=identity.current(), key=request.idempotency_key,
+                                                   tracking_id=request.tracking_id, supporter=request.supporter)
+        return pb.SupportReportResponse(support_count=support.support_count, counted=support.counted)
 
 
 def register(service: IntakeService):

@@ -2,8 +2,20 @@
 
 from datetime import datetime
 
-from services.intake.domain import (Contact, EntryKind, Receipt, Report, ReporterContact, ReportStatus, ReportType,
-                                    Submission, TimelineEntry)
+from services.intake import redaction
+from services.intake.domain import (Contact, Coordinates, EntryKind, Receipt, Report, ReporterContact, ReportStatus,
+                                    ReportType, Submission, TimelineEntry)
+from services.intake.publication import PublicText
+
+# The search document of a report: its public (redacted) text only, the title weighing most, and
+# without the redaction marker (a search for it would find every report that hides something).
+SEARCH_DOCUMENT = " || ".join(
+    f"setweight(to_tsvector('indonesian', replace(%({column})s, %(marker)s, ' ')), '{weight}')"
+    for column, weight in (("public_title", "A"), ("public_description", "B"), ("public_location_text", "C")))
+
+
+def coordinates(row) -> Coordinates | None:
+    return Coordinates(row["latitude"], row["longitude"]) if row["latitude"] is not None else None
 
 
 def _report(row) -> Report:
@@ -13,7 +25,8 @@ def _report(row) -> Report:
         location_text=row["location_text"], anonymous=row["anonymous"], confidential=row["confidential"],
         status=ReportStatus(row["status"]), channel=row["channel"], language=row["language"],
         submitted_at=row["submitted_at"], agency_id=row["agency_id"], agency_name=row["agency_name"],
-        published=row["published"], published_at=row["published_at"])
+        published=row["published"], published_at=row["published_at"], incident_date=row["incident_date"],
+        coordinates=coordinates(row), suggested_agency_id=row["suggested_agency_id"])
 
 
 def _entry(row) -> TimelineEntry:
@@ -27,19 +40,51 @@ def receipt_by_key(conn, channel: str, key: str) -> Receipt | None:
     return Receipt(row["tracking_id"], row["submitted_at"]) if row else None
 
 
+def _public_columns(public: PublicText, redaction_version: int) -> dict:
+    return {"public_title": public.title, "public_description": public.description,
+            "public_location_text": public.location_text, "redaction_version": redaction_version}
+
+
 def add_report(conn, *, tracking_id: str, key: str, submission: Submission, status: ReportStatus,
-               submitted_at: datetime) -> Receipt | None:
-    """Stores a new report; None when the tracking ID or the (channel, key) is already taken."""
+               submitted_at: datetime, public: PublicText, redaction_version: int) -> Receipt | None:
+    """Stores a new report with its public text; None when the tracking ID or the (channel, key) is
+    already taken."""
     s = submission
+    values = {
+        "tracking_id": tracking_id, "channel": s.channel, "idempotency_key": key, "type": s.type.value,
+        "title": s.title, "description": s.description, "category": s.category, "region_code": s.region_code,
+        "location_text": s.location_text, "anonymous": s.anonymous, "confidential": s.confidential,
+        "language": s.language, "status": status.value, "submitted_at": submitted_at,
+        "incident_date": s.incident_date, "latitude": s.coordinates.latitude if s.coordinates else None,
+        "longitude": s.coordinates.longitude if s.coordinates else None,
+        "suggested_agency_id": s.suggested_agency_id, **_public_columns(public, redaction_version)}
     row = conn.execute(
-        "INSERT INTO intake.reports (tracking_id, channel, idempotency_key, type, title, description, category, "
-        "region_code, location_text, anonymous, confidential, language, status, submitted_at) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-        "ON CONFLICT DO NOTHING RETURNING tracking_id, submitted_at",
-        (tracking_id, s.channel, key, s.type.value, s.title, s.description, s.category, s.region_code,
-         s.location_text, s.anonymous, s.confidential, s.language, status.value, submitted_at),
-    ).fetchone()
+        f"INSERT INTO intake.reports ({', '.join(values)}, search_document) "
+        f"VALUES ({', '.join(f'%({name})s' for name in values)}, {SEARCH_DOCUMENT}) "
+        "ON CONFLICT DO NOTHING RETURNING tracking_id, submitted_at", values | {"marker": redaction.MARKER}).fetchone()
     return Receipt(row["tracking_id"], row["submitted_at"]) if row else None
+
+
+def stale_public_text(conn, redaction_version: int, *, after: str,
+                      limit: int) -> list[tuple[str, str, str, str, ReporterContact]]:
+    """The next reports after tracking ID `after` whose public text was written under other redaction rules:
+    (tracking ID, title, description, location, reporter), locked, skipping those another worker holds.
+    In tracking ID order, so that going through them all is one pass, not a scan per batch."""
+    rows = conn.execute(
+        "SELECT r.tracking_id, r.title, r.description, r.location_text, p.name, p.phone, p.email "
+        "FROM intake.reports r LEFT JOIN intake.reporters p USING (tracking_id) "
+        "WHERE r.tracking_id > %s AND r.redaction_version <> %s ORDER BY r.tracking_id LIMIT %s "
+        "FOR UPDATE OF r SKIP LOCKED", (after, redaction_version, limit)).fetchall()
+    return [(r["tracking_id"], r["title"], r["description"], r["location_text"],
+             ReporterContact(r["name"] or "", r["phone"] or "", r["email"] or "")) for r in rows]
+
+
+def set_public_text(conn, tracking_id: str, public: PublicText, redaction_version: int) -> None:
+    conn.execute(f"UPDATE intake.reports SET public_title = %(public_title)s, "
+                 "public_description = %(public_description)s, public_location_text = %(public_location_text)s, "
+                 f"redaction_version = %(redaction_version)s, search_document = {SEARCH_DOCUMENT} "
+                 "WHERE tracking_id = %(tracking_id)s",
+                 _public_columns(public, redaction_version) | {"tracking_id": tracking_id, "marker": redaction.MARKER})
 
 
 def add_reporter(conn, tracking_id: str, reporter: ReporterContact) -> None:
@@ -91,11 +136,12 @@ def set_status(conn, tracking_id: str, status: ReportStatus) -> None:
 
 def forward(conn, tracking_id: str, *, agency_id: str, agency_name: str, published: bool,
             at: datetime) -> None:
-    """Assigns the agency; a published report keeps the time it was first published."""
+    """Assigns the agency; a published report keeps the time it was first published, which is never
+    before its submission (should a clock have been set back)."""
     conn.execute(
         "UPDATE intake.reports SET agency_id = %s, agency_name = %s, status = 'forwarded', "
         "published = published OR %s, "
-        "published_at = CASE WHEN %s THEN coalesce(published_at, %s) ELSE published_at END "
+        "published_at = CASE WHEN %s THEN coalesce(published_at, greatest(%s, submitted_at)) ELSE published_at END "
         "WHERE tracking_id = %s",
         (agency_id, agency_name, published, published, at, tracking_id),
     )

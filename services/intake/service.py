@@ -1,16 +1,20 @@
 """Intake use cases. Each owns its transaction; every change locks the report's row first."""
 
+import secrets
 from dataclasses import replace
 from typing import Callable
 
 from psycopg_pool import ConnectionPool
 
-from services.intake import domain, repository
+from services.intake import domain, redaction, repository
 from services.intake.domain import (ADMINISTRATOR, FOLLOW_UP_POSTED, REPLY_POSTED, REPORT_COMPLETED, REPORTER, SYSTEM,
                                     Contact, EntryKind, Receipt, Report, ReportStatus, StatusChange, Submission,
-                                    TimelineEntry, check_body, check_status_change, check_submission, check_tracking_id,
+                                    TimelineEntry, check_body, check_status_change, check_tracking_id,
                                     ensure_agency_may_answer, ensure_completion_allowed, ensure_open,
                                     ensure_reply_allowed, text)
+from services.intake.publication import public_text
+from services.intake.publication_service import PublicationService
+from services.intake.submission import check_submission
 from services.plumbing import identity, outbox
 from services.plumbing.clock import Clock
 from services.plumbing.errors import NotFound, PermissionDenied
@@ -21,23 +25,26 @@ MAX_ID_ATTEMPTS = 20  # 32^8 IDs: a run of collisions this long means something 
 
 
 class IntakeService:
-    def __init__(self, *, pool: ConnectionPool, clock: Clock):
+    def __init__(self, *, pool: ConnectionPool, clock: Clock, page_key: bytes | None = None):
+        """`page_key` signs the feed's page tokens; replicas must share it (a random key serves one process)."""
         self.pool = pool
         self.clock = clock
+        self.publication = PublicationService(pool=pool, clock=clock, page_key=page_key or secrets.token_bytes(32))
 
     def submit(self, *, caller: identity.Caller, key: str, submission: Submission) -> Receipt:
         """Stores a report with its reporter and starts its process; a repeated key returns the first receipt."""
         identity.require_service(caller, "portal")
         check_idempotency_key(key)
-        submission = check_submission(submission)
+        now = self.clock.now()
+        submission = check_submission(submission, now=now)
+        public = public_text(submission.title, submission.description, submission.location_text, submission.reporter)
         with self.pool.connection() as conn, conn.transaction():
             if (earlier := repository.receipt_by_key(conn, submission.channel, key)) is not None:
                 return earlier
-            now = self.clock.now()
             for _ in range(MAX_ID_ATTEMPTS):
                 receipt = repository.add_report(conn, tracking_id=domain.new_tracking_id(), key=key,
                                                 submission=submission, status=ReportStatus.IN_VERIFICATION,
-                                                submitted_at=now)
+                                                submitted_at=now, public=public, redaction_version=redaction.VERSION)
                 if receipt is not None:
                     break
                 # Taken: either the same key committed meanwhile, or the tracking ID collided.
@@ -50,7 +57,7 @@ class IntakeService:
                                  created_at=now)
             outbox.add(conn, SCHEMA, kind=outbox.START_CASE, tracking_id=receipt.tracking_id, payload={
                 "submitted_at": now.isoformat(), "category": submission.category,
-                "region_code": submission.region_code})
+                "region_code": submission.region_code, "suggested_agency_id": submission.suggested_agency_id})
             return receipt
 
     def report(self, *, caller: identity.Caller, tracking_id: str) -> Report:

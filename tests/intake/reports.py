@@ -4,6 +4,7 @@ from datetime import datetime, timezone
 
 import grpc
 import psycopg
+from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -22,6 +23,13 @@ LIAISON = caller("liaison_officer", "lo-1", AGENCY)
 OTHER_LIAISON = caller("liaison_officer", "lo-2", "kota-banjarmasin")
 
 TABLES = ("reports", "reporters", "timeline", "outbox")
+
+
+def at(moment: datetime) -> Timestamp:
+    """A protobuf Timestamp of an aware datetime."""
+    ts = Timestamp()
+    ts.FromDatetime(moment)
+    return ts
 
 
 def report_request(key: str = "web-1", **fields) -> pb.SubmitReportRequest:
@@ -92,3 +100,34 @@ def field_violation(error: grpc.RpcError) -> str:
     bad = error_details_pb2.BadRequest()
     detail.Unpack(bad)
     return bad.field_violations[0].field
+
+
+def publish(stub, key: str = "web-1", agency_id: str = AGENCY, agency_name: str = AGENCY_NAME, **fields) -> str:
+    """Submits a report and forwards it, which publishes it unless it is confidential."""
+    tracking_id = submit(stub, key, **fields)
+    forward(stub, tracking_id, agency_id=agency_id, agency_name=agency_name)
+    return tracking_id
+
+
+def feed(stub, metadata=PORTAL, **fields) -> pb.ListPublishedReportsResponse:
+    return stub.ListPublishedReports(pb.ListPublishedReportsRequest(**fields), metadata=metadata)
+
+
+def feed_ids(stub, **fields) -> list[str]:
+    return [r.tracking_id for r in feed(stub, **fields).reports]
+
+
+def published(stub, tracking_id: str, metadata=PORTAL) -> pb.PublishedReport:
+    return stub.GetPublishedReport(pb.GetPublishedReportRequest(tracking_id=tracking_id), metadata=metadata)
+
+
+def support(stub, tracking_id: str, supporter: str = "browser-1", key: str | None = None,
+            metadata=PORTAL) -> pb.SupportReportResponse:
+    return stub.SupportReport(pb.SupportReportRequest(idempotency_key=key or f"support-{supporter}",
+                                                      tracking_id=tracking_id, supporter=supporter),
+                              metadata=metadata)
+
+
+def support_rows(database_url) -> int:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT count(*) FROM intake.supports").fetchone()[0]

@@ -4,18 +4,21 @@ naming a field, and a refusal writes nothing."""
 
 import re
 import uuid
+from datetime import datetime, timezone
 
 import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from sp4n.intake.v1 import intake_pb2 as pb
-from tests.intake.reports import PORTAL, field_violation, get, row_counts
+from tests.intake.reports import PORTAL, T0, at, field_violation, get, row_counts
 
 TRACKING_ID = re.compile(r"LAP-[0-9A-HJKMNP-TV-Z]{8}")
 FRESH = "fresh"  # replaced by a new key in the test: the database is not emptied between examples
 FIELDS = {"idempotency_key", "channel", "type", "title", "description", "category", "region_code",
-          "location_text", "reporter", "reporter.name", "reporter.phone", "reporter.email", "language"}
+          "location_text", "reporter", "reporter.name", "reporter.phone", "reporter.email", "language",
+          "incident_date", "has_location", "latitude", "longitude", "suggested_agency_id"}
 
 
 # Characters a person types: no control characters, separators only inside the text.
@@ -43,6 +46,11 @@ VALID = {
     "phone": st.from_regex(r"(\+62|62|0)8[0-9]{7,12}", fullmatch=True),
     "email": st.from_regex(r"[a-z0-9._]{1,20}@[a-z0-9-]{1,20}\.[a-z]{2,6}", fullmatch=True),
     "language": st.sampled_from(["", "id", "en", "EN"]),
+    "incident_date": st.one_of(st.none(), st.datetimes(datetime(2000, 1, 2), T0.replace(tzinfo=None),
+                                                       timezones=st.just(timezone.utc)).map(at)),
+    "location": st.one_of(st.just((False, 0.0, 0.0)),
+                          st.tuples(st.just(True), st.floats(-11, 6), st.floats(95, 141.1))),
+    "suggested_agency_id": st.sampled_from(["", "tanah-bumbu-pupr", "kemenkes"]),
 }
 ANYTHING = {
     "idempotency_key": st.one_of(st.just(""), st.text(min_size=201, max_size=210)),
@@ -58,6 +66,9 @@ ANYTHING = {
                        st.text(max_size=20)),
     "email": st.one_of(st.emails(), st.sampled_from(["", "siti@contoh", "siti.contoh.id"]), st.text(max_size=30)),
     "language": st.text(max_size=3),
+    "incident_date": st.builds(Timestamp, seconds=st.integers(-2**40, 2**40), nanos=st.integers(-5, 10**9 + 5)),
+    "location": st.tuples(st.booleans(), st.floats(), st.floats()),
+    "suggested_agency_id": st.text(max_size=110),
 }
 
 
@@ -68,6 +79,9 @@ def requests(draw) -> pb.SubmitReportRequest:
     for name in draw(st.sets(st.sampled_from(sorted(ANYTHING)), max_size=3)):
         fields[name] = draw(ANYTHING[name])
     reporter = pb.Reporter(name=fields.pop("name"), phone=fields.pop("phone"), email=fields.pop("email"))
+    fields["has_location"], fields["latitude"], fields["longitude"] = fields.pop("location")
+    if fields["incident_date"] is None:
+        del fields["incident_date"]
     return pb.SubmitReportRequest(reporter=reporter, **fields)
 
 

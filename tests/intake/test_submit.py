@@ -6,10 +6,11 @@ from datetime import datetime, timedelta, timezone
 import grpc
 import psycopg
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from services.intake import service as intake_service
 from sp4n.intake.v1 import intake_pb2 as pb
-from tests.intake.reports import (T0, ADMIN, LIAISON, NOTIFY, PORTAL, SLA, field_violation, get, outbox_rows,
+from tests.intake.reports import (T0, ADMIN, LIAISON, NOTIFY, PORTAL, SLA, at, field_violation, get, outbox_rows,
                                   report_request, reporter, row_counts, submit)
 from tests.support import caller, service_caller
 
@@ -24,7 +25,8 @@ def test_a_report_gets_a_tracking_id_and_starts_its_process_in_the_same_transact
     assert row_counts(database_url) == {"reports": 1, "reporters": 1, "timeline": 1, "outbox": 1}
     [(kind, tracking_id, payload)] = outbox_rows(database_url)
     assert (kind, tracking_id) == ("start_case", answer.tracking_id)
-    assert payload == {"submitted_at": payload["submitted_at"], "category": "infrastruktur", "region_code": "6310"}
+    assert payload == {"submitted_at": payload["submitted_at"], "category": "infrastruktur", "region_code": "6310",
+                       "suggested_agency_id": ""}
     assert datetime.fromisoformat(payload["submitted_at"]) == submitted_at
 
 
@@ -87,6 +89,17 @@ def test_a_taken_tracking_id_is_drawn_again(stub, monkeypatch):
     (dict(reporter=pb.Reporter(email="siti@contoh")), "reporter.email"),
     (dict(reporter=pb.Reporter(name="Siti")), "reporter"),
     (dict(language="jv"), "language"),
+    (dict(incident_date=at(datetime(1999, 12, 31, tzinfo=timezone.utc))), "incident_date"),
+    (dict(incident_date=at(T0 + timedelta(days=2))), "incident_date"),
+    (dict(incident_date=Timestamp(seconds=253402300800)), "incident_date"),  # after 9999: no time at all
+    (dict(incident_date=Timestamp(seconds=0, nanos=-1)), "incident_date"),
+    (dict(has_location=True, latitude=-12.0, longitude=115.0), "latitude"),
+    (dict(has_location=True, latitude=float("nan"), longitude=115.0), "latitude"),
+    (dict(has_location=True, latitude=-3.4, longitude=float("inf")), "longitude"),
+    (dict(has_location=True), "longitude"),  # 0, 0 is in the Gulf of Guinea
+    (dict(latitude=-3.4, longitude=115.9), "has_location"),
+    (dict(suggested_agency_id="Dinas PUPR"), "suggested_agency_id"),
+    (dict(suggested_agency_id="x" * 101), "suggested_agency_id"),
 ])
 def test_a_bad_submission_names_the_field_and_writes_nothing(stub, database_url, fields, field):
     with pytest.raises(grpc.RpcError) as e:
@@ -94,6 +107,25 @@ def test_a_bad_submission_names_the_field_and_writes_nothing(stub, database_url,
     assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert field_violation(e.value) == field
     assert row_counts(database_url) == {"reports": 0, "reporters": 0, "timeline": 0, "outbox": 0}
+
+
+def test_incident_date_location_and_suggested_agency_are_kept_and_the_agency_goes_to_the_process(stub, database_url):
+    tracking_id = submit(stub, incident_date=at(T0 - timedelta(days=3)), has_location=True, latitude=-3.4167,
+                         longitude=115.9667, suggested_agency_id="tanah-bumbu-pupr")
+    with psycopg.connect(database_url) as conn:
+        stored = conn.execute("SELECT incident_date, latitude, longitude, suggested_agency_id FROM intake.reports "
+                              "WHERE tracking_id = %s", (tracking_id,)).fetchone()
+    assert stored == (T0 - timedelta(days=3), -3.4167, 115.9667, "tanah-bumbu-pupr")
+    [(_, _, payload)] = outbox_rows(database_url)
+    assert payload["suggested_agency_id"] == "tanah-bumbu-pupr"
+
+
+def test_without_them_nothing_is_stored_for_them(stub, database_url):
+    tracking_id = submit(stub)
+    with psycopg.connect(database_url) as conn:
+        stored = conn.execute("SELECT incident_date, latitude, longitude, suggested_agency_id FROM intake.reports "
+                              "WHERE tracking_id = %s", (tracking_id,)).fetchone()
+    assert stored == (None, None, None, "")
 
 
 def test_contact_may_be_left_out_where_the_channel_answers_the_reporter_itself(stub):
