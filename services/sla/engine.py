@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.helpers.encoder import create_encoder
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
@@ -92,6 +93,17 @@ def parse_model(bpmn: str, process_id: str, filename: str = "model.bpmn") -> Mod
     return Model(process_id, content_hash(bpmn), bpmn, spec_json)
 
 
+def _dump_tasks(workflow: BpmnWorkflow) -> dict:
+    """BpmnWorkflowConverter.to_dict without converting the spec, which is stored once per version:
+    converting it only to drop it was a fifth of the engine's time per step."""
+    converter = _registry.convert_to_dict["BpmnWorkflow"].args[1].__self__
+    dct = WorkflowConverter.to_dict(converter, workflow)
+    dct["subprocesses"] = converter.mapping_to_dict(workflow.subprocesses)
+    dct["bpmn_events"] = _registry.convert(workflow.bpmn_events)
+    dct["typename"] = _registry.typenames[type(workflow)]
+    return dct
+
+
 def _restore_tasks(dct: dict, spec, subprocess_specs) -> BpmnWorkflow:
     """BpmnWorkflowConverter.from_dict without restoring the spec: the same steps on cached spec objects."""
     converter = _registry.convert_from_dict["BpmnWorkflow"].args[0].__self__
@@ -161,10 +173,7 @@ class Engine:
     @staticmethod
     def dump(workflow: BpmnWorkflow) -> tuple[str, str]:
         """The instance's state without its spec (kept once per version), and the serializer version."""
-        dct = _serializer.to_dict(workflow)
-        dct.pop("spec")
-        dct.pop("subprocess_specs")
-        return json.dumps(dct, cls=_encoder), SERIALIZER_VERSION
+        return json.dumps(_dump_tasks(workflow), cls=_encoder), SERIALIZER_VERSION
 
     def _spec_objects(self, model: Model) -> tuple:
         if model.content_hash not in self._specs:
