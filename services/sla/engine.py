@@ -218,8 +218,10 @@ class Engine:
                     value = task._get_internal_data("event_value")
                     if isinstance(value, str):
                         timers.append(self._timer(task, definition, datetime.fromisoformat(value)))
-            if not isinstance(task.task_spec, BoundaryEvent):
-                stage.append(_element(task))
+            # The stage is where the model shows the report waiting: its own elements, not the engine's
+            # joins (which wait, unnamed, once a boundary branch such as an escalation has ended).
+            if task.task_spec.bpmn_id and not isinstance(task.task_spec, BoundaryEvent):
+                stage.append(task.task_spec.bpmn_id)
         if failed:
             status = "failed"
         elif workflow.completed:

@@ -237,3 +237,8 @@ def test_after_closure_the_process_waits_for_nothing(case, clock):
     case.advance(days=20)
     assert case.description.status == "completed" and case.description.waiting_for == []
     assert case.description.stage == "completed"
+
+
+def test_an_escalation_does_not_change_the_stage(case):
+    case.advance(days=4)  # reminder and escalation have run; the report still waits for a decision
+    assert case.description.stage == "await_decision"
