@@ -13,7 +13,7 @@ from grpc_status import rpc_status
 from werkzeug.exceptions import HTTPException
 
 from services.plumbing.clock import Clock, SystemClock
-from services.portal import forms, labels, open311
+from services.portal import feed, forms, labels, open311
 from sp4n.intake.v1 import intake_pb2
 from sp4n.notify.v1 import notify_pb2
 from sp4n.sla.v1 import sla_pb2
@@ -58,6 +58,7 @@ def create_app(*, intake, sla, notify, identity_key: str, intake_timeout: float 
     app.jinja_env.globals.update(labels=labels, forms=forms)
     app.jinja_env.filters["when"] = labels.when
     nonces = forms.Nonces(identity_key)
+    app.register_blueprint(feed.blueprint(intake=intake, timeout=intake_timeout))
     app.register_blueprint(open311.blueprint(intake=intake, sla=sla, api_keys=open311_api_keys,
                                              clock=clock or SystemClock(), intake_timeout=intake_timeout,
                                              extra_timeout=extra_timeout), url_prefix=open311.PREFIX)
