@@ -2,6 +2,10 @@
 
 from pathlib import Path
 
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
 from services.plumbing import identity
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -15,3 +19,10 @@ def caller(role: str, subject: str = "tester", agency_id: str = "") -> list[tupl
 
 def service_caller(name: str) -> list[tuple[str, str]]:
     return caller(identity.SERVICE, name)
+
+
+def field_violation(error: grpc.RpcError) -> str:
+    """The field an INVALID_ARGUMENT names in its google.rpc.BadRequest detail."""
+    bad = error_details_pb2.BadRequest()
+    rpc_status.from_call(error).details[0].Unpack(bad)
+    return bad.field_violations[0].field

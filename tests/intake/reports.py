@@ -2,14 +2,11 @@
 
 from datetime import datetime, timezone
 
-import grpc
 import psycopg
 from google.protobuf.timestamp_pb2 import Timestamp
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from sp4n.intake.v1 import intake_pb2 as pb
-from tests.support import caller, service_caller
+from tests.support import caller, field_violation, service_caller
 
 T0 = datetime(2026, 3, 16, 3, 0, tzinfo=timezone.utc)  # a Monday, 10:00 WIB: where test clocks start
 
@@ -93,13 +90,6 @@ def row_counts(database_url) -> dict[str, int]:
 def outbox_rows(database_url) -> list[tuple[str, str, dict]]:
     with psycopg.connect(database_url) as conn:
         return conn.execute("SELECT kind, tracking_id, payload FROM intake.outbox ORDER BY id").fetchall()
-
-
-def field_violation(error: grpc.RpcError) -> str:
-    detail = rpc_status.from_call(error).details[0]
-    bad = error_details_pb2.BadRequest()
-    detail.Unpack(bad)
-    return bad.field_violations[0].field
 
 
 def publish(stub, key: str = "web-1", agency_id: str = AGENCY, agency_name: str = AGENCY_NAME, **fields) -> str:

@@ -3,14 +3,12 @@
 import grpc
 import psycopg
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from services.notify.contacts import IntakeContacts
 from sp4n.intake.v1 import intake_pb2, intake_pb2_grpc
 from sp4n.notify.v1 import notify_pb2 as pb
 from tests.notify.fakes import SITI, TRACKING_ID, free_port, send
-from tests.support import caller, service_caller
+from tests.support import caller, field_violation, service_caller
 
 OFFICER = caller("liaison_officer", "lo-1", "kab-tanah-bumbu-dinas-pupr")
 
@@ -24,12 +22,6 @@ def rows(database_url):
 def listed(stub, tracking_id=TRACKING_ID, metadata=OFFICER):
     return list(stub.ListNotifications(pb.ListNotificationsRequest(tracking_id=tracking_id),
                                        metadata=metadata).notifications)
-
-
-def field_violation(error: grpc.RpcError) -> str:
-    bad = error_details_pb2.BadRequest()
-    rpc_status.from_call(error).details[0].Unpack(bad)
-    return bad.field_violations[0].field
 
 
 def test_a_reporter_is_notified_in_app_at_once_and_an_email_is_queued(stub):

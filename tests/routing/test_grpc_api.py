@@ -5,13 +5,11 @@ from datetime import datetime, timedelta, timezone
 import grpc
 import psycopg
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from services.plumbing import db
 from services.routing import demo, repository
 from sp4n.routing.v1 import routing_pb2 as pb
-from tests.support import ROOT, caller, service_caller
+from tests.support import ROOT, caller, field_violation, service_caller
 
 SLA = service_caller("sla")
 OFFICER = caller("liaison_officer", "lo-1", "kab-tanah-bumbu-dinas-pupr")
@@ -28,12 +26,6 @@ def assignment_rows(database_url):
     with psycopg.connect(database_url) as conn:
         return conn.execute("SELECT tracking_id, agency_id, matched_by, active FROM routing.assignments "
                             "ORDER BY id").fetchall()
-
-
-def field_violation(error: grpc.RpcError) -> str:
-    bad = error_details_pb2.BadRequest()
-    rpc_status.from_call(error).details[0].Unpack(bad)
-    return bad.field_violations[0].field
 
 
 def test_the_migration_creates_the_national_desk_and_refuses_to_lose_it(make_database):

@@ -6,8 +6,6 @@ from datetime import date
 import grpc
 import psycopg
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from services.sla import calendar as calendar_module
 from services.sla.calendar import WorkingCalendar
@@ -16,7 +14,7 @@ from services.sla.calendar_service import CalendarRefresher, CalendarService
 from services.sla.calendar_store import StoredOverrides
 from sp4n.sla.v1 import sla_pb2 as pb
 from sp4n.sla.v1 import sla_pb2_grpc
-from tests.support import caller, service_caller
+from tests.support import caller, field_violation, service_caller
 
 ADMIN = caller("national_admin", "admin-1")
 ANALYST = caller("process_analyst", "analyst-1")
@@ -155,9 +153,7 @@ def test_a_bad_override_is_refused_naming_the_field(stub, fields, field):
     error = refused(lambda: set_override(stub, **fields))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error.details().startswith(field)
-    bad_request = error_details_pb2.BadRequest()
-    rpc_status.from_call(error).details[0].Unpack(bad_request)
-    assert bad_request.field_violations[0].field == field
+    assert field_violation(error) == field
 
 
 @pytest.mark.parametrize("fields, field", [

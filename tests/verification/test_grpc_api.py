@@ -5,14 +5,12 @@ from datetime import datetime, timedelta, timezone
 import grpc
 import psycopg
 import pytest
-from grpc_status import rpc_status
-from google.rpc import error_details_pb2
 
 from services.verification import grpc_api
 from services.verification.service import VerificationService
 from sp4n.verification.v1 import verification_pb2 as pb
 from sp4n.verification.v1 import verification_pb2_grpc
-from tests.support import caller, service_caller
+from tests.support import caller, field_violation, service_caller
 
 SLA = service_caller("sla")
 ADMIN = caller("national_admin", "admin-1")
@@ -35,13 +33,6 @@ def enqueue(stub, tracking_id="LAP-AAAA0001", key=None, due=T0 + timedelta(days=
 def outbox_rows(database_url):
     with psycopg.connect(database_url) as conn:
         return conn.execute("SELECT kind, tracking_id, payload FROM verification.outbox ORDER BY id").fetchall()
-
-
-def field_violation(error: grpc.RpcError) -> str:
-    detail = rpc_status.from_call(error).details[0]
-    bad = error_details_pb2.BadRequest()
-    detail.Unpack(bad)
-    return bad.field_violations[0].field
 
 
 def test_the_queue_lists_open_reports_earliest_deadline_first(stub):
