@@ -46,12 +46,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SP4N_GRACE_SECONDS", "how long a stopping service lets calls in flight finish", "10"),
     Setting("SP4N_OUTBOX_POLL_SECONDS", "how often an outbox relay looks for events when not woken", "1.0"),
     Setting("SP4N_DEMO_DATA", "`1` loads demo data (agencies, routing rules) at start", "0"),
+    Setting("SP4N_PUBLIC_URL", "the portal's address as reporters reach it, for links in messages and replies",
+            "http://127.0.0.1:8080"),
+    Setting("SP4N_GRPC_MAX_MESSAGE_BYTES", "largest gRPC message a service sends or takes (reports carry their "
+                                           "attachments)", str(32 * 1024 * 1024)),
     *(_port(s, p) for s, p in _PORTS.items()),
     *(_addr(s, p) for s, p in _PORTS.items() if s != "portal"),
     Setting("PORTAL_HTTP_PORT", "HTTP port of the portal's web pages", "8080"),
     Setting("PORTAL_HTTP_HOST", "address the portal's web server binds", "127.0.0.1"),
     Setting("PORTAL_OPEN311_API_KEYS", "comma-separated API keys that may post service requests through Open311 "
                                        "(/open311/v2/); empty: none may", ""),
+    Setting("PORTAL_SMS_WEBHOOK_SECRET", "shared secret the SMS gateway (Kannel smsbox) sends with each incoming "
+                                         "message to /webhooks/sms; empty: the webhook refuses every message", ""),
+    Setting("PORTAL_X_CONSUMER_SECRET", "X app consumer secret: answers the CRC challenge and verifies webhook "
+                                        "signatures on /webhooks/x; empty: the webhook refuses every event", ""),
+    Setting("PORTAL_X_ACCOUNT", "the X account whose mentions become reports (without @)", "lapor1708"),
     Setting("SLA_BPMN_DIR", "folder of BPMN models deployed at start (the newest version serves new reports)",
             "bpmn"),
     Setting("SLA_PROCESS_ID", "id of the lifecycle process in the BPMN models", "report_lifecycle"),
@@ -67,6 +76,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("NOTIFY_POLL_SECONDS", "how often the delivery worker looks for e-mail to send", "1.0"),
     Setting("NOTIFY_RETRY_BASE_SECONDS", "first back-off after a failed delivery (doubles per attempt)", "30"),
     Setting("NOTIFY_MAX_ATTEMPTS", "delivery attempts before a notification is marked failed", "8"),
+    Setting("NOTIFY_SMS_GATEWAY_URL", "Kannel smsbox sendsms URL (e.g. http://127.0.0.1:13013/cgi-bin/sendsms); "
+                                      "empty: SMS is not sent", ""),
+    Setting("NOTIFY_SMS_USER", "sendsms-user name at the SMS gateway", ""),
+    Setting("NOTIFY_SMS_PASSWORD", "sendsms-user password at the SMS gateway", ""),
+    Setting("NOTIFY_SMS_FROM", "sender number of outgoing SMS", "1708"),
+    Setting("NOTIFY_X_API_URL", "base URL of the X API v2 for replies (e.g. https://api.x.com); empty: no X "
+                                "replies", ""),
+    Setting("NOTIFY_X_BEARER_TOKEN", "user-context token of the reporting account for posting replies on X", ""),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

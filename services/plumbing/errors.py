@@ -28,5 +28,9 @@ class Unauthenticated(DomainError):
     pass
 
 
+class ResourceExhausted(DomainError):
+    """Too many attempts (e.g. failed sign-ins): refused for a while."""
+
+
 class Unavailable(DomainError):
     """Not now, but the same request may succeed later: callers retry."""

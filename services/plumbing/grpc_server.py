@@ -21,7 +21,8 @@ from grpc_status import rpc_status
 
 from services.plumbing import identity
 from services.plumbing.errors import (DomainError, FailedPrecondition, InvalidArgument, NotFound,
-                                      PermissionDenied, Unauthenticated, Unavailable)
+                                      PermissionDenied, ResourceExhausted, Unauthenticated,
+                                      Unavailable)
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ _CODES = [
     (PermissionDenied, code_pb2.PERMISSION_DENIED),
     (FailedPrecondition, code_pb2.FAILED_PRECONDITION),
     (Unauthenticated, code_pb2.UNAUTHENTICATED),
+    (ResourceExhausted, code_pb2.RESOURCE_EXHAUSTED),
     (Unavailable, code_pb2.UNAVAILABLE),
 ]
 

@@ -5,9 +5,10 @@ add (deadlines, notifications) is left out when they cannot be reached.
 """
 
 import logging
+from collections.abc import Sequence
 
 import grpc
-from flask import Flask, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from werkzeug.exceptions import HTTPException
@@ -47,12 +48,14 @@ def field_violation(error: grpc.RpcError) -> str:
 
 
 def create_app(*, intake, sla, notify, identity_key: str, intake_timeout: float = 5.0,
-               extra_timeout: float = 2.0, open311_api_keys: tuple[str, ...] = (), clock: Clock | None = None) -> Flask:
+               extra_timeout: float = 2.0, open311_api_keys: tuple[str, ...] = (), clock: Clock | None = None,
+               extra_blueprints: Sequence[tuple[Blueprint, str]] = ()) -> Flask:
     """The portal app over stubs of intake, sla and notify (their channels carry the portal's identity).
 
     Calls to intake wait up to `intake_timeout` for it to be reachable, riding out a restart; sla
     and notify get `extra_timeout` and are left out when they do not answer. `open311_api_keys` may
-    post service requests through Open311."""
+    post service requests through Open311. `extra_blueprints` are (blueprint, url prefix) pairs of the
+    other HTTP surfaces (the REST API, the channel webhooks)."""
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=MAX_FORM_BYTES, MAX_FORM_MEMORY_SIZE=MAX_FORM_BYTES)
     app.jinja_env.globals.update(labels=labels, forms=forms)
@@ -62,6 +65,8 @@ def create_app(*, intake, sla, notify, identity_key: str, intake_timeout: float 
     app.register_blueprint(open311.blueprint(intake=intake, sla=sla, api_keys=open311_api_keys,
                                              clock=clock or SystemClock(), intake_timeout=intake_timeout,
                                              extra_timeout=extra_timeout), url_prefix=open311.PREFIX)
+    for extra, prefix in extra_blueprints:
+        app.register_blueprint(extra, url_prefix=prefix)
 
     @app.after_request
     def security_headers(response):
