@@ -45,7 +45,7 @@ def main(n: int) -> None:
         clock.set_offset(base)
         t0 = time.perf_counter()
         wf = engine.start(model, {"tracking_id": f"LAP-{i:08d}", "submitted_at": clock.now().isoformat(),
-                                  "category": "infrastruktur", "region_code": "6310"})
+                                  "category": "infrastruktur", "region_code": "6310", "suggested_agency_id": ""})
         engine.run(wf)
         state, version = engine.dump(wf)
         t1 = time.perf_counter()

@@ -134,6 +134,7 @@ def to_sla(stub: sla_pb2_grpc.SlaServiceStub, timeout: float = 30.0) -> Callable
                 stub.StartCase(sla_pb2.StartCaseRequest(
                     event_id=event.event_id, tracking_id=event.tracking_id, submitted_at=submitted,
                     category=event.payload.get("category", ""), region_code=event.payload.get("region_code", ""),
+                    suggested_agency_id=event.payload.get("suggested_agency_id", ""),
                 ), timeout=timeout)
             else:
                 payload = struct_pb2.Struct()

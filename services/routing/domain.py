@@ -28,6 +28,7 @@ TIMEZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")
 
 class MatchedBy(enum.Enum):
     PREFERRED = "preferred"
+    SUGGESTED = "suggested"
     RULE = "rule"
     REGION = "region"
     NATIONAL = "national"
@@ -64,6 +65,7 @@ class RoutingRequest:
     category: str = ""
     region_code: str = ""
     preferred_agency_id: str = ""
+    suggested_agency_id: str = ""
     excluded_agency_ids: frozenset[str] = frozenset()
 
 
@@ -99,6 +101,8 @@ def check_request(request: RoutingRequest) -> RoutingRequest:
         raise InvalidArgument("region_code", "a BPS region code of 2 to 10 digits, or empty")
     if request.preferred_agency_id:
         check_agency_id(request.preferred_agency_id, "preferred_agency_id")
+    if request.suggested_agency_id:
+        check_agency_id(request.suggested_agency_id, "suggested_agency_id")
     if len(request.excluded_agency_ids) > MAX_EXCLUDED:
         raise InvalidArgument("excluded_agency_ids", f"at most {MAX_EXCLUDED} agencies")
     for agency_id in request.excluded_agency_ids:

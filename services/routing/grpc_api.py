@@ -30,6 +30,7 @@ class RoutingApi(routing_pb2_grpc.RoutingServiceServicer):
             category=text(request.category, "category", max_length=100).lower(),
             region_code=text(request.region_code, "region_code", max_length=10),
             preferred_agency_id=text(request.preferred_agency_id, "preferred_agency_id", max_length=100),
+            suggested_agency_id=text(request.suggested_agency_id, "suggested_agency_id", max_length=100),
             excluded_agency_ids=frozenset(a.strip() for a in request.excluded_agency_ids if a.strip())))
         return assignment_pb(assignment)
 

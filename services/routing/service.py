@@ -49,9 +49,9 @@ class RoutingService:
                                              matched_by=matched_by, assigned_at=self.clock.now())
 
     def _choose(self, conn, request: RoutingRequest) -> tuple[Agency, MatchedBy]:
-        """The fallback chain: the preferred agency, the best rule, the government of the report's
-        region, the national desk. Excluded agencies (those that declined) are skipped at every step
-        but the last: the national desk takes whatever no one else can."""
+        """The fallback chain: the preferred agency, the reporter's suggestion, the best rule, the
+        government of the report's region, the national desk. Excluded agencies (those that declined)
+        are skipped at every step but the last: the national desk takes whatever no one else can."""
         excluded = request.excluded_agency_ids
         if request.preferred_agency_id:
             preferred = repository.get_agency(conn, request.preferred_agency_id)
@@ -59,6 +59,9 @@ class RoutingService:
                 raise InvalidArgument("preferred_agency_id", f"no agency {request.preferred_agency_id!r}")
             if preferred.id not in excluded:
                 return preferred, MatchedBy.PREFERRED
+        if request.suggested_agency_id and request.suggested_agency_id not in excluded:
+            if (suggested := repository.get_agency(conn, request.suggested_agency_id)) is not None:
+                return suggested, MatchedBy.SUGGESTED
         if request.category:
             rule = best_rule(repository.rules_for(conn, request.category), request.region_code, excluded)
             if rule is not None:

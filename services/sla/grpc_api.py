@@ -52,7 +52,8 @@ class SlaApi(CalendarApi):  # CalendarApi derives from the generated SlaServiceS
         case, repeated = self.service.start_case(
             caller=identity.current(), event_id=_event_id(request.event_id),
             tracking_id=check_tracking_id(request.tracking_id), submitted_at=required_time(request, "submitted_at"),
-            category=request.category[:100], region_code=request.region_code[:10])
+            category=request.category[:100], region_code=request.region_code[:10],
+            suggested_agency_id=request.suggested_agency_id[:100])
         return pb.CaseResponse(case=case_pb(case, self.service.clock.now()), repeated_event=repeated)
 
     def SignalCase(self, request: pb.SignalCaseRequest, context) -> pb.CaseResponse:

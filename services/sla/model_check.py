@@ -26,6 +26,7 @@ _T = "2026-11-02T10:00:00+07:00"
 # messages and the service tasks' results put there.
 SAMPLE_DATA = {
     "tracking_id": "LAP-SAMPLE01", "submitted_at": _T, "category": "infrastruktur", "region_code": "6310",
+    "suggested_agency_id": "",
     "verification_from": _T, "verification_due": "2026-11-05T23:59:59+07:00", "declined_agencies": [],
     "decision": {"decision_id": "1", "outcome": "forward", "reason": "alasan", "category": "infrastruktur",
                  "agency_id": "", "duplicate_of": "LAP-SAMPLE02", "decided_at": _T},

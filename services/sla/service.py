@@ -88,7 +88,7 @@ class SlaService:
 
     # -- cases ----------------------------------------------------------------------------
     def start_case(self, *, caller: identity.Caller, event_id: str, tracking_id: str, submitted_at: datetime,
-                   category: str, region_code: str) -> tuple[Case, bool]:
+                   category: str, region_code: str, suggested_agency_id: str = "") -> tuple[Case, bool]:
         """Starts the newest process version for a submitted report; a repeat changes nothing."""
         identity.require_service(caller, "intake")
         now = self.clock.now()
@@ -105,7 +105,7 @@ class SlaService:
                 raise Unavailable(f"no version of {self.process_id} is deployed")
             workflow = self.engine.start(self._model(conn, version_id), {
                 "tracking_id": tracking_id, "submitted_at": submitted_at.isoformat(),
-                "category": category, "region_code": region_code})
+                "category": category, "region_code": region_code, "suggested_agency_id": suggested_agency_id})
             error = self.engine.run(workflow)
             self._save(conn, tracking_id, version_id, workflow, error, attempts=0, now=now, previous=None)
             return self._case(conn, tracking_id), False

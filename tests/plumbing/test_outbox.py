@@ -1,5 +1,7 @@
 """The outbox relay delivers in order per report, retries failures, gives up on refusals."""
 
+from datetime import datetime, timezone
+
 from services.plumbing import outbox
 
 SCHEMA = "verification"  # any schema with an outbox
@@ -54,3 +56,24 @@ def test_an_event_the_receiver_refuses_for_good_is_not_retried(pool):
     with pool.connection() as conn:
         row = conn.execute(f"SELECT outcome, last_error FROM {SCHEMA}.outbox").fetchone()
     assert (row["outcome"], row["last_error"]) == ("rejected", "FAILED_PRECONDITION: not waiting")
+
+
+class RecordingSla:
+    def __init__(self):
+        self.started = []
+
+    def StartCase(self, request, timeout):
+        self.started.append(request)
+
+
+def test_a_submitted_report_starts_its_case_with_what_routing_will_need():
+    sla = RecordingSla()
+    event = outbox.OutboxEvent(event_id="intake:7", tracking_id="LAP-AAAA0001", kind=outbox.START_CASE, payload={
+        "submitted_at": "2026-11-02T03:00:00+00:00", "category": "infrastruktur", "region_code": "6310",
+        "suggested_agency_id": "kab-tanah-bumbu-dinas-pupr"}, created_at=datetime(2026, 11, 2, tzinfo=timezone.utc))
+    outbox.to_sla(sla)(event)
+    [request] = sla.started
+    assert (request.event_id, request.tracking_id, request.category, request.region_code,
+            request.suggested_agency_id) == ("intake:7", "LAP-AAAA0001", "infrastruktur", "6310",
+                                             "kab-tanah-bumbu-dinas-pupr")
+    assert request.submitted_at.ToDatetime(tzinfo=timezone.utc) == datetime(2026, 11, 2, 3, tzinfo=timezone.utc)

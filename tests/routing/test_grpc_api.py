@@ -104,6 +104,23 @@ def test_agencies_that_declined_are_skipped_all_the_way_down_the_chain(stub):
         excluded.append(agency_id)  # at the end even the national desk is "excluded": it still takes it
 
 
+def test_the_reporters_suggestion_comes_after_the_administrators_choice_and_before_the_rules(stub):
+    suggested = assign(stub, "LAP-AAAA0001", category="infrastruktur", region_code="6310",
+                       suggested_agency_id="kota-banjarmasin")
+    assert (suggested.agency.id, suggested.matched_by) == ("kota-banjarmasin", "suggested")
+    chosen = assign(stub, "LAP-AAAA0002", category="infrastruktur", region_code="6310",
+                    preferred_agency_id="kementerian-pupr", suggested_agency_id="kota-banjarmasin")
+    assert (chosen.agency.id, chosen.matched_by) == ("kementerian-pupr", "preferred")
+
+
+@pytest.mark.parametrize("suggestion, excluded", [("dinas-yang-tidak-ada", []),
+                                                  ("kota-banjarmasin", ["kota-banjarmasin"])])
+def test_an_unknown_or_declined_suggestion_is_passed_over(stub, suggestion, excluded):
+    got = assign(stub, category="infrastruktur", region_code="6310", suggested_agency_id=suggestion,
+                 excluded_agency_ids=excluded)
+    assert (got.agency.id, got.matched_by) == ("kab-tanah-bumbu-dinas-pupr", "rule")
+
+
 def test_an_excluded_preferred_agency_is_passed_over(stub):
     got = assign(stub, category="kesehatan", region_code="6310", preferred_agency_id="kota-banjarmasin",
                  excluded_agency_ids=["kota-banjarmasin"])

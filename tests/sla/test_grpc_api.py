@@ -45,9 +45,9 @@ def stub(serve, service):
     return sla_pb2_grpc.SlaServiceStub(serve("sla", grpc_api.register(service)))
 
 
-def start(stub, tracking_id="LAP-TEST0001", event_id="intake:1"):
+def start(stub, tracking_id="LAP-TEST0001", event_id="intake:1", suggested_agency_id=""):
     request = pb.StartCaseRequest(event_id=event_id, tracking_id=tracking_id, category="infrastruktur",
-                                  region_code="6310")
+                                  region_code="6310", suggested_agency_id=suggested_agency_id)
     request.submitted_at.FromDatetime(MONDAY)
     return stub.StartCase(request, metadata=INTAKE)
 
@@ -62,6 +62,14 @@ def signal(stub, message, event_id, metadata=VERIFICATION, tracking_id="LAP-TEST
 def forward(stub, event_id="verification:1"):
     return signal(stub, "verification_decided", event_id, outcome="forward", decided_at=MONDAY.isoformat(),
                   reason="", category="", agency_id="", duplicate_of="")
+
+
+def test_the_reporters_suggested_agency_reaches_routing_beside_the_administrators_choice(stub, recorder):
+    start(stub, suggested_agency_id="kota-banjarmasin")
+    signal(stub, "verification_decided", "verification:1", outcome="forward", decided_at=MONDAY.isoformat(),
+           reason="", category="", agency_id="kementerian-pupr", duplicate_of="")
+    [params] = [p for op, p, _ in recorder.calls if op == "routing/AssignReport"]
+    assert (params["suggested_agency_id"], params["preferred_agency_id"]) == ("kota-banjarmasin", "kementerian-pupr")
 
 
 def test_starting_a_case_runs_it_to_its_first_wait_and_stores_its_deadline(stub, recorder):

@@ -51,7 +51,7 @@ class Case:
     def __init__(self, engine, model, clock):
         self.engine, self.model, self.clock = engine, model, clock
         wf = engine.start(model, {"tracking_id": "LAP-TEST0001", "submitted_at": clock.now().isoformat(),
-                                  "category": "infrastruktur", "region_code": "6310"})
+                                  "category": "infrastruktur", "region_code": "6310", "suggested_agency_id": ""})
         assert engine.run(wf) is None
         self.state, self.version = engine.dump(wf)
 
