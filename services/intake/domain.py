@@ -14,6 +14,7 @@ from services.plumbing.errors import FailedPrecondition, InvalidArgument
 TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 TRACKING_PREFIX = "LAP-"
 TRACKING_ID = re.compile(r"LAP-[0-9A-HJKMNP-TV-Z]{8}")
+ACCOUNT_ID = re.compile(r"account:([1-9][0-9]{0,17})")  # a reporter account: "account:" and its number
 
 BODY_LENGTH = (1, 5000)
 MAX_REASON = 2000
@@ -65,8 +66,32 @@ class EntryKind(enum.Enum):
 @dataclass(frozen=True)
 class ReporterContact:
     name: str = ""
-    phone: str = ""
+    phone: str = ""  # E.164 digits without "+", e.g. 6281234567890
     email: str = ""
+    x_user_id: str = ""  # for reports that came from X: the author's numeric id and handle
+    x_handle: str = ""
+
+
+@dataclass(frozen=True)
+class AttachmentFile:
+    """A file sent with a report. Its content type is decided from its content when it is checked."""
+    filename: str
+    content: bytes
+    content_type: str = ""
+
+
+@dataclass(frozen=True)
+class AttachmentInfo:
+    id: str  # the attachment's number within its report: "1" to "5"
+    filename: str
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Attachment:
+    info: AttachmentInfo
+    content: bytes
 
 
 @dataclass(frozen=True)
@@ -91,13 +116,18 @@ class Submission:
     incident_date: datetime | None = None
     coordinates: Coordinates | None = None
     suggested_agency_id: str = ""
+    channel_message_id: str = ""  # the SMS or tweet it came in, to reply to
+    account_id: str = ""  # the signed-in reporter's account, "account:<n>"
+    attachments: tuple[AttachmentFile, ...] = ()
 
 
 @dataclass(frozen=True)
 class Receipt:
-    """What a reporter gets back at once: the tracking ID and when the report was received."""
+    """What a reporter gets back at once: the tracking ID, when the report was received, and the
+    secret access code for following it (only in the answer to a submission: intake keeps its hash)."""
     tracking_id: str
     submitted_at: datetime
+    access_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -135,6 +165,8 @@ class Report:
     incident_date: datetime | None = None
     coordinates: Coordinates | None = None
     suggested_agency_id: str = ""
+    account_id: str = ""  # the reporter account it was submitted from, if any
+    attachments: tuple[AttachmentInfo, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -144,6 +176,7 @@ class Contact:
     reporter: ReporterContact
     language: str
     channel: str
+    channel_message_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -161,6 +194,18 @@ def check_tracking_id(value: str, field_name: str = "tracking_id") -> str:
     if not TRACKING_ID.fullmatch(value or ""):
         raise InvalidArgument(field_name, "must be a tracking ID such as LAP-7K3QX9MA")
     return value
+
+
+def account_id(number: int) -> str:
+    return f"account:{number}"
+
+
+def account_number(value: str, field_name: str = "account_id") -> int:
+    """The number of the reporter account `value` names, InvalidArgument on `field_name` when it names none."""
+    match = ACCOUNT_ID.fullmatch(value)
+    if not match:
+        raise InvalidArgument(field_name, "must be a reporter account id such as account:12")
+    return int(match.group(1))
 
 
 def text(value: str, field_name: str, *, max_length: int, min_length: int = 0, multiline: bool = False) -> str:

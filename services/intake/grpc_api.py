@@ -2,9 +2,11 @@
 
 from datetime import datetime, timezone
 
-from services.intake.domain import (Contact, Coordinates, ReporterContact, Report, ReportStatus, ReportType,
-                                    StatusChange, Submission, TimelineEntry)
+from services.intake.accounts import NewAccount, ReporterAccount
+from services.intake.domain import (AttachmentFile, AttachmentInfo, Contact, Coordinates, ReporterContact, Report,
+                                    ReportStatus, ReportType, StatusChange, Submission, TimelineEntry)
 from services.intake.publication import FeedFilter, PublishedReport
+from services.intake.report_lists import ReportPage, ReportSummary
 from services.intake.service import IntakeService
 from services.plumbing import identity
 from services.plumbing.errors import InvalidArgument
@@ -37,6 +39,10 @@ def entry_pb(e: TimelineEntry) -> pb.TimelineEntry:
                             status=_STATUSES_PB[e.status] if e.status else pb.REPORT_STATUS_UNSPECIFIED)
 
 
+def attachment_info_pb(a: AttachmentInfo) -> pb.AttachmentInfo:
+    return pb.AttachmentInfo(id=a.id, filename=a.filename, content_type=a.content_type, size=a.size)
+
+
 def report_pb(r: Report) -> pb.Report:
     return pb.Report(
         tracking_id=r.tracking_id, type=_TYPES_PB[r.type], title=r.title, description=r.description,
@@ -44,12 +50,33 @@ def report_pb(r: Report) -> pb.Report:
         confidential=r.confidential, status=_STATUSES_PB[r.status], channel=r.channel,
         submitted_at=timestamp(r.submitted_at), agency_id=r.agency_id, agency_name=r.agency_name,
         published=r.published, published_at=timestamp(r.published_at),
-        timeline=[entry_pb(e) for e in r.timeline], reporter_name=r.reporter_name, language=r.language)
+        timeline=[entry_pb(e) for e in r.timeline], reporter_name=r.reporter_name, language=r.language,
+        attachments=[attachment_info_pb(a) for a in r.attachments], incident_date=timestamp(r.incident_date),
+        has_location=r.coordinates is not None, latitude=r.coordinates.latitude if r.coordinates else 0.0,
+        longitude=r.coordinates.longitude if r.coordinates else 0.0, suggested_agency_id=r.suggested_agency_id)
 
 
 def contact_pb(c: Contact) -> pb.ReporterContact:
     return pb.ReporterContact(tracking_id=c.tracking_id, name=c.reporter.name, phone=c.reporter.phone,
-                              email=c.reporter.email, language=c.language, channel=c.channel)
+                              email=c.reporter.email, language=c.language, channel=c.channel,
+                              x_user_id=c.reporter.x_user_id, x_handle=c.reporter.x_handle,
+                              channel_message_id=c.channel_message_id)
+
+
+def summary_pb(r: ReportSummary) -> pb.ReportSummary:
+    return pb.ReportSummary(
+        tracking_id=r.tracking_id, type=_TYPES_PB[r.type], title=r.title, category=r.category,
+        region_code=r.region_code, status=_STATUSES_PB[r.status], agency_id=r.agency_id, agency_name=r.agency_name,
+        submitted_at=timestamp(r.submitted_at), updated_at=timestamp(r.updated_at), anonymous=r.anonymous,
+        confidential=r.confidential)
+
+
+def page_pb(page: ReportPage) -> pb.ListReportsResponse:
+    return pb.ListReportsResponse(reports=[summary_pb(r) for r in page.reports], next_page_token=page.next_page_token)
+
+
+def account_pb(a: ReporterAccount) -> pb.ReporterAccount:
+    return pb.ReporterAccount(id=a.id, email=a.email, name=a.name, phone=a.phone, created_at=timestamp(a.created_at))
 
 
 def published_pb(r: PublishedReport) -> pb.PublishedReport:
@@ -87,9 +114,12 @@ def submission(request: pb.SubmitReportRequest) -> Submission:
         description=request.description, category=request.category, region_code=request.region_code,
         location_text=request.location_text, anonymous=request.anonymous, confidential=request.confidential,
         reporter=ReporterContact(name=request.reporter.name, phone=request.reporter.phone,
-                                 email=request.reporter.email),
+                                 email=request.reporter.email, x_user_id=request.reporter.x_user_id,
+                                 x_handle=request.reporter.x_handle),
         language=request.language, incident_date=optional_time(request, "incident_date"),
-        coordinates=coordinates(request), suggested_agency_id=request.suggested_agency_id)
+        coordinates=coordinates(request), suggested_agency_id=request.suggested_agency_id,
+        channel_message_id=request.channel_message_id, account_id=request.account_id,
+        attachments=tuple(AttachmentFile(a.filename, a.content) for a in request.attachments))
 
 
 def feed_filter(request: pb.ListPublishedReportsRequest) -> FeedFilter:
@@ -106,7 +136,8 @@ class IntakeApi(intake_pb2_grpc.IntakeServiceServicer):
     def SubmitReport(self, request: pb.SubmitReportRequest, context) -> pb.SubmitReportResponse:
         receipt = self.service.submit(caller=identity.current(), key=request.idempotency_key,
                                       submission=submission(request))
-        return pb.SubmitReportResponse(tracking_id=receipt.tracking_id, submitted_at=timestamp(receipt.submitted_at))
+        return pb.SubmitReportResponse(tracking_id=receipt.tracking_id, submitted_at=timestamp(receipt.submitted_at),
+                                       access_code=receipt.access_code)
 
     def GetReport(self, request: pb.GetReportRequest, context) -> pb.Report:
         return report_pb(self.service.report(caller=identity.current(), tracking_id=request.tracking_id))
@@ -128,11 +159,13 @@ class IntakeApi(intake_pb2_grpc.IntakeServiceServicer):
 
     def PostReply(self, request: pb.PostReplyRequest, context) -> pb.TimelineEntry:
         return entry_pb(self.service.post_reply(caller=identity.current(), key=request.idempotency_key,
-                                                tracking_id=request.tracking_id, body=request.body))
+                                                tracking_id=request.tracking_id, body=request.body,
+                                                sender_phone=request.sender_phone))
 
     def CompleteReport(self, request: pb.CompleteReportRequest, context) -> pb.TimelineEntry:
         return entry_pb(self.service.complete(caller=identity.current(), key=request.idempotency_key,
-                                              tracking_id=request.tracking_id, body=request.body))
+                                              tracking_id=request.tracking_id, body=request.body,
+                                              sender_phone=request.sender_phone))
 
     def GetReporterContact(self, request: pb.GetReporterContactRequest, context) -> pb.ReporterContact:
         return contact_pb(self.service.contact(caller=identity.current(), tracking_id=request.tracking_id))
@@ -152,6 +185,36 @@ class IntakeApi(intake_pb2_grpc.IntakeServiceServicer):
         support = self.service.publication.support(caller=identity.current(), key=request.idempotency_key,
                                                    tracking_id=request.tracking_id, supporter=request.supporter)
         return pb.SupportReportResponse(support_count=support.support_count, counted=support.counted)
+
+    def VerifyReporterAccess(self, request: pb.VerifyReporterAccessRequest,
+                             context) -> pb.VerifyReporterAccessResponse:
+        tracking_id = self.service.verify_access(caller=identity.current(), tracking_id=request.tracking_id,
+                                                 access_code=request.access_code)
+        return pb.VerifyReporterAccessResponse(tracking_id=tracking_id)
+
+    def GetAttachment(self, request: pb.GetAttachmentRequest, context) -> pb.Attachment:
+        attachment = self.service.attachment(caller=identity.current(), tracking_id=request.tracking_id,
+                                             attachment_id=request.attachment_id)
+        return pb.Attachment(info=attachment_info_pb(attachment.info), content=attachment.content)
+
+    def CreateReporterAccount(self, request: pb.CreateReporterAccountRequest, context) -> pb.ReporterAccount:
+        account = NewAccount(email=request.email, password=request.password, name=request.name, phone=request.phone)
+        return account_pb(self.service.accounts.create(caller=identity.current(), key=request.idempotency_key,
+                                                       account=account))
+
+    def SignInReporter(self, request: pb.SignInReporterRequest, context) -> pb.ReporterAccount:
+        return account_pb(self.service.accounts.sign_in(caller=identity.current(), email=request.email,
+                                                        password=request.password))
+
+    def ListReporterReports(self, request: pb.ListReporterReportsRequest, context) -> pb.ListReportsResponse:
+        return page_pb(self.service.lists.reporter_reports(caller=identity.current(), page_size=request.page_size,
+                                                           page_token=request.page_token))
+
+    def ListAgencyReports(self, request: pb.ListAgencyReportsRequest, context) -> pb.ListReportsResponse:
+        return page_pb(self.service.lists.agency_reports(
+            caller=identity.current(), agency_id=request.agency_id,
+            statuses=tuple(_STATUSES.get(s) for s in request.statuses), page_size=request.page_size,
+            page_token=request.page_token))
 
 
 def register(service: IntakeService):

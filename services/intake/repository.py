@@ -3,9 +3,11 @@
 from datetime import datetime
 
 from services.intake import redaction
-from services.intake.domain import (Contact, Coordinates, EntryKind, Receipt, Report, ReporterContact, ReportStatus,
-                                    ReportType, Submission, TimelineEntry)
+from services.intake.domain import (Attachment, AttachmentFile, AttachmentInfo, Contact, Coordinates, EntryKind,
+                                    Receipt, Report, ReporterContact, ReportStatus, ReportType, Submission,
+                                    TimelineEntry, account_id, account_number)
 from services.intake.publication import PublicText
+from services.intake.report_lists import Position, ReportScope, ReportSummary
 
 # The search document of a report: its public (redacted) text only, the title weighing most, and
 # without the redaction marker (a search for it would find every report that hides something).
@@ -26,7 +28,8 @@ def _report(row) -> Report:
         status=ReportStatus(row["status"]), channel=row["channel"], language=row["language"],
         submitted_at=row["submitted_at"], agency_id=row["agency_id"], agency_name=row["agency_name"],
         published=row["published"], published_at=row["published_at"], incident_date=row["incident_date"],
-        coordinates=coordinates(row), suggested_agency_id=row["suggested_agency_id"])
+        coordinates=coordinates(row), suggested_agency_id=row["suggested_agency_id"],
+        account_id=account_id(row["account_id"]) if row["account_id"] is not None else "")
 
 
 def _entry(row) -> TimelineEntry:
@@ -46,11 +49,14 @@ def _public_columns(public: PublicText, redaction_version: int) -> dict:
 
 
 def add_report(conn, *, tracking_id: str, key: str, submission: Submission, status: ReportStatus,
-               submitted_at: datetime, public: PublicText, redaction_version: int) -> Receipt | None:
+               submitted_at: datetime, public: PublicText, redaction_version: int,
+               access_code_hash: bytes) -> Receipt | None:
     """Stores a new report with its public text; None when the tracking ID or the (channel, key) is
     already taken."""
     s = submission
     values = {
+        "access_code_hash": access_code_hash,
+        "account_id": account_number(s.account_id) if s.account_id else None,
         "tracking_id": tracking_id, "channel": s.channel, "idempotency_key": key, "type": s.type.value,
         "title": s.title, "description": s.description, "category": s.category, "region_code": s.region_code,
         "location_text": s.location_text, "anonymous": s.anonymous, "confidential": s.confidential,
@@ -63,6 +69,18 @@ def add_report(conn, *, tracking_id: str, key: str, submission: Submission, stat
         f"VALUES ({', '.join(f'%({name})s' for name in values)}, {SEARCH_DOCUMENT}) "
         "ON CONFLICT DO NOTHING RETURNING tracking_id, submitted_at", values | {"marker": redaction.MARKER}).fetchone()
     return Receipt(row["tracking_id"], row["submitted_at"]) if row else None
+
+
+def replace_access_code(conn, channel: str, key: str, access_code_hash: bytes) -> Receipt:
+    """Gives the report of (channel, key) a new access code in place of its old one."""
+    row = conn.execute("UPDATE intake.reports SET access_code_hash = %s WHERE channel = %s AND idempotency_key = %s "
+                       "RETURNING tracking_id, submitted_at", (access_code_hash, channel, key)).fetchone()
+    return Receipt(row["tracking_id"], row["submitted_at"])
+
+
+def access_code_hash(conn, tracking_id: str) -> bytes | None:
+    row = conn.execute("SELECT access_code_hash FROM intake.reports WHERE tracking_id = %s", (tracking_id,)).fetchone()
+    return row["access_code_hash"] if row else None
 
 
 def stale_public_text(conn, redaction_version: int, *, after: str,
@@ -87,9 +105,38 @@ def set_public_text(conn, tracking_id: str, public: PublicText, redaction_versio
                  _public_columns(public, redaction_version) | {"tracking_id": tracking_id, "marker": redaction.MARKER})
 
 
-def add_reporter(conn, tracking_id: str, reporter: ReporterContact) -> None:
-    conn.execute("INSERT INTO intake.reporters (tracking_id, name, phone, email) VALUES (%s, %s, %s, %s)",
-                 (tracking_id, reporter.name, reporter.phone, reporter.email))
+def add_reporter(conn, tracking_id: str, reporter: ReporterContact, channel_message_id: str) -> None:
+    conn.execute("INSERT INTO intake.reporters (tracking_id, name, phone, email, x_user_id, x_handle, "
+                 "channel_message_id) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                 (tracking_id, reporter.name, reporter.phone, reporter.email, reporter.x_user_id, reporter.x_handle,
+                  channel_message_id))
+
+
+def add_attachments(conn, tracking_id: str, files: tuple[AttachmentFile, ...]) -> None:
+    """Stores checked files as the report's attachments 1, 2, ... with their size and SHA-256."""
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO intake.attachments (tracking_id, number, filename, content_type, size, sha256, content) "
+            "VALUES (%(tracking_id)s, %(number)s, %(filename)s, %(content_type)s, octet_length(%(content)s), "
+            "sha256(%(content)s), %(content)s)",
+            [{"tracking_id": tracking_id, "number": number, "filename": f.filename, "content_type": f.content_type,
+              "content": f.content} for number, f in enumerate(files, start=1)])
+
+
+def _attachment_info(row) -> AttachmentInfo:
+    return AttachmentInfo(str(row["number"]), row["filename"], row["content_type"], row["size"])
+
+
+def attachments(conn, tracking_id: str) -> tuple[AttachmentInfo, ...]:
+    rows = conn.execute("SELECT number, filename, content_type, size FROM intake.attachments "
+                        "WHERE tracking_id = %s ORDER BY number", (tracking_id,)).fetchall()
+    return tuple(_attachment_info(r) for r in rows)
+
+
+def attachment(conn, tracking_id: str, number: int) -> Attachment | None:
+    row = conn.execute("SELECT * FROM intake.attachments WHERE tracking_id = %s AND number = %s",
+                       (tracking_id, number)).fetchone()
+    return Attachment(_attachment_info(row), row["content"]) if row else None
 
 
 def get_report(conn, tracking_id: str, *, for_update: bool = False) -> Report | None:
@@ -100,12 +147,12 @@ def get_report(conn, tracking_id: str, *, for_update: bool = False) -> Report | 
 
 def contact(conn, tracking_id: str) -> Contact | None:
     row = conn.execute(
-        "SELECT r.tracking_id, r.language, r.channel, p.name, p.phone, p.email FROM intake.reports r "
+        "SELECT r.tracking_id, r.language, r.channel, p.* FROM intake.reports r "
         "JOIN intake.reporters p USING (tracking_id) WHERE r.tracking_id = %s", (tracking_id,)).fetchone()
     if row is None:
         return None
-    return Contact(row["tracking_id"], ReporterContact(row["name"], row["phone"], row["email"]), row["language"],
-                   row["channel"])
+    reporter = ReporterContact(row["name"], row["phone"], row["email"], row["x_user_id"], row["x_handle"])
+    return Contact(row["tracking_id"], reporter, row["language"], row["channel"], row["channel_message_id"])
 
 
 def timeline(conn, tracking_id: str) -> tuple[TimelineEntry, ...]:
@@ -145,3 +192,33 @@ def forward(conn, tracking_id: str, *, agency_id: str, agency_name: str, publish
         "WHERE tracking_id = %s",
         (agency_id, agency_name, published, published, at, tracking_id),
     )
+
+
+def _summary(row) -> ReportSummary:
+    return ReportSummary(
+        tracking_id=row["tracking_id"], type=ReportType(row["type"]), title=row["title"], category=row["category"],
+        region_code=row["region_code"], status=ReportStatus(row["status"]), agency_id=row["agency_id"],
+        agency_name=row["agency_name"], submitted_at=row["submitted_at"], updated_at=row["updated_at"],
+        anonymous=row["anonymous"], confidential=row["confidential"])
+
+
+def report_summaries(conn, scope: ReportScope, after: Position | None, limit: int) -> list[ReportSummary]:
+    """Up to `limit` reports of `scope` submitted before `after`, newest first; each updated when its
+    latest timeline entry was made."""
+    if scope.account_id:
+        where, params = ["r.account_id = %(account)s"], {"account": account_number(scope.account_id)}
+    else:
+        where, params = ["r.agency_id = %(agency_id)s"], {"agency_id": scope.agency_id}
+    if scope.statuses:
+        where.append("r.status = ANY(%(statuses)s)")
+        params["statuses"] = [s.value for s in scope.statuses]
+    if after is not None:
+        where.append("(r.submitted_at, r.tracking_id) < (%(submitted_at)s, %(tracking_id)s)")
+        params |= {"submitted_at": after.submitted_at, "tracking_id": after.tracking_id}
+    rows = conn.execute(
+        "SELECT r.tracking_id, r.type, r.title, r.category, r.region_code, r.status, r.agency_id, r.agency_name, "
+        "r.submitted_at, r.anonymous, r.confidential, (SELECT max(t.created_at) FROM intake.timeline t "
+        "WHERE t.tracking_id = r.tracking_id) AS updated_at "
+        f"FROM intake.reports r WHERE {' AND '.join(where)} "
+        "ORDER BY r.submitted_at DESC, r.tracking_id DESC LIMIT %(limit)s", params | {"limit": limit}).fetchall()
+    return [_summary(r) for r in rows]

@@ -1,74 +1,139 @@
 """Intake use cases. Each owns its transaction; every change locks the report's row first."""
 
 import secrets
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Callable
 
 from psycopg_pool import ConnectionPool
 
-from services.intake import domain, redaction, repository
-from services.intake.domain import (ADMINISTRATOR, FOLLOW_UP_POSTED, REPLY_POSTED, REPORT_COMPLETED, REPORTER, SYSTEM,
+from services.intake import access, account_repository, domain, redaction, repository
+from services.intake.account_service import AccountService
+from services.intake.attachments import attachment_number
+from services.intake.domain import (FOLLOW_UP_POSTED, REPLY_POSTED, REPORT_COMPLETED, REPORTER, SYSTEM, Attachment,
                                     Contact, EntryKind, Receipt, Report, ReportStatus, StatusChange, Submission,
-                                    TimelineEntry, check_body, check_status_change, check_tracking_id,
+                                    TimelineEntry, account_number, check_body, check_status_change, check_tracking_id,
                                     ensure_agency_may_answer, ensure_completion_allowed, ensure_open,
                                     ensure_reply_allowed, text)
-from services.intake.publication import public_text
+from services.intake.publication import PublicText, public_text
 from services.intake.publication_service import PublicationService
+from services.intake.report_list_service import ReportListService
 from services.intake.submission import check_submission
 from services.plumbing import identity, outbox
 from services.plumbing.clock import Clock
-from services.plumbing.errors import NotFound, PermissionDenied
+from services.plumbing.errors import InvalidArgument, NotFound, PermissionDenied
 from services.plumbing.identifiers import check_idempotency_key
 
 SCHEMA = "intake"
 MAX_ID_ATTEMPTS = 20  # 32^8 IDs: a run of collisions this long means something else is wrong
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """A reporter's timeline entry that moves the report on and tells its process."""
+    kind: EntryKind
+    allowed: Callable[[Report], None]  # raises FailedPrecondition when the report is not waiting for it
+    status: ReportStatus  # where it moves the report
+    event: str
+    stamp: str  # the event's name for the time it was posted
+    administrators: bool  # national administrators may post it too, so the event names its author
+    denial: str
+
+
+_REPLY = _Answer(EntryKind.REPLY, ensure_reply_allowed, ReportStatus.FORWARDED, REPLY_POSTED, "posted_at",
+                 administrators=True, denial="only the reporter or a national administrator may reply")
+_COMPLETION = _Answer(EntryKind.COMPLETION, ensure_completion_allowed, ReportStatus.IN_VERIFICATION,
+                      REPORT_COMPLETED, "completed_at", administrators=False,
+                      denial="only the reporter may complete the report")
+
+
 class IntakeService:
     def __init__(self, *, pool: ConnectionPool, clock: Clock, page_key: bytes | None = None):
-        """`page_key` signs the feed's page tokens; replicas must share it (a random key serves one process)."""
+        """`page_key` signs page tokens; replicas must share it (a random key serves one process)."""
         self.pool = pool
         self.clock = clock
-        self.publication = PublicationService(pool=pool, clock=clock, page_key=page_key or secrets.token_bytes(32))
+        page_key = page_key or secrets.token_bytes(32)
+        self.publication = PublicationService(pool=pool, clock=clock, page_key=page_key)
+        self.accounts = AccountService(pool=pool, clock=clock)
+        self.lists = ReportListService(pool=pool, page_key=page_key)
 
     def submit(self, *, caller: identity.Caller, key: str, submission: Submission) -> Receipt:
-        """Stores a report with its reporter and starts its process; a repeated key returns the first receipt."""
-        identity.require_service(caller, "portal")
+        """Stores a report with its reporter and attachments and starts its process. The receipt carries a
+        new access code: a repeated key returns the first report, its old code replaced by the new one."""
+        identity.require_service(caller, access.PORTAL)
         check_idempotency_key(key)
         now = self.clock.now()
         submission = check_submission(submission, now=now)
         public = public_text(submission.title, submission.description, submission.location_text, submission.reporter)
+        code = access.new_access_code()
         with self.pool.connection() as conn, conn.transaction():
-            if (earlier := repository.receipt_by_key(conn, submission.channel, key)) is not None:
-                return earlier
-            for _ in range(MAX_ID_ATTEMPTS):
-                receipt = repository.add_report(conn, tracking_id=domain.new_tracking_id(), key=key,
-                                                submission=submission, status=ReportStatus.IN_VERIFICATION,
-                                                submitted_at=now, public=public, redaction_version=redaction.VERSION)
-                if receipt is not None:
-                    break
-                # Taken: either the same key committed meanwhile, or the tracking ID collided.
-                if (earlier := repository.receipt_by_key(conn, submission.channel, key)) is not None:
-                    return earlier
-            else:
-                raise RuntimeError(f"no free tracking ID after {MAX_ID_ATTEMPTS} attempts")
-            repository.add_reporter(conn, receipt.tracking_id, submission.reporter)
-            repository.add_entry(conn, tracking_id=receipt.tracking_id, kind=EntryKind.SUBMITTED, author=REPORTER,
-                                 created_at=now)
-            outbox.add(conn, SCHEMA, kind=outbox.START_CASE, tracking_id=receipt.tracking_id, payload={
-                "submitted_at": now.isoformat(), "category": submission.category,
-                "region_code": submission.region_code, "suggested_agency_id": submission.suggested_agency_id})
-            return receipt
+            receipt = self._add(conn, key=key, submission=submission, now=now, public=public,
+                                code_hash=access.code_hash(code))
+            if receipt is None:
+                receipt = repository.replace_access_code(conn, submission.channel, key, access.code_hash(code))
+        return replace(receipt, access_code=access.shown(code))
 
-    def report(self, *, caller: identity.Caller, tracking_id: str) -> Report:
-        """A report with its timeline; the reporter's name only for national administrators, never if anonymous."""
+    def _add(self, conn, *, key: str, submission: Submission, now: datetime, public: PublicText,
+             code_hash: bytes) -> Receipt | None:
+        """Stores a new report with all that comes with it; None when the key has its report already."""
+        if repository.receipt_by_key(conn, submission.channel, key) is not None:
+            return None
+        if submission.account_id and not account_repository.account_exists(conn, account_number(submission.account_id)):
+            raise InvalidArgument("account_id", "names no reporter account")
+        for _ in range(MAX_ID_ATTEMPTS):
+            receipt = repository.add_report(conn, tracking_id=domain.new_tracking_id(), key=key, submission=submission,
+                                            status=ReportStatus.IN_VERIFICATION, submitted_at=now, public=public,
+                                            redaction_version=redaction.VERSION, access_code_hash=code_hash)
+            if receipt is not None:
+                self._add_details(conn, receipt.tracking_id, submission, now)
+                return receipt
+            # Taken: either the same key committed meanwhile, or the tracking ID collided.
+            if repository.receipt_by_key(conn, submission.channel, key) is not None:
+                return None
+        raise RuntimeError(f"no free tracking ID after {MAX_ID_ATTEMPTS} attempts")
+
+    @staticmethod
+    def _add_details(conn, tracking_id: str, submission: Submission, now: datetime) -> None:
+        """A new report's reporter, attachments and first timeline entry, and the event that starts its process."""
+        repository.add_reporter(conn, tracking_id, submission.reporter, submission.channel_message_id)
+        repository.add_attachments(conn, tracking_id, submission.attachments)
+        repository.add_entry(conn, tracking_id=tracking_id, kind=EntryKind.SUBMITTED, author=REPORTER, created_at=now)
+        outbox.add(conn, SCHEMA, kind=outbox.START_CASE, tracking_id=tracking_id, payload={
+            "submitted_at": now.isoformat(), "category": submission.category, "region_code": submission.region_code,
+            "suggested_agency_id": submission.suggested_agency_id})
+
+    def verify_access(self, *, caller: identity.Caller, tracking_id: str, access_code: str) -> str:
+        """The tracking ID when `access_code` is its report's. PERMISSION_DENIED alike for a wrong code and
+        an unknown report, so that the answer tells nothing about reports one holds no code for."""
+        identity.require_service(caller, access.PORTAL)
         check_tracking_id(tracking_id)
         with self.pool.connection() as conn:
-            report = self._full(conn, _found(repository.get_report(conn, tracking_id), tracking_id))
-            if caller.role == identity.NATIONAL_ADMIN and not report.anonymous:
+            stored = repository.access_code_hash(conn, tracking_id)
+        if not access.code_matches(access_code, stored):
+            raise PermissionDenied("the access code does not match the tracking ID")
+        return tracking_id
+
+    def report(self, *, caller: identity.Caller, tracking_id: str) -> Report:
+        """A report with its timeline and attachments, for those who may see it; the reporter's name only
+        for national administrators, never if anonymous."""
+        check_tracking_id(tracking_id)
+        with self.pool.connection() as conn:
+            report = self._full(conn, _readable(caller, repository.get_report(conn, tracking_id), tracking_id))
+            if access.sees_reporter_name(caller, report):
                 contact = repository.contact(conn, tracking_id)
                 report = replace(report, reporter_name=contact.reporter.name if contact else "")
             return report
+
+    def attachment(self, *, caller: identity.Caller, tracking_id: str, attachment_id: str) -> Attachment:
+        """An attachment with its content, for those who may see its report."""
+        check_tracking_id(tracking_id)
+        number = attachment_number(attachment_id)
+        with self.pool.connection() as conn:
+            _readable(caller, repository.get_report(conn, tracking_id), tracking_id)
+            found = repository.attachment(conn, tracking_id, number) if number is not None else None
+        if found is None:
+            raise NotFound(f"report {tracking_id} has no such attachment")
+        return found
 
     def forward(self, *, caller: identity.Caller, key: str, tracking_id: str, agency_id: str,
                 agency_name: str) -> Report:
@@ -129,46 +194,57 @@ class IntakeService:
                 "entry_id": entry.id, "posted_at": now.isoformat(), "agency_id": agency_id})
             return entry
 
-    def post_reply(self, *, caller: identity.Caller, key: str, tracking_id: str, body: str) -> TimelineEntry:
-        """The reporter's or an administrator's reply to a follow-up; the agency must answer again."""
-        if caller.role == identity.NATIONAL_ADMIN:
-            author = ADMINISTRATOR
-        elif caller.role == identity.REPORTER and caller.subject == tracking_id:
-            author = REPORTER
-        else:
-            raise PermissionDenied("only the reporter or a national administrator may reply")
-        return self._add_answer(key=key, tracking_id=tracking_id, body=body, kind=EntryKind.REPLY, author=author,
-                                allowed=ensure_reply_allowed, status=ReportStatus.FORWARDED, event=REPLY_POSTED,
-                                stamp="posted_at", extra={"author": author})
+    def post_reply(self, *, caller: identity.Caller, key: str, tracking_id: str, body: str,
+                   sender_phone: str = "") -> TimelineEntry:
+        """A reply to a follow-up from the reporter (by SMS too: the portal passes on the sender's number) or
+        a national administrator; the agency must answer again."""
+        return self._add_answer(_REPLY, caller=caller, key=key, tracking_id=tracking_id, body=body,
+                                sender_phone=sender_phone)
 
-    def complete(self, *, caller: identity.Caller, key: str, tracking_id: str, body: str) -> TimelineEntry:
-        """The reporter's completion of a report sent back to them; it returns to verification."""
-        if caller.role != identity.REPORTER or caller.subject != tracking_id:
-            raise PermissionDenied("only the reporter may complete the report")
-        return self._add_answer(key=key, tracking_id=tracking_id, body=body, kind=EntryKind.COMPLETION,
-                                author=REPORTER, allowed=ensure_completion_allowed,
-                                status=ReportStatus.IN_VERIFICATION, event=REPORT_COMPLETED, stamp="completed_at")
+    def complete(self, *, caller: identity.Caller, key: str, tracking_id: str, body: str,
+                 sender_phone: str = "") -> TimelineEntry:
+        """The reporter's completion of a report sent back to them (by SMS too); it returns to verification."""
+        return self._add_answer(_COMPLETION, caller=caller, key=key, tracking_id=tracking_id, body=body,
+                                sender_phone=sender_phone)
 
-    def _add_answer(self, *, key: str, tracking_id: str, body: str, kind: EntryKind, author: str,
-                    allowed: Callable[[Report], None], status: ReportStatus, event: str, stamp: str,
-                    extra: dict | None = None) -> TimelineEntry:
-        """A reporter's or administrator's timeline entry that moves the report on and tells its
-        process (payload: the entry id, `stamp` at now, and `extra`); a repeated key changes nothing."""
+    def _add_answer(self, answer: _Answer, *, caller: identity.Caller, key: str, tracking_id: str, body: str,
+                    sender_phone: str) -> TimelineEntry:
+        """Posts `answer` (event payload: the entry id, its time, and its author when that may be an
+        administrator); a repeated key changes nothing."""
         check_idempotency_key(key)
         check_tracking_id(tracking_id)
         body = check_body(body)
         with self.pool.connection() as conn, conn.transaction():
-            report = _found(repository.get_report(conn, tracking_id, for_update=True), tracking_id)
-            if (earlier := repository.entry_by_key(conn, tracking_id, kind, key)) is not None:
+            report = repository.get_report(conn, tracking_id, for_update=True)
+            author = self._author(conn, caller, report, tracking_id, answer, sender_phone)
+            if (earlier := repository.entry_by_key(conn, tracking_id, answer.kind, key)) is not None:
                 return earlier
-            allowed(report)
+            answer.allowed(report)
             now = self.clock.now()
-            entry = repository.add_entry(conn, tracking_id=tracking_id, kind=kind, author=author, body=body,
+            entry = repository.add_entry(conn, tracking_id=tracking_id, kind=answer.kind, author=author, body=body,
                                          created_at=now, key=key)
-            repository.set_status(conn, tracking_id, status)
-            outbox.add(conn, SCHEMA, kind=event, tracking_id=tracking_id,
-                       payload={"entry_id": entry.id, stamp: now.isoformat(), **(extra or {})})
+            repository.set_status(conn, tracking_id, answer.status)
+            payload = {"entry_id": entry.id, answer.stamp: now.isoformat()}
+            outbox.add(conn, SCHEMA, kind=answer.event, tracking_id=tracking_id,
+                       payload=payload | ({"author": author} if answer.administrators else {}))
             return entry
+
+    @staticmethod
+    def _author(conn, caller: identity.Caller, report: Report | None, tracking_id: str, answer: _Answer,
+                sender_phone: str) -> str:
+        """Who posts `answer`, or PERMISSION_DENIED (for a missing report too, unless the caller is an
+        administrator who may answer any)."""
+        may_answer_any = answer.administrators and caller.role == identity.NATIONAL_ADMIN
+        report = _existing(report, tracking_id, tell=may_answer_any, denial=answer.denial)
+        reporter_phone = ""
+        if sender_phone and caller.is_service(access.PORTAL):
+            contact = repository.contact(conn, tracking_id)
+            reporter_phone = contact.reporter.phone if contact else ""
+        author = access.answer_author(caller, report, administrators=answer.administrators,
+                                      sender_phone=sender_phone, reporter_phone=reporter_phone)
+        if author is None:
+            raise PermissionDenied(answer.denial)
+        return author
 
     def contact(self, *, caller: identity.Caller, tracking_id: str) -> Contact:
         """Where to reach the reporter, for delivering a notification."""
@@ -179,10 +255,29 @@ class IntakeService:
 
     @staticmethod
     def _full(conn, report: Report) -> Report:
-        return replace(report, timeline=repository.timeline(conn, report.tracking_id))
+        return replace(report, timeline=repository.timeline(conn, report.tracking_id),
+                       attachments=repository.attachments(conn, report.tracking_id))
 
 
 def _found(value, tracking_id: str):
     if value is None:
         raise NotFound(f"report {tracking_id} does not exist")
     return value
+
+
+def _existing(report: Report | None, tracking_id: str, *, tell: bool, denial: str) -> Report:
+    """The report. When there is none: NOT_FOUND if `tell` (the caller may see any report), else the very
+    PERMISSION_DENIED (`denial`) of a report the caller may not see, so that no one learns which IDs exist."""
+    if report is not None:
+        return report
+    if tell:
+        raise NotFound(f"report {tracking_id} does not exist")
+    raise PermissionDenied(denial)
+
+
+def _readable(caller: identity.Caller, report: Report | None, tracking_id: str) -> Report:
+    denial = f"you may not see report {tracking_id}"
+    report = _existing(report, tracking_id, tell=access.sees_every_report(caller), denial=denial)
+    if not access.may_read(caller, report):
+        raise PermissionDenied(denial)
+    return report

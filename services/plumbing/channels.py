@@ -4,7 +4,7 @@ import collections
 
 import grpc
 
-from services.plumbing import identity
+from services.plumbing import config, identity
 
 
 class _CallDetails(collections.namedtuple(
@@ -38,8 +38,10 @@ def signed(channel: grpc.Channel, signer: identity.ServiceSigner) -> grpc.Channe
 
 def connect(address: str, signer: identity.ServiceSigner) -> grpc.Channel:
     """A channel to `address` whose calls carry the signer's identity."""
+    limit = config.get_int("SP4N_GRPC_MAX_MESSAGE_BYTES")
     channel = grpc.insecure_channel(address, options=[
-        ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+        ("grpc.max_receive_message_length", limit),
+        ("grpc.max_send_message_length", limit),
         ("grpc.keepalive_time_ms", 30_000),
         ("grpc.initial_reconnect_backoff_ms", 200),
         ("grpc.max_reconnect_backoff_ms", 2_000),

@@ -19,7 +19,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
-from services.plumbing import identity
+from services.plumbing import config, identity
 from services.plumbing.errors import (DomainError, FailedPrecondition, InvalidArgument, NotFound,
                                       PermissionDenied, ResourceExhausted, Unauthenticated,
                                       Unavailable)
@@ -98,10 +98,11 @@ class GrpcServer:
     def __init__(self, *, name: str, identity_key: str, threads: int = 16):
         self.name = name
         self.health = health.HealthServicer(experimental_non_blocking=True)
+        limit = config.get_int("SP4N_GRPC_MAX_MESSAGE_BYTES")
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"{name}-grpc"),
             interceptors=[_EdgeInterceptor(identity_key)],
-            options=[("grpc.max_receive_message_length", 16 * 1024 * 1024)],
+            options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)],
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.service_names: list[str] = []

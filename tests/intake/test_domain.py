@@ -32,14 +32,14 @@ def test_tracking_ids_use_crockford_base32_and_never_the_letters_that_read_as_di
 
 
 @pytest.mark.parametrize("typed, kept", [
-    ("081234567890", "+6281234567890"),
-    ("0812-3456-7890", "+6281234567890"),
-    ("+62 812 3456 7890", "+6281234567890"),
-    ("6281234567890", "+6281234567890"),
-    ("(0812) 345.678", "+62812345678"),
-    ("081234567", "+6281234567"),  # 9 digits: the shortest mobile number
+    ("081234567890", "6281234567890"),
+    ("0812-3456-7890", "6281234567890"),
+    ("+62 812 3456 7890", "6281234567890"),
+    ("6281234567890", "6281234567890"),
+    ("(0812) 345.678", "62812345678"),
+    ("081234567", "6281234567"),  # 9 digits: the shortest mobile number
 ])
-def test_mobile_numbers_are_kept_in_international_form(typed, kept):
+def test_mobile_numbers_are_kept_as_e164_digits_without_a_plus(typed, kept):
     assert rules.check_phone(typed) == kept
 
 
@@ -54,7 +54,7 @@ def test_other_numbers_are_not_indonesian_mobile_numbers(typed):
 def test_a_submission_is_cleaned_and_gets_the_default_language():
     checked = check_submission(submission(channel=" SMS ", title="  Jalan berlubang ", language=""))
     assert (checked.channel, checked.title, checked.language, checked.reporter.phone) == (
-        "sms", "Jalan berlubang", "id", "+6281234567890")
+        "sms", "Jalan berlubang", "id", "6281234567890")
 
 
 def test_a_multiline_description_is_kept_but_a_title_is_one_line():

@@ -8,16 +8,9 @@ import pytest
 
 from sp4n.intake.v1 import intake_pb2 as pb
 from tests.intake.reports import (T0, ADMIN, AGENCY, AGENCY_NAME, LIAISON, OTHER_LIAISON, PORTAL, SLA, complete,
-                                  field_violation, follow_up, forward, get, outbox_rows, reply, reporter,
+                                  field_violation, follow_up, forward, get, outbox_rows, refused, reply, reporter,
                                   row_counts, set_status, submit)
 from tests.support import caller
-
-
-def refused(code: grpc.StatusCode, call, *args, **kwargs) -> grpc.RpcError:
-    with pytest.raises(grpc.RpcError) as e:
-        call(*args, **kwargs)
-    assert e.value.code() == code, e.value.details()
-    return e.value
 
 
 @pytest.fixture
