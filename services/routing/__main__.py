@@ -1,5 +1,5 @@
-"""python -m services.routing: the agency directory, routing rules and assignments, with the outbox
-that tells a report's process when an agency declines it."""
+"""python -m services.routing: the agency directory, the reference list of regions, routing rules and
+assignments, with the outbox that tells a report's process when an agency declines it."""
 
 from pathlib import Path
 
@@ -11,6 +11,7 @@ from services.routing.service import RoutingService
 def build(ctx: process.Context):
     service = RoutingService(pool=ctx.pool, clock=ctx.clock)
     service.ensure_national_desk()
+    service.load_regions()  # reference data: always, demo data or not
     if config.get("SP4N_DEMO_DATA") == "1":
         demo.load(ctx.pool)
     return [grpc_api.register(service)], [ctx.outbox_relay_to_sla()]

@@ -3,6 +3,7 @@
 from services.plumbing import identity
 from services.plumbing.wire import text, timestamp
 from services.routing.domain import Agency, Assignment, RoutingRequest
+from services.routing.regions import Region
 from services.routing.service import RoutingService
 from sp4n.routing.v1 import routing_pb2 as pb
 from sp4n.routing.v1 import routing_pb2_grpc
@@ -17,6 +18,10 @@ def assignment_pb(a: Assignment) -> pb.Assignment:
     return pb.Assignment(id=a.id, tracking_id=a.tracking_id, agency=agency_pb(a.agency),
                          assigned_at=timestamp(a.assigned_at), matched_by=a.matched_by.value, active=a.active,
                          declined_reason=a.declined_reason, declined_at=timestamp(a.declined_at))
+
+
+def region_pb(r: Region) -> pb.Region:
+    return pb.Region(code=r.code, name=r.name, kind=r.kind, parent_code=r.parent_code, timezone=r.timezone)
 
 
 class RoutingApi(routing_pb2_grpc.RoutingServiceServicer):
@@ -48,6 +53,16 @@ class RoutingApi(routing_pb2_grpc.RoutingServiceServicer):
     def ListAgencies(self, request: pb.ListAgenciesRequest, context) -> pb.ListAgenciesResponse:
         agencies = self.service.agencies(caller=identity.current(), parent_id=request.parent_id.strip())
         return pb.ListAgenciesResponse(agencies=[agency_pb(a) for a in agencies])
+
+    def GetRegion(self, request: pb.GetRegionRequest, context) -> pb.Region:
+        return region_pb(self.service.region(caller=identity.current(), code=text(request.code, "code",
+                                                                                   max_length=10)))
+
+    def ListRegions(self, request: pb.ListRegionsRequest, context) -> pb.ListRegionsResponse:
+        found = self.service.regions(caller=identity.current(),
+                                     parent_code=text(request.parent_code, "parent_code", max_length=10),
+                                     kind=text(request.kind, "kind", max_length=20).lower())
+        return pb.ListRegionsResponse(regions=[region_pb(r) for r in found])
 
 
 def register(service: RoutingService):

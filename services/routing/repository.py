@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from services.routing.domain import NATIONAL_DESK, LEVELS, Agency, Assignment, MatchedBy, Rule
+from services.routing.regions import Region
 
 _AGENCY = "a.id, a.code, a.name, a.parent_id, a.level, a.region_code, a.timezone"
 _LEVEL_ORDER = "array_position(%s::text[], a.level)"
@@ -141,3 +142,50 @@ def decline(conn, assignment_id: str, *, key: str, reason: str, declined_at: dat
     if row is None:
         raise RuntimeError(f"assignment {assignment_id} is no longer active: the caller must hold the report's lock")
     return assignment_by_id(conn, row["id"])
+
+
+_REGION = "r.code, r.name, r.kind, r.parent_code, r.timezone"
+
+
+def _region(row) -> Region:
+    return Region(row["code"], row["name"], row["kind"], row["parent_code"] or "", row["timezone"])
+
+
+def sync_regions(conn, regions: list[Region]) -> tuple[int, int]:
+    """Makes routing.regions hold exactly `regions`: adds the new ones, rewrites only the ones that
+    changed, removes the ones no longer listed. Returns (added or changed, removed); a second sync
+    of the same list returns (0, 0) and touches no row. Concurrent syncs (replicas starting
+    together) take turns."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext('routing:regions'))")
+    columns = list(zip(*[(r.code, r.name, r.kind, r.parent_code, r.timezone) for r in regions])) or [[]] * 5
+    written = conn.execute(
+        "INSERT INTO routing.regions AS r (code, name, kind, parent_code, timezone) "
+        "SELECT code, name, kind, NULLIF(parent, ''), tz "
+        "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[]) AS l(code, name, kind, parent, tz) "
+        "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, "
+        "parent_code = EXCLUDED.parent_code, timezone = EXCLUDED.timezone "
+        "WHERE (r.name, r.kind, r.parent_code, r.timezone) IS DISTINCT FROM "
+        "(EXCLUDED.name, EXCLUDED.kind, EXCLUDED.parent_code, EXCLUDED.timezone)",
+        [list(c) for c in columns]).rowcount
+    removed = conn.execute("DELETE FROM routing.regions WHERE NOT (code = ANY(%s))",
+                           ([r.code for r in regions],)).rowcount
+    return written, removed
+
+
+def get_region(conn, code: str) -> Region | None:
+    row = conn.execute(f"SELECT {_REGION} FROM routing.regions r WHERE r.code = %s", (code,)).fetchone()
+    return _region(row) if row else None
+
+
+def list_regions(conn, *, parent_code: str = "", kind: str = "") -> list[Region]:
+    """Every region, or those under a province, or of one kind; ordered by code."""
+    where, params = [], []
+    if parent_code:
+        where.append("r.parent_code = %s")
+        params.append(parent_code)
+    if kind:
+        where.append("r.kind = %s")
+        params.append(kind)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    rows = conn.execute(f"SELECT {_REGION} FROM routing.regions r {clause} ORDER BY r.code", params).fetchall()
+    return [_region(r) for r in rows]

@@ -1,6 +1,7 @@
 """Routing use cases. Each owns its transaction."""
 
 import logging
+from pathlib import Path
 
 from psycopg_pool import ConnectionPool
 
@@ -12,6 +13,8 @@ from services.routing import repository
 from services.routing.domain import (AGENCY_DECLINED, NATIONAL_DESK, Agency, Assignment, MatchedBy, RoutingRequest,
                                      best_rule, check_agency_id, check_decline_reason, check_request,
                                      check_tracking_id, decline_payload, ensure_declinable, regional_governments)
+from services.routing.regions import (REGIONS_CSV, Region, check_kind, check_parent_code, check_region_code,
+                                      read_regions)
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,36 @@ class RoutingService:
             if repository.ensure_national_desk(conn):
                 log.warning("the national desk %r was missing from the directory and was restored",
                             NATIONAL_DESK.id)
+
+    def load_regions(self, path: Path = REGIONS_CSV) -> tuple[int, int]:
+        """Syncs the reference list of regions from its CSV (at every start): returns (added or
+        changed, removed). The file is checked whole before anything is written; loading the same
+        file again changes nothing."""
+        listed = read_regions(path)
+        with self.pool.connection() as conn, conn.transaction():
+            written, removed = repository.sync_regions(conn, listed)
+        if written or removed:
+            log.info("region list %s: %d regions added or changed, %d removed, %d in all", path.name, written,
+                     removed, len(listed))
+        return written, removed
+
+    def region(self, *, caller: identity.Caller, code: str) -> Region:
+        """A region of the reference list, for any signed-in caller."""
+        check_region_code(code, "code")
+        with self.pool.connection() as conn:
+            found = repository.get_region(conn, code)
+        if found is None:
+            raise NotFound(f"no region {code!r} in the reference list")
+        return found
+
+    def regions(self, *, caller: identity.Caller, parent_code: str = "", kind: str = "") -> list[Region]:
+        """The reference list of regions, or the regencies and cities of one province, or one kind."""
+        check_parent_code(parent_code)
+        check_kind(kind)
+        with self.pool.connection() as conn:
+            if parent_code and repository.get_region(conn, parent_code) is None:
+                raise NotFound(f"no province {parent_code!r} in the reference list")
+            return repository.list_regions(conn, parent_code=parent_code, kind=kind)
 
     def assign(self, *, caller: identity.Caller, key: str, request: RoutingRequest) -> Assignment:
         """Assigns a report to the competent agency, never leaving it unrouted (the lifecycle process does this)."""

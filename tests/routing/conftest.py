@@ -1,4 +1,5 @@
-"""A routing server on a real gRPC port over PostgreSQL, with the demo directory loaded."""
+"""A routing server on a real gRPC port over PostgreSQL, with the reference list of regions and the demo
+directory loaded, as `python -m services.routing` starts with SP4N_DEMO_DATA=1."""
 
 import pytest
 
@@ -11,6 +12,7 @@ from sp4n.routing.v1 import routing_pb2_grpc
 def routing(pool, clock):
     service = RoutingService(pool=pool, clock=clock)
     service.ensure_national_desk()  # the suite empties every table between tests
+    service.load_regions()
     demo.load(pool)
     return service
 

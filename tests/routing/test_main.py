@@ -50,3 +50,17 @@ def test_the_relay_signals_the_report_process_that_the_agency_declined(stub, poo
     assert (signal.event_id, signal.tracking_id, signal.message_name) == ("routing:1", TRACKING_ID, "agency_declined")
     assert dict(signal.payload) == {"assignment_id": assigned.id, "agency_id": DISHUB, "reason": REASON,
                                     "declined_at": declined.declined_at.ToDatetime().isoformat() + "+00:00"}
+
+
+def test_start_up_loads_the_reference_list_of_regions_without_demo_data(pool, clock, database_url, monkeypatch):
+    monkeypatch.setenv("SP4N_DEMO_DATA", "0")
+    monkeypatch.setenv("SLA_SERVICE_ADDR", "127.0.0.1:9")  # the relay is built, never run here
+    context = process.Context(name="routing", pool=pool, clock=clock, identity_key=IDENTITY_KEY,
+                              signer=identity.ServiceSigner("routing", IDENTITY_KEY))
+    build(context)
+    with pool.connection() as conn:
+        rows = conn.execute("SELECT kind, count(*) AS n FROM routing.regions GROUP BY kind").fetchall()
+        kinds = {r["kind"]: r["n"] for r in rows}
+        agencies = [r["id"] for r in conn.execute("SELECT id FROM routing.agencies").fetchall()]
+    assert kinds == {"province": 38, "regency": 416, "city": 98}
+    assert agencies == ["nasional"]  # the demo directory stays out
