@@ -27,8 +27,12 @@ gen/.stamp: $(VENV)/.installed $(PROTOS)
 
 protos: gen/.stamp ## generate Python code and type stubs from protos/ into gen/
 
-system-deps: ## install the system packages the browser tests need (Debian's chromium), if missing
-	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium)
+system-deps: ## install the system packages the tests need (chromium; Kannel and its fake SMS centre), if missing
+	@need=""; \
+	command -v chromium >/dev/null || need="$$need chromium"; \
+	test -x /usr/sbin/bearerbox || need="$$need kannel"; \
+	test -x /usr/lib/kannel/test/fakesmsc || need="$$need kannel-extras"; \
+	if [ -n "$$need" ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends $$need; fi
 
 run: protos ## run the whole system: embedded PostgreSQL unless DATABASE_URL is set, six services, demo data
 	$(PY) -m services.plumbing.local_system

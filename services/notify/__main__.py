@@ -1,29 +1,45 @@
-"""python -m services.notify: notifications in-app and by e-mail, with their delivery worker."""
+"""python -m services.notify: notifications in-app, by e-mail, SMS and X, with their delivery worker."""
 
 from pathlib import Path
 
 from services.notify import grpc_api
 from services.notify.contacts import IntakeContacts
-from services.notify.delivery import DeliveryWorker, SmtpMailer
+from services.notify.delivery import DeliveryWorker
+from services.notify.senders import EmailSender, Sender, SmsSender, SmtpMailer, XSender
 from services.notify.service import NotifyService
 from services.notify.templates import Templates
 from services.plumbing import config, process
+from services.plumbing.clock import Clock
 from sp4n.intake.v1 import intake_pb2_grpc
+
+
+def senders(clock: Clock) -> list[Sender]:
+    """A sender for each delivery channel that is configured. Without one, nothing is queued for that
+    channel; anything queued before waits until it is configured again."""
+    found: list[Sender] = []
+    if smtp_host := config.get("NOTIFY_SMTP_HOST"):
+        mailer = SmtpMailer(host=smtp_host, port=config.get_int("NOTIFY_SMTP_PORT"),
+                            user=config.get("NOTIFY_SMTP_USER"), password=config.get("NOTIFY_SMTP_PASSWORD"),
+                            starttls=config.get("NOTIFY_SMTP_STARTTLS") == "1")
+        found.append(EmailSender(mailer=mailer, mail_from=config.get("NOTIFY_MAIL_FROM"), clock=clock))
+    if gateway := config.get("NOTIFY_SMS_GATEWAY_URL"):
+        found.append(SmsSender(url=gateway, user=config.get("NOTIFY_SMS_USER"),
+                               password=config.get("NOTIFY_SMS_PASSWORD"), sender=config.get("NOTIFY_SMS_FROM")))
+    if x_api := config.get("NOTIFY_X_API_URL"):
+        found.append(XSender(api_url=x_api, bearer_token=config.get("NOTIFY_X_BEARER_TOKEN")))
+    return found
 
 
 def build(ctx: process.Context):
     templates = Templates.load()  # a missing or broken template stops the start
     contacts = IntakeContacts(intake_pb2_grpc.IntakeServiceStub(ctx.channel("intake")))
-    smtp_host = config.get("NOTIFY_SMTP_HOST")
+    configured = senders(ctx.clock)
     service = NotifyService(pool=ctx.pool, clock=ctx.clock, templates=templates, contacts=contacts,
-                            email_enabled=bool(smtp_host))
+                            channels=frozenset(s.channel for s in configured),
+                            public_url=config.get("SP4N_PUBLIC_URL"))
     workers = []
-    if smtp_host:  # without it no e-mail is queued; any queued before wait until it is set again
-        mailer = SmtpMailer(host=smtp_host, port=config.get_int("NOTIFY_SMTP_PORT"),
-                            user=config.get("NOTIFY_SMTP_USER"), password=config.get("NOTIFY_SMTP_PASSWORD"),
-                            starttls=config.get("NOTIFY_SMTP_STARTTLS") == "1")
-        workers.append(DeliveryWorker(pool=ctx.pool, clock=ctx.clock, contacts=contacts, mailer=mailer,
-                                      mail_from=config.get("NOTIFY_MAIL_FROM"),
+    if configured:
+        workers.append(DeliveryWorker(pool=ctx.pool, clock=ctx.clock, contacts=contacts, senders=configured,
                                       poll_seconds=config.get_float("NOTIFY_POLL_SECONDS"),
                                       retry_base_seconds=config.get_float("NOTIFY_RETRY_BASE_SECONDS"),
                                       max_attempts=config.get_int("NOTIFY_MAX_ATTEMPTS")))

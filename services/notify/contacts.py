@@ -24,4 +24,7 @@ class IntakeContacts:
                 raise ReportUnknown(f"intake knows no report {tracking_id}") from None
             raise ContactUnavailable(f"intake did not give the reporter's contact: {e.code().name}: "
                                      f"{e.details()}") from None
-        return ReporterContact(email=contact.email.strip(), language=language_of(contact.language))
+        return ReporterContact(email=contact.email.strip(), language=language_of(contact.language),
+                               phone=contact.phone.strip(), channel=contact.channel.strip(),
+                               x_handle=contact.x_handle.strip().lstrip("@"),
+                               channel_message_id=contact.channel_message_id.strip())

@@ -32,11 +32,19 @@ class Recipient(enum.Enum):
 class Channel(enum.Enum):
     IN_APP = "in_app"  # shown on the tracking page or the staff portal; delivered by being stored
     EMAIL = "email"
+    SMS = "sms"  # to a reporter who reported by SMS, through the SMS gateway
+    X = "x"  # a reply to the tweet a report came in by
+
+
+# The events a reporter is told of. SMS and X, where every character counts, have a short text for
+# these only (templates/sms/, templates/x/); other events reach a reporter in-app and by e-mail.
+REPORTER_EVENTS = ("received", "needs_completion", "forwarded", "follow_up_posted", "closed", "archived",
+                   "duplicate", "on_hold")
 
 
 class Status(enum.Enum):
     PENDING = "pending"
-    SENDING = "sending"  # handed to the SMTP server; the outcome is not recorded yet
+    SENDING = "sending"  # being handed to the mail server or gateway; the outcome is not recorded yet
     SENT = "sent"
     FAILED = "failed"
 
@@ -73,6 +81,10 @@ class ReporterContact:
     """What intake tells about a reporter, used at once and never stored."""
     email: str
     language: str
+    phone: str = ""
+    channel: str = ""  # the channel the report came in by: web, sms, x, ...
+    x_handle: str = ""
+    channel_message_id: str = ""  # the SMS or tweet the report came in, to reply to
 
 
 class Contacts(Protocol):
@@ -132,14 +144,54 @@ def language_of(value: str) -> str:
     return value if value in LANGUAGES else DEFAULT_LANGUAGE
 
 
-def channels_for(recipient: Recipient, contact: ReporterContact | None, email_enabled: bool) -> list[Channel]:
-    """In-app always, first; e-mail too for a reporter with an address when e-mail is configured."""
+def channels_for(recipient: Recipient, event: str, contact: ReporterContact | None,
+                 configured: frozenset[Channel]) -> list[Channel]:
+    """In-app always, first. A reporter also gets, each when it is configured: e-mail when they left an
+    address, and an answer on the channel the report came in by: an SMS to the number it came from, a
+    reply to the tweet."""
     channels = [Channel.IN_APP]
-    if recipient is Recipient.REPORTER and email_enabled and contact is not None and contact.email:
-        channels.append(Channel.EMAIL)
-    return channels
+    if recipient is not Recipient.REPORTER or contact is None:
+        return channels
+    short = event in REPORTER_EVENTS
+    wanted = {Channel.EMAIL: bool(contact.email),
+              Channel.SMS: short and contact.channel == "sms" and bool(contact.phone),
+              Channel.X: short and contact.channel == "x" and bool(contact.channel_message_id)}
+    return channels + [channel for channel, yes in wanted.items() if yes and channel in configured]
 
 
 def backoff(attempts: int, *, base_seconds: float, max_seconds: float) -> timedelta:
     """How long to wait after the `attempts`-th failed attempt: doubling from `base_seconds`."""
     return timedelta(seconds=min(max_seconds, base_seconds * 2 ** max(0, attempts - 1)))
+
+
+# How long a short text may be. SMS: at most three concatenated segments, 459 GSM-7 septets (a
+# character of the extension table takes two), or 201 characters when a character outside GSM-7 makes
+# the gateway send UCS-2. X: 280 characters as X counts them (most scripts 1, others such as CJK and
+# emoji 2; a link is counted as written, more than the 23 X counts for it), less the room kept for
+# the "@handle " that starts a reply, added only when it is sent.
+SMS_SEPTETS = 3 * 153
+SMS_UCS2 = 3 * 67
+X_CHARACTERS = 280
+X_MENTION_ROOM = len("@") + 15 + len(" ")  # handles have at most 15 characters
+_GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿"
+            "abcdefghijklmnopqrstuvwxyzäöñüà")
+_GSM7_EXTENSION = set("^{}\\[~]|€\f")
+_X_SINGLE = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))  # code points X counts once
+
+
+def gsm7(text: str) -> bool:
+    """Whether GSM-7 can carry the text, so that the gateway need not send it as UCS-2."""
+    return all(c in _GSM7 or c in _GSM7_EXTENSION for c in text)
+
+
+def sms_room(text: str) -> int:
+    """How much more an SMS could take (negative: how much too long), in septets or UCS-2 characters."""
+    if gsm7(text):
+        return SMS_SEPTETS - sum(2 if c in _GSM7_EXTENSION else 1 for c in text)
+    return SMS_UCS2 - len(text.encode("utf-16-le")) // 2
+
+
+def x_room(text: str) -> int:
+    """How much more a reply on X could take before its mention (negative: how much too long)."""
+    weight = sum(1 if any(low <= ord(c) <= high for low, high in _X_SINGLE) else 2 for c in text)
+    return X_CHARACTERS - X_MENTION_ROOM - weight

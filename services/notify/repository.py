@@ -1,5 +1,6 @@
 """SQL of the notify schema. Every function takes an open connection."""
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from services.notify.domain import Channel, Notification, Recipient, Status
@@ -60,23 +61,28 @@ def wake_delivery(conn) -> None:
     conn.execute("SELECT pg_notify(%s, '')", (WAKE_CHANNEL,))
 
 
-# Delivery of e-mail.
+# Delivery over e-mail, SMS and X: `channels` are those the worker can send on.
 
-def claim_due(conn, *, now: datetime, claim_until: datetime, limit: int) -> list[tuple[int, int]]:
-    """Claims due pending e-mails for one attempt each: counts the attempt and keeps other workers
+def _values(channels: Iterable[Channel]) -> list[str]:
+    return [c.value for c in channels]
+
+
+def claim_due(conn, *, channels: Iterable[Channel], now: datetime, claim_until: datetime,
+              limit: int) -> list[tuple[int, int]]:
+    """Claims due pending notifications for one attempt each: counts the attempt and keeps other workers
     off them until `claim_until`. Returns (id, attempts) pairs."""
     rows = conn.execute(
-        "WITH due AS (SELECT id FROM notify.notifications WHERE channel = 'email' AND status = 'pending' "
+        "WITH due AS (SELECT id FROM notify.notifications WHERE channel = ANY(%s) AND status = 'pending' "
         "AND next_attempt_at <= %s ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED) "
         "UPDATE notify.notifications n SET attempts = n.attempts + 1, next_attempt_at = %s FROM due "
         "WHERE n.id = due.id RETURNING n.id, n.attempts",
-        (now, limit, claim_until),
+        (_values(channels), now, limit, claim_until),
     ).fetchall()
     return sorted((r["id"], r["attempts"]) for r in rows)
 
 
 def mark_sending(conn, notification_id: int, *, attempts: int, lease_until: datetime) -> bool:
-    """Records that the claimed attempt is about to hand the message to SMTP. False when the claim
+    """Records that the claimed attempt is about to hand the message over. False when the claim
     was lost (another worker took the notification after this one's claim ran out)."""
     row = conn.execute(
         "UPDATE notify.notifications SET status = 'sending', next_attempt_at = %s "
@@ -114,22 +120,22 @@ def mark_failed(conn, notification_id: int, *, attempts: int, error: str, only_i
     )
 
 
-def fail_abandoned(conn, *, now: datetime, max_attempts: int) -> list[int]:
-    """Gives up on e-mails whose last allowed attempt was claimed and never finished."""
+def fail_abandoned(conn, *, channels: Iterable[Channel], now: datetime, max_attempts: int) -> list[int]:
+    """Gives up on notifications whose last allowed attempt was claimed and never finished."""
     rows = conn.execute(
         "UPDATE notify.notifications SET status = 'failed', next_attempt_at = NULL, "
         "last_error = 'gave up after ' || attempts || ' attempts; the last one was abandoned. ' || last_error "
-        "WHERE channel = 'email' AND status = 'pending' AND attempts >= %s AND next_attempt_at <= %s RETURNING id",
-        (max_attempts, now),
+        "WHERE channel = ANY(%s) AND status = 'pending' AND attempts >= %s AND next_attempt_at <= %s RETURNING id",
+        (_values(channels), max_attempts, now),
     ).fetchall()
     return [r["id"] for r in rows]
 
 
-def fail_interrupted(conn, *, now: datetime, error: str) -> list[int]:
-    """Gives up on e-mails whose sending lease ran out: the worker stopped while handing them to SMTP."""
+def fail_interrupted(conn, *, channels: Iterable[Channel], now: datetime, error: str) -> list[int]:
+    """Gives up on notifications whose sending lease ran out: the worker stopped while handing them over."""
     rows = conn.execute(
         "UPDATE notify.notifications SET status = 'failed', last_error = %s, next_attempt_at = NULL "
-        "WHERE channel = 'email' AND status = 'sending' AND next_attempt_at <= %s RETURNING id",
-        (error, now),
+        "WHERE channel = ANY(%s) AND status = 'sending' AND next_attempt_at <= %s RETURNING id",
+        (error, _values(channels), now),
     ).fetchall()
     return [r["id"] for r in rows]

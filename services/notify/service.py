@@ -15,41 +15,47 @@ from services.plumbing.errors import PermissionDenied
 
 class NotifyService:
     def __init__(self, *, pool: ConnectionPool, clock: Clock, templates: Templates, contacts: Contacts,
-                 email_enabled: bool):
+                 channels: frozenset[Channel], public_url: str):
+        """`channels`: the delivery channels configured (e-mail, SMS, X); in-app is always there.
+        `public_url`: the portal as reporters reach it, for the tracking link in messages."""
         self.pool = pool
         self.clock = clock
         self.templates = templates
         self.contacts = contacts
-        self.email_enabled = email_enabled
+        self.channels = channels
+        self.public_url = public_url.rstrip("/")
 
     def send(self, *, caller: identity.Caller, key: str, request: NotificationRequest) -> Notification:
-        """Tells a report's event to its recipient: in-app at once, by e-mail through the delivery worker.
-        Answers with the in-app notification; a repeat (the same key, or the same event, recipient, agency and
-        params) changes nothing."""
+        """Tells a report's event to its recipient: in-app at once; by e-mail, SMS or a reply on X through
+        the delivery worker. Answers with the in-app notification; a repeat (the same key, or the same event,
+        recipient, agency and params) changes nothing."""
         identity.require_service(caller, "sla")
         check_idempotency_key(key)
         recipient = check_request(request)
         with self.pool.connection() as conn:
             if (earlier := self._earlier(conn, key, request, recipient)) is not None:
                 return earlier
-        # Intake is asked outside any transaction: no lock is held while it answers. Only the
-        # language and whether an address exists are used; the contact itself is not stored.
+        # Intake is asked outside any transaction: no lock is held while it answers. Only the language,
+        # the channel the report came by and whether an address exists are used; the contact is not stored.
         contact = self.contacts.reporter(request.tracking_id) if recipient is Recipient.REPORTER else None
         language = contact.language if contact else DEFAULT_LANGUAGE
-        rendered = self.templates.render(request.event, language,
-                                         {**(request.params or {}), "tracking_id": request.tracking_id})
+        values = {**(request.params or {}), "tracking_id": request.tracking_id,
+                  "tracking_url": f"{self.public_url}/lacak/{request.tracking_id}"}
+        rendered = self.templates.render(request.event, language, values)
         now = self.clock.now()
         with self.pool.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"notify:{request.tracking_id}",))
             if (earlier := self._earlier(conn, key, request, recipient)) is not None:
                 return earlier
             answer = None
-            for channel in channels_for(recipient, contact, self.email_enabled):
-                in_app = channel is Channel.IN_APP  # in-app is delivered by being stored; e-mail is queued
+            for channel in channels_for(recipient, request.event, contact, self.channels):
+                in_app = channel is Channel.IN_APP  # in-app is delivered by being stored; the others are queued
+                body = (rendered.body if channel in (Channel.IN_APP, Channel.EMAIL)
+                        else self.templates.render_short(channel, request.event, language, values))
                 added = repository.add(
                     conn, key=key if in_app else None, tracking_id=request.tracking_id, event=request.event,
                     recipient=recipient, agency_id=request.agency_id, params_digest=params_digest(request.params),
-                    channel=channel, language=language, subject=rendered.subject, body=rendered.body,
+                    channel=channel, language=language, subject=rendered.subject, body=body,
                     status=Status.SENT if in_app else Status.PENDING, created_at=now, attempts=int(in_app),
                     sent_at=now if in_app else None, next_attempt_at=None if in_app else now)
                 answer = answer or added

@@ -1,18 +1,22 @@
 """Notify through a real gRPC server over PostgreSQL, with a fake intake served over gRPC (intake's
-GetReporterContact only) and a real SMTP server (aiosmtpd) on a free port."""
+GetReporterContact only), a real SMTP server (aiosmtpd) and HTTP servers standing in for the SMS
+gateway and the X API, each on a free port."""
 
 import pytest
 
 from services.notify import grpc_api
 from services.notify.contacts import IntakeContacts
-from services.notify.delivery import DeliveryWorker, SmtpMailer
+from services.notify.delivery import DeliveryWorker
+from services.notify.domain import Channel
+from services.notify.senders import EmailSender, SmsSender, SmtpMailer, XSender
 from services.notify.service import NotifyService
 from services.notify.templates import Templates
 from services.plumbing import identity
 from services.plumbing.channels import signed
 from sp4n.intake.v1 import intake_pb2, intake_pb2_grpc
 from sp4n.notify.v1 import notify_pb2_grpc
-from tests.notify.fakes import MAIL_FROM, FakeIntake, SmtpServer
+from tests.notify.fakes import (MAIL_FROM, PUBLIC_URL, SMS_FROM, SMS_PASSWORD, SMS_USER, X_TOKEN, FakeIntake,
+                                RecordingHttpServer, SmtpServer)
 from tests.support import IDENTITY_KEY
 
 
@@ -41,9 +45,9 @@ def contacts(intake):
 
 @pytest.fixture
 def make_stub(serve, pool, clock, contacts):
-    def make(*, email_enabled: bool = True, contacts=contacts) -> notify_pb2_grpc.NotifyServiceStub:
+    def make(*, channels=frozenset(Channel) - {Channel.IN_APP}, contacts=contacts) -> notify_pb2_grpc.NotifyServiceStub:
         service = NotifyService(pool=pool, clock=clock, templates=Templates.load(), contacts=contacts,
-                                email_enabled=email_enabled)
+                                channels=frozenset(channels), public_url=PUBLIC_URL)
         return notify_pb2_grpc.NotifyServiceStub(serve("notify", grpc_api.register(service)))
     return make
 
@@ -54,8 +58,27 @@ def stub(make_stub):
 
 
 @pytest.fixture
-def worker(pool, clock, contacts, smtp):
-    w = DeliveryWorker(pool=pool, clock=clock, contacts=contacts, mail_from=MAIL_FROM, poll_seconds=0.2,
-                       mailer=SmtpMailer(host="127.0.0.1", port=smtp.port, timeout=5), retry_base_seconds=60)
+def gateway():
+    """The SMS gateway's sendsms API: answers 202 "0: Accepted for delivery" unless told otherwise."""
+    with RecordingHttpServer(202, "0: Accepted for delivery") as server:
+        yield server
+
+
+@pytest.fixture
+def x_api():
+    """The X API's POST /2/tweets: answers 201 Created unless told otherwise."""
+    with RecordingHttpServer(201, '{"data": {"id": "1790000000000000001", "text": "..."}}') as server:
+        yield server
+
+
+@pytest.fixture
+def worker(pool, clock, contacts, smtp, gateway, x_api):
+    email = EmailSender(mailer=SmtpMailer(host="127.0.0.1", port=smtp.port, timeout=5), mail_from=MAIL_FROM,
+                        clock=clock)
+    sms = SmsSender(url=f"{gateway.url}/cgi-bin/sendsms", user=SMS_USER, password=SMS_PASSWORD, sender=SMS_FROM,
+                    timeout=5)
+    x = XSender(api_url=x_api.url, bearer_token=X_TOKEN, timeout=5)
+    w = DeliveryWorker(pool=pool, clock=clock, contacts=contacts, senders=[email, sms, x], poll_seconds=0.2,
+                       retry_base_seconds=60)
     yield w
     w.stop()

@@ -1,8 +1,13 @@
-"""Test doubles that talk the real protocols: a fake intake over gRPC and a real SMTP server."""
+"""Test doubles that talk the real protocols: a fake intake over gRPC, a real SMTP server, and HTTP
+servers that record every request and answer as told (the SMS gateway, the X API)."""
 
 import email
 import email.policy
+import http.server
 import socket
+import threading
+import urllib.parse
+from dataclasses import dataclass
 
 from aiosmtpd.controller import Controller
 
@@ -13,9 +18,17 @@ from sp4n.notify.v1 import notify_pb2
 from tests.support import service_caller
 
 MAIL_FROM = "noreply@lapor.go.id"
+PUBLIC_URL = "https://www.lapor.go.id"
+SMS_USER, SMS_PASSWORD, SMS_FROM = "sp4n", "gateway-password", "1708"
+X_TOKEN = "x-bearer-token"
 TRACKING_ID = "LAP-AAAA0001"
 SITI = intake_pb2.ReporterContact(tracking_id=TRACKING_ID, name="Siti Aminah", phone="081234567890",
                                   email="siti.aminah@example.id", language="id", channel="web")
+# Reporters who came by SMS (no e-mail address) and by X (no contact but the tweet).
+BUDI = intake_pb2.ReporterContact(tracking_id="LAP-AAAA0002", phone="6281298765432", language="id", channel="sms",
+                                  channel_message_id="0e5b7f8c-9a39-4c1e-8a0b-5d8f1c6e2a77")
+RINA = intake_pb2.ReporterContact(tracking_id="LAP-AAAA0003", name="Rina", language="en", channel="x",
+                                  x_user_id="1234567890", x_handle="rina_bjm", channel_message_id="1790000000000000000")
 SLA = service_caller("sla")
 
 
@@ -23,7 +36,7 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
     """intake's GetReporterContact, answering from `contacts`; `failing` makes it answer with an error."""
 
     def __init__(self):
-        self.contacts: dict[str, intake_pb2.ReporterContact] = {TRACKING_ID: SITI}
+        self.contacts: dict[str, intake_pb2.ReporterContact] = {c.tracking_id: c for c in (SITI, BUDI, RINA)}
         self.callers: list[str] = []
         self.failing = False
 
@@ -78,6 +91,58 @@ class SmtpServer:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+
+
+class RecordingHttpServer:
+    """An HTTP server on a free port that records every request and answers `status` with `body`;
+    change `status` and `body` to answer otherwise, or set `hang` to answer nothing for a while."""
+
+    def __init__(self, status: int, body: str):
+        self.status, self.body = status, body
+        self.hang = 0.0
+        self.requests: list[Recorded] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def handle_request(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                parts = urllib.parse.urlsplit(self.path)
+                outer.requests.append(Recorded(self.command, parts.path, dict(urllib.parse.parse_qsl(parts.query)),
+                                               dict(self.headers), self.rfile.read(length)))
+                if outer.hang:
+                    threading.Event().wait(outer.hang)
+                body = outer.body.encode()
+                self.send_response(outer.status)
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = handle_request
+
+            def log_message(self, *args):
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+
+    def __enter__(self) -> "RecordingHttpServer":
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 def send(stub, tracking_id=TRACKING_ID, event="received", recipient="reporter", key=None, metadata=None,

@@ -7,7 +7,8 @@ import psycopg
 import pytest
 
 from services.notify import repository
-from services.notify.delivery import message_id
+from services.notify.domain import Channel
+from services.notify.senders import message_id
 from sp4n.intake.v1 import intake_pb2
 from tests.notify.fakes import MAIL_FROM, SITI, TRACKING_ID, send
 
@@ -130,14 +131,15 @@ def test_intake_failing_at_send_time_is_retried_later(stub, worker, smtp, intake
 def test_the_attempt_is_committed_as_sending_before_the_message_is_handed_over(stub, worker, smtp,
                                                                               database_url):
     seen = []
-    smtp_mailer = worker.mailer
+    email_sender = worker.senders[Channel.EMAIL]
+    smtp_mailer = email_sender.mailer
 
     class Watching:
         def send(self, message):
             seen.append(email_row(database_url)["status"])  # read from another connection: committed state
             smtp_mailer.send(message)
 
-    worker.mailer = Watching()
+    email_sender.mailer = Watching()
     send(stub)
     worker.run_once()
     assert seen == ["sending"] and email_row(database_url)["status"] == "sent"
@@ -147,8 +149,8 @@ def test_a_crash_while_handing_the_message_to_smtp_is_not_sent_again(stub, worke
                                                                     pool):
     send(stub)
     with pool.connection() as conn:  # what a worker leaves behind when it dies during the SMTP conversation
-        [(notification_id, attempts)] = repository.claim_due(conn, now=clock.now(), claim_until=clock.now(),
-                                                             limit=10)
+        [(notification_id, attempts)] = repository.claim_due(conn, channels=[Channel.EMAIL], now=clock.now(),
+                                                             claim_until=clock.now(), limit=10)
         assert repository.mark_sending(conn, notification_id, attempts=attempts,
                                        lease_until=clock.now() + timedelta(seconds=worker.lease_seconds))
     assert worker.run_once() == 0
@@ -164,7 +166,8 @@ def test_a_crash_before_the_hand_over_is_tried_again_when_the_claim_runs_out(stu
                                                                             database_url, pool):
     send(stub)
     with pool.connection() as conn:  # a worker that claimed the e-mail and died before sending
-        repository.claim_due(conn, now=clock.now(), claim_until=clock.now() + timedelta(seconds=120), limit=10)
+        repository.claim_due(conn, channels=[Channel.EMAIL], now=clock.now(),
+                             claim_until=clock.now() + timedelta(seconds=120), limit=10)
     assert worker.run_once() == 0
     clock.advance(timedelta(seconds=121))
     assert worker.run_once() == 1
@@ -193,7 +196,8 @@ def test_an_email_whose_last_allowed_attempt_was_abandoned_fails(stub, worker, s
     send(stub)
     with pool.connection() as conn:  # seven failed attempts, then an eighth claimed by a worker that died
         conn.execute("UPDATE notify.notifications SET attempts = 7 WHERE channel = 'email'")
-        repository.claim_due(conn, now=clock.now(), claim_until=clock.now() + timedelta(seconds=120), limit=10)
+        repository.claim_due(conn, channels=[Channel.EMAIL], now=clock.now(),
+                             claim_until=clock.now() + timedelta(seconds=120), limit=10)
     clock.advance(timedelta(seconds=121))
     assert worker.run_once() == 0
     row = email_row(database_url)
@@ -206,7 +210,8 @@ def test_every_attempt_carries_the_same_message_id(stub, worker, pool):
     send(stub)
     with pool.connection() as conn:
         [notification] = [n for n in repository.for_report(conn, TRACKING_ID) if n.channel.value == "email"]
-    first, second = worker.message(notification, SITI.email), worker.message(notification, SITI.email)
+    sender = worker.senders[Channel.EMAIL]
+    first, second = sender.message(notification, SITI.email), sender.message(notification, SITI.email)
     assert first["Message-ID"] == second["Message-ID"] == message_id(notification, MAIL_FROM)
 
 

@@ -67,7 +67,7 @@ def test_the_reporter_gets_in_app_only_without_an_address(stub, intake, database
 
 
 def test_the_reporter_gets_in_app_only_when_email_is_not_configured(make_stub, database_url):
-    send(make_stub(email_enabled=False))
+    send(make_stub(channels=()))
     assert rows(database_url) == [("in_app", "sent", "reporter", "", "id")]
 
 

@@ -1,0 +1,230 @@
+"""How a notification is handed over on each delivery channel: e-mail to an SMTP server, SMS to the
+SMS gateway (Kannel smsbox's sendsms HTTP API), a reply on X through the X API v2.
+
+A sender works in two steps, so that the delivery worker can record the attempt in between:
+`prepare` builds the message from the notification and the reporter's contact of the moment
+(Undeliverable when the contact gives no way to reach them: nothing is sent), and `send` hands it
+over. `send` raises Refused when the other end will never take it, OutcomeUnknown when it may have
+taken it (the request went out but no answer came back), and any other error when it did not take it,
+so that trying again is safe.
+"""
+
+import email.utils
+import http.client
+import json
+import re
+import smtplib
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Protocol
+
+from services.notify.domain import Channel, Notification, ReporterContact, gsm7
+from services.plumbing.clock import Clock
+
+_ADDRESS = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+_PHONE = re.compile(r"^\+?[0-9]{6,15}$")
+_TWEET_ID = re.compile(r"^[0-9]{1,20}$")
+_HANDLE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
+MAX_ANSWER = 300  # characters of another end's answer kept in last_error
+
+
+class Undeliverable(Exception):
+    """The reporter's contact gives no way to deliver the notification; nothing was sent."""
+
+
+class Refused(Exception):
+    """The other end answered that it will never take this message: trying again cannot help."""
+
+
+class OutcomeUnknown(Exception):
+    """The message went out but no answer came back: it may have been taken, so it is not sent again."""
+
+
+class Sender(Protocol):
+    channel: Channel
+
+    def prepare(self, notification: Notification, contact: ReporterContact):
+        """The message to send; Undeliverable when the contact cannot be used."""
+
+    def send(self, message) -> None:
+        """Hands the prepared message over; see the module docstring for what it raises."""
+
+
+# E-mail.
+
+class Mailer(Protocol):
+    def send(self, message: EmailMessage) -> None:
+        """Hands one message to the mail system; raises when it was not accepted."""
+
+
+class SmtpMailer:
+    """Sends through an SMTP server, one connection per message."""
+
+    def __init__(self, *, host: str, port: int, timeout: float = 30.0, user: str = "", password: str = "",
+                 starttls: bool = False):
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+        self.user = user
+        self.password = password
+        self.starttls = starttls
+
+    def send(self, message: EmailMessage) -> None:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            if self.starttls:
+                smtp.starttls()
+            if self.user:
+                smtp.login(self.user, self.password)
+            smtp.send_message(message)
+
+
+def refused_for_good(error: Exception) -> bool:
+    """The server refused every recipient with a permanent (5xx) reply: trying again cannot help."""
+    return isinstance(error, smtplib.SMTPRecipientsRefused) and bool(error.recipients) and all(
+        code >= 500 for code, _ in error.recipients.values())
+
+
+def message_id(notification: Notification, mail_from: str) -> str:
+    domain = mail_from.rpartition("@")[2].strip(" >") or "sp4n.invalid"
+    return f"<sp4n-notify-{notification.id}.{int(notification.created_at.timestamp())}@{domain}>"
+
+
+class EmailSender:
+    """E-mail through a Mailer. Every attempt carries the same Message-ID, derived from the
+    notification, so mail clients that de-duplicate on it show one message. smtplib raising means the
+    server did not take the message (a connection lost after the final "." of DATA is the one case
+    that may still repeat)."""
+
+    channel = Channel.EMAIL
+
+    def __init__(self, *, mailer: Mailer, mail_from: str, clock: Clock):
+        self.mailer = mailer
+        self.mail_from = mail_from
+        self.clock = clock
+
+    def prepare(self, notification: Notification, contact: ReporterContact) -> EmailMessage:
+        if not contact.email:
+            raise Undeliverable("the reporter has no e-mail address any more")
+        if not _ADDRESS.match(contact.email):
+            raise Undeliverable("intake gave an e-mail address that cannot be used")
+        return self.message(notification, contact.email)
+
+    def message(self, notification: Notification, to: str) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self.mail_from
+        message["To"] = to
+        message["Subject"] = notification.subject
+        message["Date"] = email.utils.format_datetime(self.clock.now())
+        message["Message-ID"] = message_id(notification, self.mail_from)
+        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to a notification
+        message["X-SP4N-Tracking-ID"] = notification.tracking_id
+        message.set_content(notification.body)
+        message["Content-Language"] = notification.language  # after set_content, which clears Content-*
+        return message
+
+    def send(self, message: EmailMessage) -> None:
+        try:
+            self.mailer.send(message)
+        except Exception as e:
+            if refused_for_good(e):
+                raise Refused(f"the mail server refused the address: {type(e).__name__}: {e}") from None
+            raise
+
+
+# SMS and X, over HTTP.
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    body: str
+
+
+def call(request: urllib.request.Request, timeout: float) -> HttpAnswer:
+    """The other end's answer, whatever its status. An error while connecting or sending the request
+    is raised as it is (the request did not get there whole: not taken); one while waiting for or
+    reading the answer is OutcomeUnknown."""
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return HttpAnswer(response.status, _text(response.read(4096)))
+    except urllib.error.HTTPError as e:  # an answer: 4xx or 5xx
+        with e:
+            return HttpAnswer(e.code, _text(e.read(4096)))
+    except urllib.error.URLError as e:  # urllib raises this only before the request was sent whole
+        raise ConnectionError(f"{type(e.reason).__name__}: {e.reason}") from None
+    except (OSError, http.client.HTTPException) as e:
+        raise OutcomeUnknown(f"the request went out but no answer came back, outcome unknown; not sent again: "
+                             f"{type(e).__name__}: {e}") from None
+
+
+def _text(body: bytes) -> str:
+    return " ".join(body.decode("utf-8", "replace").split())[:MAX_ANSWER]
+
+
+class NotAccepted(Exception):
+    """The other end answered, but did not take the message; trying again may work."""
+
+
+class SmsSender:
+    """SMS through Kannel smsbox's sendsms HTTP API (GET with username, password, from, to, text).
+    HTTP 202 ("0: Accepted for delivery", or "3: Queued for later delivery" while the SMS centre
+    is away) means smsbox has it; any other answer is tried again. Text that GSM-7 cannot carry goes as
+    UCS-2 (coding=2). Messages longer than one SMS are split by smsbox: its sendsms-user needs
+    `max-messages = 3` and `concatenation = true`."""
+
+    channel = Channel.SMS
+
+    def __init__(self, *, url: str, user: str, password: str, sender: str, timeout: float = 30.0):
+        self.url = url
+        self.user = user
+        self.password = password
+        self.sender = sender
+        self.timeout = timeout
+
+    def prepare(self, notification: Notification, contact: ReporterContact) -> urllib.request.Request:
+        if not contact.phone:
+            raise Undeliverable("the reporter has no phone number any more")
+        if not _PHONE.match(contact.phone):
+            raise Undeliverable("intake gave a phone number that cannot be used")
+        to = "+" + contact.phone.lstrip("+")  # intake keeps E.164 without the "+"; the gateway is told it is one
+        query = {"username": self.user, "password": self.password, "from": self.sender, "to": to,
+                 "text": notification.body.strip(), "charset": "UTF-8"}
+        if not gsm7(query["text"]):
+            query["coding"] = "2"
+        separator = "&" if "?" in self.url else "?"
+        return urllib.request.Request(self.url + separator + urllib.parse.urlencode(query), method="GET")
+
+    def send(self, request: urllib.request.Request) -> None:
+        # Never put the URL in an error: it carries the gateway password and the reporter's number.
+        answer = call(request, self.timeout)
+        if answer.status != 202 and not answer.body.startswith("0:"):
+            raise NotAccepted(f"the SMS gateway answered HTTP {answer.status}: {answer.body}")
+
+
+class XSender:
+    """A reply to the reporter's tweet through the X API v2 (POST /2/tweets, answered 201 Created),
+    starting with their @handle. Any other answer (rate limits, X unavailable) is tried again."""
+
+    channel = Channel.X
+
+    def __init__(self, *, api_url: str, bearer_token: str, timeout: float = 30.0):
+        self.url = api_url.rstrip("/") + "/2/tweets"
+        self.bearer_token = bearer_token
+        self.timeout = timeout
+
+    def prepare(self, notification: Notification, contact: ReporterContact) -> urllib.request.Request:
+        if not _TWEET_ID.match(contact.channel_message_id):
+            raise Undeliverable("intake gave no tweet to reply to")
+        text = notification.body.strip()
+        if _HANDLE.match(contact.x_handle):
+            text = f"@{contact.x_handle} {text}"
+        body = json.dumps({"text": text, "reply": {"in_reply_to_tweet_id": contact.channel_message_id}})
+        return urllib.request.Request(self.url, data=body.encode(), method="POST", headers={
+            "Authorization": f"Bearer {self.bearer_token}", "Content-Type": "application/json"})
+
+    def send(self, request: urllib.request.Request) -> None:
+        answer = call(request, self.timeout)
+        if answer.status != 201:
+            raise NotAccepted(f"X answered HTTP {answer.status}: {answer.body}")
