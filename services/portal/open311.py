@@ -37,14 +37,16 @@ MAX_CLIENT_KEY = 100
 RETRY_AFTER_SECONDS = "5"
 
 
-def blueprint(*, intake, sla, api_keys: Iterable[str], clock: Clock, intake_timeout: float = 5.0,
+def blueprint(*, intake, sla, api_keys: Iterable[str], clock: Clock, token_key: str, intake_timeout: float = 5.0,
               extra_timeout: float = 2.0) -> Blueprint:
-    """The API over stubs of intake and sla; `api_keys` are the keys that may post service requests.
+    """The API over stubs of intake and sla; `api_keys` are the keys that may post service requests,
+    `token_key` signs the tokens a POST answers with.
 
     Intake must answer (up to `intake_timeout`); sla's deadlines (`expected_datetime`) are left out
     when it does not answer within `extra_timeout`."""
     bp = Blueprint("open311", __name__)
     keys = tuple(k.strip().encode() for k in api_keys if k.strip())
+    tokens = Tokens(token_key)
 
     def ask_intake(method, message):
         try:
@@ -98,9 +100,9 @@ def blueprint(*, intake, sla, api_keys: Iterable[str], clock: Clock, intake_time
 
     @bp.get("/tokens/<token>.<fmt>")
     def token(token: str, fmt: str):
-        """A POST answers with the service_request_id at once; a token, if a client asks, is that id."""
-        tracking_id = forms.tracking_id(token)
-        if tracking_id is None or not submitted(tracking_id):
+        """A POST answers with the service_request_id at once and a token for it; the token names its
+        request by itself, so resolving it asks no service and tells nothing of other reports."""
+        if (tracking_id := tokens.tracking_id(token)) is None:
             raise Refused(404, f"token {token[:40]} not found")
         return render([{"service_request_id": tracking_id, "token": token}], fmt, root="service_requests",
                       item="request")
@@ -118,10 +120,11 @@ def blueprint(*, intake, sla, api_keys: Iterable[str], clock: Clock, intake_time
                 raise Refused(400, documents.refusal(*field_violation(e))) from None
             raise
         page = url_for("tracking", tracking_id=answer.tracking_id, _external=True)
-        notice = (f"Laporan diterima dengan nomor pelacakan {answer.tracking_id}. Pantau perkembangannya di {page}. "
+        notice = (f"Laporan diterima dengan nomor pelacakan {answer.tracking_id} dan kode akses {answer.access_code}. "
+                  f"Simpan kode akses ini: dengan kode itu pelapor memantau perkembangan laporan di {page}. "
                   "Laporan yang tidak rahasia tampil di daftar publik setelah diverifikasi dan diteruskan ke instansi.")
-        return render([{"service_request_id": answer.tracking_id, "service_notice": notice}], fmt,
-                      root="service_requests", item="request")
+        return render([{"service_request_id": answer.tracking_id, "token": tokens.issue(answer.tracking_id),
+                        "service_notice": notice}], fmt, root="service_requests", item="request")
 
     @bp.route("/", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], defaults={"rest": ""})
     @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
@@ -136,16 +139,6 @@ def blueprint(*, intake, sla, api_keys: Iterable[str], clock: Clock, intake_time
             if endpoint != request.endpoint:
                 raise Refused(405, f"{request.method} is not allowed on {request.path}")
         raise Refused(404, f"{request.path[:100]} not found; see {PREFIX}/discovery.json")
-
-    def submitted(tracking_id: str) -> bool:
-        """Whether intake has the report, published or not (nothing of it is shown)."""
-        try:
-            ask_intake(intake.GetReport, intake_pb2.GetReportRequest(tracking_id=tracking_id))
-        except grpc.RpcError as e:
-            if e.code() in GONE:
-                return False
-            raise
-        return True
 
     def published(ids: list[str]) -> list[intake_pb2.PublishedReport]:
         """The published reports among `ids`, in that order; an id not found (or not published) is left out."""
@@ -258,3 +251,23 @@ def field_violation(error: grpc.RpcError) -> tuple[str, str]:
         if detail.Unpack(bad) and bad.field_violations:
             return bad.field_violations[0].field, bad.field_violations[0].description
     return "", error.details() or "invalid request"
+
+
+class Tokens:
+    """Tokens for posted requests: the tracking ID with a MAC, so only this portal can issue one."""
+
+    def __init__(self, key: str):
+        self._key = hmac.new(key.encode(), b"sp4n-open311-token", hashlib.sha256).digest()
+
+    def _mac(self, tracking_id: str) -> str:
+        return hmac.new(self._key, tracking_id.encode(), hashlib.sha256).hexdigest()[:24]
+
+    def issue(self, tracking_id: str) -> str:
+        return f"{tracking_id}.{self._mac(tracking_id)}"
+
+    def tracking_id(self, token: str) -> str | None:
+        """The tracking ID a token names; None if this portal did not issue it."""
+        tracking_id, _, mac = token.rpartition(".")
+        if forms.tracking_id(tracking_id) != tracking_id or not hmac.compare_digest(mac, self._mac(tracking_id)):
+            return None
+        return tracking_id

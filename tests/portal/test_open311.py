@@ -286,13 +286,17 @@ def test_bad_filters_are_refused(api, fake_intake, params, description):
 
 # Tokens
 
-def test_a_token_is_the_service_request_id(api, fake_intake):
-    posted = api.post(f"{V2}/requests.json", data=post_fields())
-    tracking_id = posted.get_json()[0]["service_request_id"]
-    token = both(api, f"tokens/{tracking_id}", "token", "service_requests")
-    assert token == [{"service_request_id": tracking_id, "token": tracking_id}]
-    assert error(api, "tokens/LAP-99999999", 404) == "token LAP-99999999 not found"
-    assert error(api, "tokens/bukan-token", 404) == "token bukan-token not found"
+def test_a_posted_requests_token_resolves_to_its_id_and_no_other_token_does(api, fake_intake):
+    [answer] = api.post(f"{V2}/requests.json", data=post_fields()).get_json()
+    tracking_id, token = answer["service_request_id"], answer["token"]
+    assert both(api, f"tokens/{token}", "token", "service_requests") == [
+        {"service_request_id": tracking_id, "token": token}]
+    calls = len(fake_intake.calls)
+    # A bare tracking ID, a token for another ID, and a made-up one: none was issued by this portal.
+    forged = f"LAP-99999999.{token.rpartition('.')[2]}"
+    for other in (tracking_id, forged, "bukan-token"):
+        assert error(api, f"tokens/{other}", 404) == f"token {other} not found"
+    assert len(fake_intake.calls) == calls  # resolving a token asks no service
 
 
 # POST service requests

@@ -78,7 +78,7 @@ def test_a_form_posted_over_http_is_submitted_once_and_its_token_resolves(root, 
     [answer] = first.json()
     assert again.json() == [answer] and len(fake_intake.receipts) == 1
     assert fake_intake.submissions[0].reporter.name == "Siti Rahmah"
-    token = requests.get(f"{root}/tokens/{answer['service_request_id']}.xml", timeout=10)
-    assert token.status_code == 200 and f"<token>{answer['service_request_id']}</token>" in token.text
+    token = requests.get(f"{root}/tokens/{answer['token']}.xml", timeout=10)
+    assert token.status_code == 200 and f"<service_request_id>{answer['service_request_id']}" in token.text
     refused = requests.post(f"{root}/requests.json", data=post_fields(api_key="salah"), timeout=10)
     assert refused.status_code == 403 and refused.json()[0]["code"] == 403
