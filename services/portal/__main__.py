@@ -4,7 +4,7 @@ that has no services of its own so that its health is checked like every other s
 from pathlib import Path
 
 from services.plumbing import config, process
-from services.portal import web
+from services.portal import api, web, webhooks
 from services.portal.http_server import HttpServer
 from sp4n.intake.v1 import intake_pb2_grpc
 from sp4n.notify.v1 import notify_pb2_grpc
@@ -15,8 +15,9 @@ def build(ctx: process.Context):
     app = web.create_app(intake=intake_pb2_grpc.IntakeServiceStub(ctx.channel("intake")),
                          sla=sla_pb2_grpc.SlaServiceStub(ctx.channel("sla")),
                          notify=notify_pb2_grpc.NotifyServiceStub(ctx.channel("notify")),
-                         identity_key=ctx.identity_key, clock=ctx.clock,
-                         open311_api_keys=tuple(config.get("PORTAL_OPEN311_API_KEYS").split(",")))
+                         identity_key=ctx.identity_key, pool=ctx.pool, clock=ctx.clock,
+                         open311_api_keys=tuple(config.get("PORTAL_OPEN311_API_KEYS").split(",")),
+                         extra_blueprints=[api.from_context(ctx), webhooks.from_context(ctx)])
     http = HttpServer(app, host=config.get("PORTAL_HTTP_HOST"), port=config.get_int("PORTAL_HTTP_PORT"))
     return [], [http]
 

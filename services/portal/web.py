@@ -1,4 +1,5 @@
-"""The portal's web pages for reporters: the report form and the tracking page.
+"""The portal's web pages for reporters: the report form, its confirmation with the access code,
+and the tracking number lookup; the tracking page and the accounts have modules of their own.
 
 Pages turn HTTP into gRPC calls. Intake must answer for a page to be shown; what sla and notify
 add (deadlines, notifications) is left out when they cannot be reached.
@@ -6,23 +7,24 @@ add (deadlines, notifications) is left out when they cannot be reached.
 
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 
 import grpc
-from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Flask, redirect, render_template, request, url_for
+from psycopg_pool import ConnectionPool
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUnavailable
 
 from services.plumbing.clock import Clock, SystemClock
-from services.portal import feed, forms, labels, open311
-from sp4n.intake.v1 import intake_pb2
-from sp4n.notify.v1 import notify_pb2
-from sp4n.sla.v1 import sla_pb2
+from services.portal import accounts, feed, forms, i18n, labels, open311, reporter_session, tracking
+from services.portal.i18n import N_, _
+from services.portal.intake_client import IntakeClient, field_violation
+from services.portal.sessions import Sessions, SessionStore
 
 log = logging.getLogger(__name__)
 
 MAX_FORM_BYTES = 64 * 1024
-UNAVAILABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+SESSION_IDLE = timedelta(hours=1)
+SESSION_ABSOLUTE = timedelta(hours=12)
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
                                "object-src 'none'",
@@ -31,40 +33,39 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",  # a tracking ID in a URL must not travel to other sites
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+INTAKE_BUSY = N_("Kami belum dapat memastikan laporan Anda terkirim karena layanan sedang sibuk. Silakan kirim "
+                 "kembali dalam beberapa saat; laporan yang sama tidak akan tercatat dua kali.")
+INVALID_TRACKING_ID = N_("Nomor pelacakan tidak valid. Contoh: LAP-7K3QX9MA.")
 
 
-class ServiceUnavailable(Exception):
-    """A service the page cannot do without did not answer."""
-
-
-def field_violation(error: grpc.RpcError) -> str:
-    """The field a service's INVALID_ARGUMENT names, or '' when it names none."""
-    status = rpc_status.from_call(error)
-    for detail in status.details if status else ():
-        bad = error_details_pb2.BadRequest()
-        if detail.Unpack(bad) and bad.field_violations:
-            return bad.field_violations[0].field
-    return ""
-
-
-def create_app(*, intake, sla, notify, identity_key: str, intake_timeout: float = 5.0,
+def create_app(*, intake, sla, notify, identity_key: str, pool: ConnectionPool, intake_timeout: float = 5.0,
                extra_timeout: float = 2.0, open311_api_keys: tuple[str, ...] = (), clock: Clock | None = None,
                extra_blueprints: Sequence[tuple[Blueprint, str]] = ()) -> Flask:
-    """The portal app over stubs of intake, sla and notify (their channels carry the portal's identity).
+    """The portal app over stubs of intake, sla and notify (their channels carry the portal's identity)
+    and the portal's own schema in `pool` (sessions).
 
     Calls to intake wait up to `intake_timeout` for it to be reachable, riding out a restart; sla
     and notify get `extra_timeout` and are left out when they do not answer. `open311_api_keys` may
     post service requests through Open311. `extra_blueprints` are (blueprint, url prefix) pairs of the
     other HTTP surfaces (the REST API, the channel webhooks)."""
+    clock = clock or SystemClock()
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=MAX_FORM_BYTES, MAX_FORM_MEMORY_SIZE=MAX_FORM_BYTES)
+    i18n.init_app(app)
     app.jinja_env.globals.update(labels=labels, forms=forms)
     app.jinja_env.filters["when"] = labels.when
+    sessions = Sessions(app, SessionStore(pool=pool, clock=clock, idle=SESSION_IDLE, absolute=SESSION_ABSOLUTE))
+    app.jinja_env.globals["reporter_account"] = lambda: reporter_session.account(sessions.peek())
+    client = IntakeClient(intake, identity_key=identity_key, timeout=intake_timeout)
     nonces = forms.Nonces(identity_key)
     app.register_blueprint(feed.blueprint(intake=intake, timeout=intake_timeout))
-    app.register_blueprint(open311.blueprint(intake=intake, sla=sla, api_keys=open311_api_keys,
-                                             clock=clock or SystemClock(), intake_timeout=intake_timeout,
-                                             extra_timeout=extra_timeout), url_prefix=open311.PREFIX)
+    app.register_blueprint(open311.blueprint(intake=intake, sla=sla, api_keys=open311_api_keys, clock=clock,
+                                             token_key=identity_key,
+                                             intake_timeout=intake_timeout, extra_timeout=extra_timeout),
+                           url_prefix=open311.PREFIX)
+    app.register_blueprint(accounts.blueprint(intake=client, sessions=sessions, nonces=nonces))
+    tracking.register(app, intake=client, sla=sla, notify=notify, sessions=sessions, nonces=nonces, pool=pool,
+                      clock=clock, extra_timeout=extra_timeout)
     for extra, prefix in extra_blueprints:
         app.register_blueprint(extra, url_prefix=prefix)
 
@@ -80,34 +81,52 @@ def create_app(*, intake, sla, notify, identity_key: str, intake_timeout: float 
 
     @app.get("/")
     def report_form():
-        return show_form(forms.ReportForm(values=dict.fromkeys(forms.TEXT_FIELDS, ""),
-                                          flags=dict.fromkeys(forms.FLAGS, False)), nonces.issue())
+        return show_form(forms.ReportForm.empty(reporter_session.account(sessions.peek())), nonces.issue())
 
     @app.post("/laporan")
     def submit_report():
-        form = forms.ReportForm.parse(request.form)
+        if request.mimetype == "multipart/form-data":
+            request.max_content_length = forms.MAX_UPLOAD_BYTES  # the files; each other field keeps its limit
+        try:
+            form = forms.ReportForm.parse(request.form, request.files,
+                                          today=forms.today_in_indonesia(clock.now()))
+        except RequestEntityTooLarge:
+            return render_template("upload_too_large.html"), 413
         nonce = request.form.get("nonce", "")
         key = nonces.key(nonce)
         if key is None:
-            form.errors[forms.FORM_ERROR] = forms.FORM_INVALID
+            form.errors[forms.FORM_ERROR] = _(forms.FORM_INVALID)
             return show_form(form, nonces.issue(), 400)
+        if not sessions.csrf_ok():
+            form.errors[forms.FORM_ERROR] = _(forms.SESSION_EXPIRED)
+            return show_form(form, nonce, 400)
         if form.errors:
             return show_form(form, nonce, 400)
+        account = reporter_session.account(sessions.peek())
+        submission = form.to_request(key, language=i18n.current(), account_id=account["id"] if account else "")
         try:
-            answer = intake.SubmitReport(form.to_request(key), timeout=intake_timeout, wait_for_ready=True)
+            answer = client.call("SubmitReport", submission)
+        except ServiceUnavailable:
+            # Intake may have taken it all the same; the same nonce makes sending again safe.
+            form.errors[forms.FORM_ERROR] = _(INTAKE_BUSY)
+            return show_form(form, nonce, 503)
         except grpc.RpcError as e:
-            if e.code() == grpc.StatusCode.INVALID_ARGUMENT:
-                form.refused_by_intake(field_violation(e))
-                return show_form(form, nonce, 400)
-            if e.code() in UNAVAILABLE:
-                log.warning("intake did not take a report: %s", e.code().name)
-                # Intake may have taken it all the same; the same nonce makes sending again safe.
-                form.errors[forms.FORM_ERROR] = ("Kami belum dapat memastikan laporan Anda terkirim karena layanan "
-                                                 "sedang sibuk. Silakan kirim kembali dalam beberapa saat; laporan "
-                                                 "yang sama tidak akan tercatat dua kali.")
-                return show_form(form, nonce, 503)
-            raise
-        return redirect(url_for("tracking", tracking_id=answer.tracking_id), 303)
+            if e.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                raise
+            form.refused_by_intake(field_violation(e))
+            return show_form(form, nonce, 400)
+        # A signed-in reporter follows the report through the account: no code to keep.
+        reporter_session.submitted(sessions, answer.tracking_id, "" if account else answer.access_code)
+        return redirect(url_for("confirmation"), 303)
+
+    @app.get("/laporan/terkirim")
+    def confirmation():
+        held = reporter_session.take_submitted(sessions)
+        if held is None:
+            return redirect(url_for("report_form"), 303)
+        tracking_id, access_code = held
+        return render_template("confirmation.html", tracking_id=tracking_id, access_code=access_code,
+                               signed_in=reporter_session.account(sessions.peek()) is not None)
 
     @app.get("/lacak")
     def track_lookup():
@@ -115,48 +134,8 @@ def create_app(*, intake, sla, notify, identity_key: str, intake_timeout: float 
         if typed is None:
             return render_template("track_lookup.html", typed="", error="")
         if (tracking_id := forms.tracking_id(typed)) is None:
-            error = "Nomor pelacakan tidak valid. Contoh: LAP-7K3QX9MA."
-            return render_template("track_lookup.html", typed=typed[:40], error=error), 400
+            return render_template("track_lookup.html", typed=typed[:40], error=INVALID_TRACKING_ID), 400
         return redirect(url_for("tracking", tracking_id=tracking_id), 303)
-
-    @app.get("/lacak/<tracking_id>")
-    def tracking(tracking_id: str):
-        canonical = forms.tracking_id(tracking_id)
-        if canonical is None:
-            abort(404)
-        if canonical != tracking_id:
-            return redirect(url_for("tracking", tracking_id=canonical), 301)
-        try:
-            report = intake.GetReport(intake_pb2.GetReportRequest(tracking_id=tracking_id), timeout=intake_timeout,
-                                      wait_for_ready=True)
-        except grpc.RpcError as e:
-            if e.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
-                abort(404)
-            if e.code() in UNAVAILABLE:
-                raise ServiceUnavailable("intake") from None
-            raise
-        return render_template("tracking.html", report=report, deadlines=deadlines(tracking_id),
-                               notifications=notifications(tracking_id))
-
-    def deadlines(tracking_id: str) -> list[sla_pb2.Deadline]:
-        """The report's current deadlines; none when sla does not know the report or cannot be reached."""
-        try:
-            case = sla.GetCase(sla_pb2.GetCaseRequest(tracking_id=tracking_id), timeout=extra_timeout)
-        except grpc.RpcError as e:
-            if e.code() != grpc.StatusCode.NOT_FOUND:
-                log.warning("no deadlines for %s: sla answered %s", tracking_id, e.code().name)
-            return []
-        return sorted(case.deadlines, key=lambda d: d.due_at.ToDatetime())
-
-    def notifications(tracking_id: str) -> list[notify_pb2.Notification] | None:
-        """What the reporter was sent; None when notify cannot be reached."""
-        try:
-            answer = notify.ListNotifications(notify_pb2.ListNotificationsRequest(tracking_id=tracking_id),
-                                              timeout=extra_timeout)
-        except grpc.RpcError as e:
-            log.warning("no notifications for %s: notify answered %s", tracking_id, e.code().name)
-            return None
-        return [n for n in answer.notifications if n.recipient == "reporter"]
 
     @app.get("/healthz")
     def healthz():
@@ -164,12 +143,9 @@ def create_app(*, intake, sla, notify, identity_key: str, intake_timeout: float 
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if error.code == 503:
+            log.warning("a service the page needs is unavailable")
         return render_template("error.html", code=error.code), error.code
-
-    @app.errorhandler(ServiceUnavailable)
-    def service_unavailable(error: ServiceUnavailable):
-        log.warning("%s is unavailable", error)
-        return render_template("error.html", code=503), 503
 
     @app.errorhandler(Exception)
     def internal_error(error: Exception):

@@ -1,5 +1,6 @@
 """A report from submission to closure, through every service running as its own process."""
 
+import http.cookiejar
 import re
 import urllib.parse
 import urllib.request
@@ -8,6 +9,7 @@ from datetime import timedelta
 import grpc
 import pytest
 
+from services.plumbing import identity
 from sp4n.intake.v1 import intake_pb2
 from sp4n.notify.v1 import notify_pb2
 from sp4n.routing.v1 import routing_pb2
@@ -20,30 +22,45 @@ pytestmark = pytest.mark.e2e
 
 ADMIN = caller("national_admin", "admin-e2e")
 LOOKER = service_caller("portal")
+ADMINISTRATOR = caller(identity.NATIONAL_ADMIN, "admin-e2e")  # reads a whole report, as the portal may not
 
 AWAITING_AGENCY = ["agency_declined", "follow_up_posted"]  # a follow-up, or a decline
 
 
-def submit_through_the_portal(portal: str) -> str:
-    """Fills in the web form as a person would and follows the redirect to the tracking page."""
-    with urllib.request.urlopen(portal + "/", timeout=10) as response:
-        page = response.read().decode()
-    nonce = re.search(r'name="nonce" value="([^"]+)"', page).group(1)
+def browser() -> urllib.request.OpenerDirector:
+    """A person's browser: it keeps the portal's session cookie."""
+    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+
+def hidden_fields(person: urllib.request.OpenerDirector, url: str) -> dict[str, str]:
+    """The nonce and CSRF token of the form on a page."""
+    with person.open(url, timeout=10) as response:
+        return dict(re.findall(r'name="(nonce|csrf_token)" value="([^"]+)"', response.read().decode()))
+
+
+def submitted_with_code(portal: str, person: urllib.request.OpenerDirector) -> tuple[str, str]:
+    """Fills in the web form as a person would and follows the redirect to the confirmation, which
+    shows the tracking ID and the access code (the person's session may follow the report from then on)."""
+    hidden = hidden_fields(person, portal + "/")
     form = urllib.parse.urlencode({
-        "nonce": nonce, "type": "pengaduan", "title": "Lampu jalan mati di Jl. Raya Batulicin",
+        **hidden, "type": "pengaduan", "title": "Lampu jalan mati di Jl. Raya Batulicin",
         "description": "Lampu penerangan jalan di Jl. Raya Batulicin sudah mati selama satu bulan.",
         "category": "infrastruktur", "region_code": "6310", "location_text": "Jl. Raya Batulicin, Tanah Bumbu",
         "name": "Warga Batulicin", "phone": "081234567890", "email": "pelapor@contoh.id",
     }).encode()
-    with urllib.request.urlopen(portal + "/laporan", data=form, timeout=10) as response:
-        tracking_id = response.url.rsplit("/", 1)[-1]
-        assert re.fullmatch(r"LAP-[0-9A-HJKMNP-TV-Z]{8}", tracking_id), response.url
-        assert tracking_id in response.read().decode()
-    return tracking_id
+    with person.open(portal + "/laporan", data=form, timeout=10) as response:
+        assert response.url.endswith("/laporan/terkirim"), response.url
+        page = response.read().decode()
+    return (re.search(r'id="tracking-id">(LAP-[0-9A-HJKMNP-TV-Z]{8})<', page).group(1),
+            re.search(r'id="access-code">([0-9A-Z-]+)<', page).group(1))
+
+
+def submit_through_the_portal(portal: str) -> str:
+    return submitted_with_code(portal, browser())[0]
 
 
 def report(running, tracking_id):
-    return running.intake.GetReport(intake_pb2.GetReportRequest(tracking_id=tracking_id), metadata=LOOKER)
+    return running.intake.GetReport(intake_pb2.GetReportRequest(tracking_id=tracking_id), metadata=ADMINISTRATOR)
 
 
 def case(running, tracking_id):
@@ -57,7 +74,8 @@ def reporter_notifications(running, tracking_id):
 
 
 def test_a_report_goes_from_submission_to_closure(running, mailbox):
-    tracking_id = submit_through_the_portal(running.portal)
+    reporter = browser()
+    tracking_id, code = submitted_with_code(running.portal, reporter)
 
     # Intake's outbox started the process; the process told the reporter and queued the report.
     eventually(lambda: any(i.tracking_id == tracking_id for i in running.verification.ListQueue(
@@ -96,7 +114,10 @@ def test_a_report_goes_from_submission_to_closure(running, mailbox):
     kinds = [n.kind for n in report(running, tracking_id).timeline]
     assert kinds[0] == "submitted" and "follow_up" in kinds
 
-    with urllib.request.urlopen(f"{running.portal}/lacak/{tracking_id}", timeout=10) as response:
+    # Days later the session has ended: the reporter opens the report with the access code again.
+    tracking_page = f"{running.portal}/lacak/{tracking_id}"
+    form = urllib.parse.urlencode({**hidden_fields(reporter, tracking_page), "access_code": code}).encode()
+    with reporter.open(tracking_page, data=form, timeout=10) as response:
         page = response.read().decode()
     assert "Lampu sudah diganti" in page
     assert "Warga Batulicin" not in page and "081234567890" not in page

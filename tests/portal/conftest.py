@@ -1,21 +1,37 @@
 """The portal app wired to a real intake server on the test database and to stand-ins for sla and
-notify, every call carrying the portal's signed identity as in production."""
+notify, every call carrying the portal's signed identity as in production; served by waitress for
+tests that go through real HTTP, as a person's browser does."""
 
+import shutil
 import socket
+import struct
+import zlib
 
+import grpc
+import lxml.html
 import pytest
+import requests
+from playwright import sync_api
 
 from services.intake import grpc_api as intake_api
 from services.intake.service import IntakeService
 from services.plumbing import channels, identity
 from services.plumbing.grpc_server import GrpcServer
 from services.portal import web
+from services.portal.http_server import HttpServer
 from sp4n.intake.v1 import intake_pb2_grpc
 from sp4n.notify.v1 import notify_pb2_grpc
 from sp4n.sla.v1 import sla_pb2_grpc
 from tests.intake.reports import T0
+from tests.portal import axe_core
 from tests.portal.fakes import FakeNotify, FakeSla, registrations
 from tests.support import IDENTITY_KEY
+
+# make test installs Debian's chromium (make system-deps): its absence is a failure, not a skip.
+CHROMIUM = shutil.which("chromium")
+# Chromium on a machine without network or display, as root.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 @pytest.fixture
@@ -65,7 +81,7 @@ def others_address(grpc_address, fake_sla, fake_notify):
 
 
 @pytest.fixture
-def make_app():
+def make_app(pool, clock):
     """The portal app over intake, sla and notify at the given addresses."""
     opened = []
 
@@ -76,7 +92,8 @@ def make_app():
         app = web.create_app(intake=intake_pb2_grpc.IntakeServiceStub(intake_channel),
                              sla=sla_pb2_grpc.SlaServiceStub(sla_channel),
                              notify=notify_pb2_grpc.NotifyServiceStub(notify_channel),
-                             identity_key=IDENTITY_KEY, intake_timeout=intake_timeout, extra_timeout=1.0)
+                             identity_key=IDENTITY_KEY, pool=pool, clock=clock, intake_timeout=intake_timeout,
+                             extra_timeout=1.0)
         return app
 
     yield make
@@ -92,3 +109,125 @@ def app(make_app, intake_address, others_address):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def portal_url(app):
+    """The portal served by waitress as in production."""
+    server = HttpServer(app, host="127.0.0.1", port=0, grace=2.0)
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def intake_stub(intake_address):
+    """Intake's API for moving reports along as the other services would (calls name their caller)."""
+    with grpc.insecure_channel(intake_address) as channel:
+        yield intake_pb2_grpc.IntakeServiceStub(channel)
+
+
+class Visitor:
+    """A person's browser over real HTTP, without scripts: keeps its cookies, follows no redirect
+    unless asked. Responses read like Flask's test client's (status_code, headers, text)."""
+
+    def __init__(self, root: str):
+        self.root = root
+        self.http = requests.Session()
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return self.http.get(self.root + path, allow_redirects=False, timeout=30, **kwargs)
+
+    def post(self, path: str, data: dict | None = None, files=None, **kwargs) -> requests.Response:
+        return self.http.post(self.root + path, data=data, files=files, allow_redirects=False, timeout=60, **kwargs)
+
+    def hidden_fields(self, path: str, action: str | None = None) -> dict[str, str]:
+        """The hidden fields (CSRF token, nonce) of the form on a page, the first or the one posting to `action`."""
+        html = lxml.html.fromstring(self.get(path).text)
+        form = html.xpath(f"//form[@action='{action}']" if action else "//main//form")[0]
+        return {i.get("name"): i.get("value") for i in form.xpath(".//input[@type='hidden']")}
+
+
+@pytest.fixture
+def visitor(portal_url):
+    """Makes people visiting the portal, each with a browser of their own."""
+    made = []
+
+    def visit() -> Visitor:
+        made.append(Visitor(portal_url))
+        return made[-1]
+
+    yield visit
+    for v in made:
+        v.http.close()
+
+
+@pytest.fixture
+def serve_app():
+    """Serves a portal app (from make_app) by waitress; returns a visitor of it."""
+    servers, made = [], []
+
+    def serve(app) -> Visitor:
+        server = HttpServer(app, host="127.0.0.1", port=0, grace=2.0)
+        server.start()
+        servers.append(server)
+        made.append(Visitor(server.url))
+        return made[-1]
+
+    yield serve
+    for v in made:
+        v.http.close()
+    for server in servers:
+        server.stop()
+
+
+def png(width: int = 2, height: int = 2) -> bytes:
+    """A small valid PNG image (grey pixels)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Headless Chromium, driven by Playwright, for the tests of one module."""
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(chromium):
+    """Opens a page in a browser of its own (cookies and all), with axe-core at hand when asked;
+    at the end, fails on what a person would not see but should not happen (a script error, a
+    refused resource, something the Content Security Policy blocked)."""
+    contexts, problems = [], []
+
+    def open_(locale: str = "id-ID", axe: bool = False) -> sync_api.Page:
+        context = chromium.new_context(locale=locale, accept_downloads=True)
+        if axe:  # an init script, so the page's Content Security Policy leaves it alone
+            context.add_init_script(axe_core.script())
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
+                if r.status >= 400 and r.request.resource_type != "document" else None)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+    assert problems == []
+
+
+@pytest.fixture
+def browser_page(open_page):
+    return open_page()

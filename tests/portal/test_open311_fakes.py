@@ -138,7 +138,7 @@ def fake_intake_address(grpc_address, fake_intake):
 
 
 @pytest.fixture
-def make_open311_app(clock):
+def make_open311_app(clock, pool):
     """The portal app, with Open311 keys and a clock at NOW, over intake and the others at given addresses."""
     clock.set(NOW)
     opened = []
@@ -150,7 +150,7 @@ def make_open311_app(clock):
         return web.create_app(intake=intake_pb2_grpc.IntakeServiceStub(intake_channel),
                               sla=sla_pb2_grpc.SlaServiceStub(others_channel),
                               notify=notify_pb2_grpc.NotifyServiceStub(others_channel), identity_key=IDENTITY_KEY,
-                              intake_timeout=intake_timeout, extra_timeout=1.0, open311_api_keys=(KEY, OTHER_KEY),
+                              pool=pool, intake_timeout=intake_timeout, extra_timeout=1.0, open311_api_keys=(KEY, OTHER_KEY),
                               clock=clock)
 
     yield make
