@@ -73,7 +73,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("NOTIFY_SMTP_USER", "SMTP login; empty: no login", ""),
     Setting("NOTIFY_SMTP_PASSWORD", "SMTP password (with NOTIFY_SMTP_USER)", ""),
     Setting("NOTIFY_SMTP_STARTTLS", "`1` upgrades the SMTP connection with STARTTLS before sending", "0"),
-    Setting("NOTIFY_POLL_SECONDS", "how often the delivery worker looks for e-mail to send", "1.0"),
+    Setting("NOTIFY_POLL_SECONDS", "how often the delivery worker looks for messages to send", "1.0"),
     Setting("NOTIFY_RETRY_BASE_SECONDS", "first back-off after a failed delivery (doubles per attempt)", "30"),
     Setting("NOTIFY_MAX_ATTEMPTS", "delivery attempts before a notification is marked failed", "8"),
     Setting("NOTIFY_SMS_GATEWAY_URL", "Kannel smsbox sendsms URL (e.g. http://127.0.0.1:13013/cgi-bin/sendsms); "

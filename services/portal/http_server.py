@@ -9,6 +9,12 @@ from waitress import wasyncore
 log = logging.getLogger(__name__)
 
 
+# No request body the portal takes is near this (the largest, a REST API report with five 5 MiB
+# attachments in base64, is under 34 MiB; each surface refuses its own oversize first, naming its
+# limit): waitress closes anything larger before it is buffered.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
 class HttpServer:
     """Serves a WSGI app on host:port (port 0: any free port, see `port`) once started."""
 
@@ -16,7 +22,8 @@ class HttpServer:
         self._map: dict = {}
         # Binds at once, so that a port already taken stops the process at start-up.
         self._server = waitress.create_server(app, map=self._map, host=host, port=port, threads=threads,
-                                              ident="sp4n-portal", clear_untrusted_proxy_headers=True)
+                                              ident="sp4n-portal", clear_untrusted_proxy_headers=True,
+                                              max_request_body_size=MAX_BODY_BYTES)
         self.host = host
         self.port = self._server.effective_port
         self.grace = grace

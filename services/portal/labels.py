@@ -53,7 +53,7 @@ NOTIFICATION_EVENTS = {
     "deadline_approaching": N_("Batas waktu segera berakhir"),
     "deadline_missed": N_("Batas waktu terlewati"),
 }
-NOTIFICATION_CHANNELS = {"email": N_("E-mail"), "sms": N_("SMS"), "in_app": N_("Aplikasi")}
+NOTIFICATION_CHANNELS = {"email": N_("E-mail"), "sms": N_("SMS"), "x": "X", "in_app": N_("Aplikasi")}
 NOTIFICATION_STATUSES = {"pending": N_("Menunggu dikirim"), "sent": N_("Terkirim"), "failed": N_("Gagal dikirim")}
 
 

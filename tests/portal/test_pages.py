@@ -5,6 +5,7 @@ The helpers at the top work with a `Visitor` (tests/portal/conftest.py) and with
 client alike: both keep cookies and answer with status_code, headers and text."""
 
 import re
+import socket
 from datetime import datetime, timezone
 
 import lxml.html
@@ -16,6 +17,7 @@ from services.intake import grpc_api as intake_api
 from services.intake.service import IntakeService
 from services.plumbing.grpc_server import GrpcServer
 from services.portal import tracking, web
+from services.portal.http_server import MAX_BODY_BYTES
 from sp4n.intake.v1 import intake_pb2
 from sp4n.notify.v1 import notify_pb2
 from sp4n.sla.v1 import sla_pb2
@@ -473,3 +475,12 @@ def test_a_report_refused_while_intake_was_down_goes_through_once_it_is_back(mak
 def test_health(person):
     response = person.get("/healthz")
     assert (response.status_code, response.text) == (200, "ok")
+
+
+def test_a_body_larger_than_any_surface_takes_is_refused_before_it_is_read(portal_url, database_url):
+    host, port = portal_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(f"POST /api/v1/reports HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                           f"Content-Length: {MAX_BODY_BYTES + 1}\r\n\r\n".encode())
+        answer = connection.recv(200).decode()
+    assert answer.startswith("HTTP/1.1 413")
