@@ -11,9 +11,9 @@ import re
 
 import grpc
 from flask import Response
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from werkzeug.http import HTTP_STATUS_CODES
+
+from services.portal.intake_client import violation
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def from_grpc(error: grpc.RpcError, service: str = "intake") -> Problem | None:
     """The problem for a service's refusal; None when it is not the request's fault (a 500)."""
     code = error.code()
     if code == grpc.StatusCode.INVALID_ARGUMENT:
-        field, reason = _violation(error)
+        field, reason = violation(error)
         if field == "tracking_id":  # not a tracking ID intake could have issued
             return Problem(404, "no such report")
         return invalid([(body_field(field), reason)]) if field else Problem(400, reason)
@@ -90,12 +90,3 @@ def from_grpc(error: grpc.RpcError, service: str = "intake") -> Problem | None:
         log.warning("api: %s answered %s", service, code.name)
         return Problem(503, f"{service} is busy; try again shortly", headers={"Retry-After": RETRY_AFTER_SECONDS})
     return None
-
-
-def _violation(error: grpc.RpcError) -> tuple[str, str]:
-    status = rpc_status.from_call(error)
-    for detail in status.details if status else ():
-        bad = error_details_pb2.BadRequest()
-        if detail.Unpack(bad) and bad.field_violations:
-            return bad.field_violations[0].field, bad.field_violations[0].description
-    return "", error.details() or "invalid request"

@@ -15,14 +15,19 @@ log = logging.getLogger(__name__)
 UNAVAILABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 
-def field_violation(error: grpc.RpcError) -> str:
-    """The field a service's INVALID_ARGUMENT names, or '' when it names none."""
+def violation(error: grpc.RpcError) -> tuple[str, str]:
+    """The field a service's INVALID_ARGUMENT names and why; ('', its message) when it names none."""
     status = rpc_status.from_call(error)
     for detail in status.details if status else ():
         bad = error_details_pb2.BadRequest()
         if detail.Unpack(bad) and bad.field_violations:
-            return bad.field_violations[0].field
-    return ""
+            return bad.field_violations[0].field, bad.field_violations[0].description
+    return "", error.details() or "invalid request"
+
+
+def field_violation(error: grpc.RpcError) -> str:
+    """The field a service's INVALID_ARGUMENT names, or '' when it names none."""
+    return violation(error)[0]
 
 
 def reporter(subject: str) -> identity.Caller:

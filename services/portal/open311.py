@@ -14,8 +14,6 @@ from collections.abc import Iterable
 
 import grpc
 from flask import Blueprint, current_app, request, url_for
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from werkzeug.exceptions import HTTPException
 
 from services.plumbing.clock import Clock
@@ -23,6 +21,7 @@ from services.plumbing.wire import timestamp
 from services.portal import forms
 from services.portal import open311_documents as documents
 from services.portal.open311_documents import Refused
+from services.portal.intake_client import violation
 from services.portal.open311_formats import FORMATS, render
 from sp4n.intake.v1 import intake_pb2
 from sp4n.sla.v1 import sla_pb2
@@ -117,7 +116,7 @@ def blueprint(*, intake, sla, api_keys: Iterable[str], clock: Clock, token_key: 
             answer = ask_intake(intake.SubmitReport, documents.submission(request.values, key=key))
         except grpc.RpcError as e:
             if e.code() == grpc.StatusCode.INVALID_ARGUMENT:
-                raise Refused(400, documents.refusal(*field_violation(e))) from None
+                raise Refused(400, documents.refusal(*violation(e))) from None
             raise
         page = url_for("tracking", tracking_id=answer.tracking_id, _external=True)
         notice = (f"Laporan diterima dengan nomor pelacakan {answer.tracking_id} dan kode akses {answer.access_code}. "
@@ -168,7 +167,7 @@ def blueprint(*, intake, sla, api_keys: Iterable[str], clock: Clock, token_key: 
                         submitted_before=timestamp(query.end + documents.FINEST_TIME)))
                 except grpc.RpcError as e:
                     if e.code() == grpc.StatusCode.INVALID_ARGUMENT:
-                        raise Refused(400, documents.refusal(*field_violation(e))) from None
+                        raise Refused(400, documents.refusal(*violation(e))) from None
                     raise
                 reports.extend(answer.reports)
                 found += len(answer.reports)
@@ -241,16 +240,6 @@ def idempotency_key(api_key: str, values, client_key: str | None) -> str:
     fields = sorted((name, value) for name in values.keys() if name != "api_key" for value in values.getlist(name))
     digest = hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode()).hexdigest()
     return f"open311:{client}:sha256:{digest}"
-
-
-def field_violation(error: grpc.RpcError) -> tuple[str, str]:
-    """The field intake's INVALID_ARGUMENT names and why; ('', its message) when it names none."""
-    status = rpc_status.from_call(error)
-    for detail in status.details if status else ():
-        bad = error_details_pb2.BadRequest()
-        if detail.Unpack(bad) and bad.field_violations:
-            return bad.field_violations[0].field, bad.field_violations[0].description
-    return "", error.details() or "invalid request"
 
 
 class Tokens:

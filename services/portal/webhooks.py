@@ -36,7 +36,7 @@ from werkzeug.exceptions import HTTPException
 
 from services.plumbing import config, process
 from services.portal import webhook_messages as messages
-from services.portal.open311 import field_violation
+from services.portal.intake_client import violation
 from services.portal.webhook_messages import Malformed
 from sp4n.intake.v1 import intake_pb2, intake_pb2_grpc
 
@@ -90,7 +90,7 @@ def blueprint(*, intake, sms_secret: str, x_consumer_secret: str, x_account: str
             return ask(intake.SubmitReport, report).tracking_id
         except grpc.RpcError as e:
             if e.code() == grpc.StatusCode.INVALID_ARGUMENT:
-                field, reason = field_violation(e)
+                field, reason = violation(e)
                 raise Refused(400, f"{field}: {reason}" if field else reason) from None
             raise
 

@@ -1,8 +1,11 @@
 """The whole system as separate processes against a real PostgreSQL, SMTP server and clock file."""
 
+import contextlib
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import pytest
@@ -62,13 +65,13 @@ class Running:
             channel.close()
 
 
-@pytest.fixture(scope="module")
-def running(make_database, tmp_path_factory, mailbox):
-    folder = tmp_path_factory.mktemp("system")
+@contextlib.contextmanager
+def whole_system(database_url: str, folder: Path, http_port: int, **settings: str) -> Iterator["Running"]:
+    """Every service as its own process on free ports, a clock file in `folder`, demo data, short
+    poll intervals, and `settings` on top; each service must stop cleanly at the end."""
     clock = FileClock(folder / "clock.json")
-    http_port = free_port()
     env = {
-        "DATABASE_URL": make_database(),
+        "DATABASE_URL": database_url,
         "SP4N_IDENTITY_KEY": IDENTITY_KEY,
         "SP4N_CLOCK": f"file:{clock.path}",
         "SP4N_DEMO_DATA": "1",
@@ -76,9 +79,8 @@ def running(make_database, tmp_path_factory, mailbox):
         "SLA_TIMER_POLL_SECONDS": "0.2",
         "SLA_RETRY_BASE_SECONDS": "0.5",
         "SLA_BPMN_DIR": str(ROOT / "bpmn"),
-        "NOTIFY_SMTP_HOST": "127.0.0.1",
-        "NOTIFY_SMTP_PORT": str(mailbox.port),
         "PORTAL_HTTP_PORT": str(http_port),
+        **settings,
     }
     for name in SERVICES:
         port = free_port()
@@ -96,6 +98,13 @@ def running(make_database, tmp_path_factory, mailbox):
     running.close()
     codes = system.stop()
     assert codes == {name: 0 for name in SERVICES}, f"not every service stopped cleanly: {codes}"
+
+
+@pytest.fixture(scope="module")
+def running(make_database, tmp_path_factory, mailbox):
+    with whole_system(make_database(), tmp_path_factory.mktemp("system"), free_port(),
+                      NOTIFY_SMTP_HOST="127.0.0.1", NOTIFY_SMTP_PORT=str(mailbox.port)) as system:
+        yield system
 
 
 def eventually(check, timeout=20.0, interval=0.1, what="condition"):

@@ -18,15 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from services.plumbing.clock import FileClock
-from services.plumbing.local_system import SERVICES, LocalSystem, free_port
+from services.plumbing.local_system import free_port
 from services.portal.webhook_messages import x_signature
 from sp4n.intake.v1 import intake_pb2
 from sp4n.verification.v1 import verification_pb2
-from tests.e2e.conftest import Running, eventually, port_open
+from tests.e2e.conftest import eventually, port_open, whole_system
 from tests.e2e.test_report_lifecycle import ADMIN, case, reporter_notifications
 from tests.notify.fakes import RecordingHttpServer
-from tests.support import IDENTITY_KEY, ROOT, caller, service_caller
+from tests.support import caller, service_caller
 
 pytestmark = pytest.mark.e2e
 
@@ -170,38 +169,19 @@ def x_api():
 def channels(make_database, tmp_path_factory, x_api):
     """The whole system with the SMS and X channels configured, and Kannel in front of the portal."""
     folder = tmp_path_factory.mktemp("channels")
-    clock = FileClock(folder / "clock.json")
-    http_port, sendsms_port = free_port(), free_port()
+    http_port = free_port()
     kannel = Kannel(folder, http_port)
-    env = {
-        "DATABASE_URL": make_database(), "SP4N_IDENTITY_KEY": IDENTITY_KEY, "SP4N_CLOCK": f"file:{clock.path}",
-        "SP4N_DEMO_DATA": "1", "SP4N_OUTBOX_POLL_SECONDS": "0.2", "SLA_TIMER_POLL_SECONDS": "0.2",
-        "SLA_RETRY_BASE_SECONDS": "0.5", "SLA_BPMN_DIR": str(ROOT / "bpmn"), "NOTIFY_POLL_SECONDS": "0.2",
-        "NOTIFY_RETRY_BASE_SECONDS": "1", "SP4N_PUBLIC_URL": PUBLIC_URL, "PORTAL_HTTP_PORT": str(http_port),
-        "PORTAL_SMS_WEBHOOK_SECRET": SMS_SECRET, "NOTIFY_SMS_GATEWAY_URL": kannel.sendsms_url,
-        "NOTIFY_SMS_USER": GATEWAY_USER, "NOTIFY_SMS_PASSWORD": GATEWAY_PASSWORD, "NOTIFY_SMS_FROM": "1708",
-        "PORTAL_X_CONSUMER_SECRET": X_SECRET, "PORTAL_X_ACCOUNT": "lapor1708", "NOTIFY_X_API_URL": x_api.url,
-        "NOTIFY_X_BEARER_TOKEN": "e2e-x-token",
-    }
-    for name in SERVICES:
-        port = free_port()
-        env[f"{name.upper()}_PORT"] = str(port)
-        env[f"{name.upper()}_SERVICE_ADDR"] = f"127.0.0.1:{port}"
-    system = LocalSystem(env, log_dir=folder)
     try:
-        system.start()
-    except Exception:
-        system.stop()
+        with whole_system(make_database(), folder, http_port, NOTIFY_POLL_SECONDS="0.2",
+                          NOTIFY_RETRY_BASE_SECONDS="1", SP4N_PUBLIC_URL=PUBLIC_URL,
+                          PORTAL_SMS_WEBHOOK_SECRET=SMS_SECRET, NOTIFY_SMS_GATEWAY_URL=kannel.sendsms_url,
+                          NOTIFY_SMS_USER=GATEWAY_USER, NOTIFY_SMS_PASSWORD=GATEWAY_PASSWORD,
+                          NOTIFY_SMS_FROM="1708", PORTAL_X_CONSUMER_SECRET=X_SECRET, PORTAL_X_ACCOUNT="lapor1708",
+                          NOTIFY_X_API_URL=x_api.url, NOTIFY_X_BEARER_TOKEN="e2e-x-token") as running:
+            running.kannel = kannel
+            yield running
+    finally:
         kannel.stop()
-        raise RuntimeError("the system did not start; logs:\n" + "\n".join(
-            f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(folder.glob("*.log"))))
-    running = Running(system, clock, http_port)
-    running.kannel = kannel
-    yield running
-    running.close()
-    kannel.stop()
-    codes = system.stop()
-    assert codes == {name: 0 for name in SERVICES}, f"not every service stopped cleanly: {codes}"
 
 
 def report(channels, tracking_id: str) -> intake_pb2.Report:
