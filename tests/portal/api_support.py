@@ -5,8 +5,6 @@ that checks every JSON answer against the schema the OpenAPI document declares f
 import base64
 import json
 import re
-import struct
-import zlib
 
 import psycopg
 import pytest
@@ -21,6 +19,7 @@ from sp4n.intake.v1 import intake_pb2_grpc
 from sp4n.notify.v1 import notify_pb2_grpc
 from sp4n.sla.v1 import sla_pb2_grpc
 from tests.intake.reports import AGENCY, row_counts
+from tests.portal.conftest import png  # noqa: F401 (one image for every portal test)
 from tests.support import IDENTITY_KEY
 
 DOCUMENT = json.loads(api.OPENAPI.read_text())
@@ -131,15 +130,6 @@ def refused_fields(response: requests.Response) -> dict[str, str]:
 
 
 # Reports
-
-def png(width: int = 2, height: int = 2) -> bytes:
-    """A real PNG image (grey pixels)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
-
 
 def b64(content: bytes) -> str:
     return base64.b64encode(content).decode()
