@@ -13,13 +13,12 @@ import grpc
 from flask import Response
 from werkzeug.http import HTTP_STATUS_CODES
 
-from services.portal.intake_client import violation
+from services.portal.intake_client import UNAVAILABLE, violation
 
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
 RETRY_AFTER_SECONDS = "5"
-UNAVAILABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 REALM = 'Bearer realm="sp4n-api"'
 
 # intake's field names that the API spells differently

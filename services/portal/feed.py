@@ -6,9 +6,9 @@ import secrets
 
 import grpc
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
-from werkzeug.exceptions import ServiceUnavailable
 
 from services.portal import forms
+from services.portal.intake_client import IntakeClient
 from sp4n.intake.v1 import intake_pb2
 
 PAGE_SIZE = 20
@@ -18,19 +18,11 @@ STATUS_FILTERS = {
     "diproses": (intake_pb2.REPORT_STATUS_FORWARDED, intake_pb2.REPORT_STATUS_FOLLOWED_UP),
     "selesai": (intake_pb2.REPORT_STATUS_CLOSED,),
 }
-UNAVAILABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 
-def blueprint(*, intake, timeout: float) -> Blueprint:
+def blueprint(*, intake: IntakeClient) -> Blueprint:
     bp = Blueprint("feed", __name__)
-
-    def call(method, request_message):
-        try:
-            return method(request_message, timeout=timeout, wait_for_ready=True)
-        except grpc.RpcError as e:
-            if e.code() in UNAVAILABLE:
-                raise ServiceUnavailable() from None
-            raise
+    call = intake.call
 
     @bp.get("/publik")
     def feed():
@@ -45,7 +37,7 @@ def blueprint(*, intake, timeout: float) -> Blueprint:
             statuses=STATUS_FILTERS.get(chosen["status"], ()), page_size=PAGE_SIZE,
             page_token=request.args.get("halaman", "")[:1000])
         try:
-            page = call(intake.ListPublishedReports, query)
+            page = call("ListPublishedReports", query)
         except grpc.RpcError as e:
             if e.code() == grpc.StatusCode.INVALID_ARGUMENT:
                 abort(400)  # a tampered or stale page link
@@ -73,7 +65,7 @@ def blueprint(*, intake, timeout: float) -> Blueprint:
         if forms.tracking_id(tracking_id) != tracking_id or not supporter or len(supporter) > 64:
             abort(400)
         try:
-            call(intake.SupportReport, intake_pb2.SupportReportRequest(
+            call("SupportReport", intake_pb2.SupportReportRequest(
                 idempotency_key=f"dukung:{tracking_id}:{supporter}", tracking_id=tracking_id,
                 supporter=f"web:{supporter}"))
         except grpc.RpcError as e:
@@ -84,7 +76,7 @@ def blueprint(*, intake, timeout: float) -> Blueprint:
 
     def _published(tracking_id: str) -> intake_pb2.PublishedReport:
         try:
-            return call(intake.GetPublishedReport, intake_pb2.GetPublishedReportRequest(tracking_id=tracking_id))
+            return call("GetPublishedReport", intake_pb2.GetPublishedReportRequest(tracking_id=tracking_id))
         except grpc.RpcError as e:
             if e.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
                 abort(404)

@@ -12,6 +12,7 @@ from services.plumbing import channels, identity
 
 log = logging.getLogger(__name__)
 
+# A service that did not answer: the same request may succeed later.
 UNAVAILABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 

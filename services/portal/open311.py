@@ -21,7 +21,7 @@ from services.plumbing.wire import timestamp
 from services.portal import forms
 from services.portal import open311_documents as documents
 from services.portal.open311_documents import Refused
-from services.portal.intake_client import violation
+from services.portal.intake_client import UNAVAILABLE, violation
 from services.portal.open311_formats import FORMATS, render
 from sp4n.intake.v1 import intake_pb2
 from sp4n.sla.v1 import sla_pb2
@@ -29,7 +29,6 @@ from sp4n.sla.v1 import sla_pb2
 log = logging.getLogger(__name__)
 
 PREFIX = "/open311/v2"
-UNAVAILABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 GONE = (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT)  # no such report, or none it may show
 PAGE_SIZE = 100
 MAX_CLIENT_KEY = 100

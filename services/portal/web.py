@@ -58,7 +58,7 @@ def create_app(*, intake, sla, notify, identity_key: str, pool: ConnectionPool, 
     app.jinja_env.globals["reporter_account"] = lambda: reporter_session.account(sessions.peek())
     client = IntakeClient(intake, identity_key=identity_key, timeout=intake_timeout)
     nonces = forms.Nonces(identity_key)
-    app.register_blueprint(feed.blueprint(intake=intake, timeout=intake_timeout))
+    app.register_blueprint(feed.blueprint(intake=client))
     app.register_blueprint(open311.blueprint(intake=intake, sla=sla, api_keys=open311_api_keys, clock=clock,
                                              token_key=identity_key,
                                              intake_timeout=intake_timeout, extra_timeout=extra_timeout),

@@ -36,7 +36,7 @@ from werkzeug.exceptions import HTTPException
 
 from services.plumbing import config, process
 from services.portal import webhook_messages as messages
-from services.portal.intake_client import violation
+from services.portal.intake_client import UNAVAILABLE, violation
 from services.portal.webhook_messages import Malformed
 from sp4n.intake.v1 import intake_pb2, intake_pb2_grpc
 
@@ -47,7 +47,6 @@ SECRET_HEADER = "X-Gateway-Secret"
 SIGNATURE_HEADER = "X-Twitter-Webhooks-Signature"
 TRACKING_ID_HEADER = "X-SP4N-Tracking-ID"
 MAX_CRC_TOKEN = 200
-UNAVAILABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 # Intake does not take the message as a reply: no such report, not its reporter's number, or a reply
 # it cannot take. The message then becomes a report of its own ("no wrong door").
 NOT_A_REPLY = (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INVALID_ARGUMENT)
