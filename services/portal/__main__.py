@@ -4,20 +4,28 @@ that has no services of its own so that its health is checked like every other s
 from pathlib import Path
 
 from services.plumbing import config, process
-from services.portal import api, web, webhooks
+from services.portal import api, regions, web, webhooks
 from services.portal.http_server import HttpServer
 from sp4n.intake.v1 import intake_pb2_grpc
 from sp4n.notify.v1 import notify_pb2_grpc
+from sp4n.routing.v1 import routing_pb2_grpc
 from sp4n.sla.v1 import sla_pb2_grpc
 
 
+# The portal does not serve without the region list its forms offer: at start it waits this long for
+# routing to give it, then stops (and is restarted) rather than serve forms that refuse every region.
+REGIONS_WAIT_SECONDS = 120
+
+
 def build(ctx: process.Context):
+    region_list = regions.fetch(routing_pb2_grpc.RoutingServiceStub(ctx.channel("routing")),
+                                timeout=REGIONS_WAIT_SECONDS)
     app = web.create_app(intake=intake_pb2_grpc.IntakeServiceStub(ctx.channel("intake")),
                          sla=sla_pb2_grpc.SlaServiceStub(ctx.channel("sla")),
                          notify=notify_pb2_grpc.NotifyServiceStub(ctx.channel("notify")),
                          identity_key=ctx.identity_key, pool=ctx.pool, clock=ctx.clock,
                          open311_api_keys=tuple(config.get("PORTAL_OPEN311_API_KEYS").split(",")),
-                         extra_blueprints=[api.from_context(ctx), webhooks.from_context(ctx)])
+                         extra_blueprints=[api.from_context(ctx), webhooks.from_context(ctx)], regions=region_list)
     http = HttpServer(app, host=config.get("PORTAL_HTTP_HOST"), port=config.get_int("PORTAL_HTTP_PORT"))
     return [], [http]
 

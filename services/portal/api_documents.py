@@ -12,7 +12,7 @@ import math
 from datetime import datetime, timezone
 
 from services.plumbing.wire import timestamp
-from services.portal import forms
+from services.portal import forms, regions
 from sp4n.intake.v1 import intake_pb2 as pb
 from sp4n.sla.v1 import sla_pb2
 
@@ -91,6 +91,14 @@ class Fields:
             return ""
         return value
 
+    def region(self, key: str) -> str:
+        """A region's BPS code from the reference list (GET /regions lists them)."""
+        value = self.string(key, max_length=10)
+        if value and value not in regions.of_app():
+            self.refuse(key, "must be the BPS code of a province, regency or city (see /regions)")
+            return ""
+        return value
+
     def time(self, key: str) -> datetime | None:
         value = self.string(key, max_length=40)
         if not value:
@@ -139,7 +147,7 @@ def submission(data: dict, *, key: str) -> tuple[pb.SubmitReportRequest, list[tu
     request = pb.SubmitReportRequest(
         idempotency_key=key, channel=CHANNEL, title=fields.string("title", required=True),
         description=fields.string("description", required=True), category=fields.choice("category", forms.CATEGORIES),
-        region_code=fields.string("region_code", max_length=100), location_text=fields.string("location_text"),
+        region_code=fields.region("region_code"), location_text=fields.string("location_text"),
         suggested_agency_id=fields.string("suggested_agency_id", max_length=200),
         anonymous=fields.boolean("anonymous"), confidential=fields.boolean("confidential"),
         language=fields.string("language", max_length=20))

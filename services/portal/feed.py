@@ -7,7 +7,7 @@ import secrets
 import grpc
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 
-from services.portal import forms
+from services.portal import forms, regions
 from services.portal.intake_client import IntakeClient
 from sp4n.intake.v1 import intake_pb2
 
@@ -29,7 +29,7 @@ def blueprint(*, intake: IntakeClient) -> Blueprint:
         chosen = {"q": request.args.get("q", "").strip()[:200],
                   "kategori": request.args.get("kategori", ""), "wilayah": request.args.get("wilayah", ""),
                   "status": request.args.get("status", "")}
-        if chosen["kategori"] not in ("", *forms.CATEGORIES) or chosen["wilayah"] not in ("", *forms.REGIONS) \
+        if chosen["kategori"] not in ("", *forms.CATEGORIES) or (chosen["wilayah"] and chosen["wilayah"] not in regions.of_app()) \
                 or chosen["status"] not in ("", *STATUS_FILTERS):
             abort(400)
         query = intake_pb2.ListPublishedReportsRequest(

@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from google.protobuf import timestamp_pb2
 
+from services.portal import regions
 from services.portal.i18n import N_, _, current
 from sp4n.intake.v1 import intake_pb2
 
@@ -33,13 +34,6 @@ CATEGORIES = {
     "lingkungan": N_("Lingkungan hidup"),
     "administrasi-kependudukan": N_("Administrasi kependudukan"),
     "lainnya": N_("Lainnya"),
-}
-REGIONS = {  # BPS codes
-    "63": N_("Provinsi Kalimantan Selatan"),
-    "6310": N_("Kabupaten Tanah Bumbu"),
-    "6371": N_("Kota Banjarmasin"),
-    "31": N_("Provinsi DKI Jakarta"),
-    "3171": N_("Kota Administrasi Jakarta Selatan"),
 }
 
 TITLE = (5, 150)
@@ -152,7 +146,7 @@ class ReportForm:
         self._length("description", N_("Isi laporan"), *DESCRIPTION)
         if v["category"] not in CATEGORIES:
             self.errors["category"] = _("Pilih kategori laporan.")
-        if v["region_code"] and v["region_code"] not in REGIONS:
+        if v["region_code"] and v["region_code"] not in regions.of_app():
             self.refused_by_intake("region_code")
         self._length("location_text", N_("Lokasi"), 0, MAX_LOCATION)
         self._check_incident_date(today)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from google.protobuf import timestamp_pb2
 
-from services.portal import forms
+from services.portal import forms, regions
 from services.portal.i18n import N_, _, current
 from sp4n.intake.v1 import intake_pb2
 
@@ -109,7 +109,7 @@ def category(code: str) -> str:
 
 def region(code: str) -> str:
     """A region's name (proper names are not translated; the word for its kind is)."""
-    return _(forms.REGIONS[code]) if code in forms.REGIONS else code
+    return regions.of_app().name(code)
 
 
 def entry_text(entry: intake_pb2.TimelineEntry) -> str:

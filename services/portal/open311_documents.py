@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from google.protobuf import timestamp_pb2
 
-from services.portal import forms, labels
+from services.portal import forms, labels, regions
 from sp4n.intake.v1 import intake_pb2
 from sp4n.sla.v1 import sla_pb2
 
@@ -69,8 +69,8 @@ ATTRIBUTES = (  # the same for every service: what a report has beyond GeoReport
     {"code": "title", "datatype": "string",
      "description": f"Judul laporan, {forms.TITLE[0]} sampai {forms.TITLE[1]} karakter (bila kosong: baris "
                     "pertama isi laporan)."},
-    {"code": "region_code", "datatype": "singlevaluelist", "description": "Wilayah kejadian (kode BPS).",
-     "values": _choices(forms.REGIONS)},
+    # Its values, the reference list of regions, are filled in from the portal's list when asked.
+    {"code": "region_code", "datatype": "singlevaluelist", "description": "Wilayah kejadian (kode BPS)."},
     {"code": "incident_date", "datatype": "datetime",
      "description": "Waktu kejadian, ISO 8601 dengan zona waktu, mis. 2026-03-16T10:00:00+07:00."},
     {"code": "anonymous", "datatype": "singlevaluelist",
@@ -99,8 +99,14 @@ def service_definition(service_code: str) -> dict:
         raise Refused(404, f"service_code {service_code} not found")
     return {"service_code": service_code,
             "attributes": [{"variable": True, "code": a["code"], "datatype": a["datatype"], "required": False,
-                            "order": order, "description": a["description"], "values": a.get("values")}
+                            "order": order, "description": a["description"], "values": _values(a)}
                            for order, a in enumerate(ATTRIBUTES, start=1)]}
+
+
+def _values(attribute: dict) -> list[dict] | None:
+    if attribute["code"] == "region_code":
+        return [{"key": r.code, "name": r.name} for r in regions.of_app()]
+    return attribute.get("values")
 
 
 # Service requests out: published reports as the public may see them.
@@ -269,6 +275,9 @@ def _attributes(values) -> dict[str, str]:
         value = values.get(name, "").strip()
         if value and "values" in attribute and value not in {v["key"] for v in attribute["values"]}:
             raise Refused(400, f"{name} must be one of " + ", ".join(v["key"] for v in attribute["values"]))
+        if value and attribute["code"] == "region_code" and value not in regions.of_app():
+            raise Refused(400, f"{name} must be the BPS code of a province, regency or city (see the service "
+                               "definition)")
         if value and attribute["datatype"] == "datetime":
             w3c_time(value, name)
         if value:

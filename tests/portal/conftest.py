@@ -19,6 +19,8 @@ from services.plumbing import channels, identity
 from services.plumbing.grpc_server import GrpcServer
 from services.portal import web
 from services.portal.http_server import HttpServer
+from services.portal.regions import Region, Regions
+from services.routing.regions import read_regions
 from sp4n.intake.v1 import intake_pb2_grpc
 from sp4n.notify.v1 import notify_pb2_grpc
 from sp4n.sla.v1 import sla_pb2_grpc
@@ -32,6 +34,9 @@ CHROMIUM = shutil.which("chromium")
 # Chromium on a machine without network or display, as root.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
+
+# The reference list the portal gets from routing at start, read here from routing's own data file.
+REGIONS = Regions(Region(r.code, r.name, r.kind, r.parent_code) for r in read_regions())
 
 
 @pytest.fixture
@@ -89,7 +94,7 @@ def make_app(pool, clock):
         signer = identity.ServiceSigner("portal", IDENTITY_KEY)
         intake_channel, sla_channel, notify_channel = (channels.connect(a, signer) for a in (intake, sla, notify))
         opened.extend([intake_channel, sla_channel, notify_channel])
-        app = web.create_app(intake=intake_pb2_grpc.IntakeServiceStub(intake_channel),
+        app = web.create_app(regions=REGIONS, intake=intake_pb2_grpc.IntakeServiceStub(intake_channel),
                              sla=sla_pb2_grpc.SlaServiceStub(sla_channel),
                              notify=notify_pb2_grpc.NotifyServiceStub(notify_channel),
                              identity_key=IDENTITY_KEY, pool=pool, clock=clock, intake_timeout=intake_timeout,

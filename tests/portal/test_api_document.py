@@ -6,6 +6,7 @@ import json
 from openapi_spec_validator import validate
 
 from services.portal import api, forms
+from tests.portal.conftest import REGIONS
 from tests.portal.api_support import (DOCUMENT, OPENAPI, ApiClient, png, b64, problem,  # noqa: F401 (fixtures)
                                       agency_api, app_api, clients, keys, public_api, report_body, root, serve_api)
 
@@ -68,7 +69,8 @@ def test_the_reference_lists_are_the_portals(public_api):
     regions = public_api.get("/regions")
     assert categories.status_code == regions.status_code == 200
     assert categories.json() == {"categories": [{"code": c, "name": n} for c, n in forms.CATEGORIES.items()]}
-    assert regions.json() == {"regions": [{"code": c, "name": n} for c, n in forms.REGIONS.items()]}
+    assert regions.json() == {"regions": [{"code": r.code, "name": r.name} for r in REGIONS]}
+    assert {"code": "6310", "name": "Kabupaten Tanah Bumbu"} in regions.json()["regions"]
     assert json.loads(categories.content.decode("utf-8"))  # UTF-8 JSON
 
 
