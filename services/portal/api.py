@@ -5,6 +5,10 @@ An app key submits reports, and acts for a reporter who proves access to a repor
 code (X-Access-Code). An agency key acts as a liaison officer of its agency. The public feed, a
 published report and the reference lists need no key. Every error is a problem document
 (api_problems); intake must answer, sla's deadlines are left out when it does not.
+
+Each key has a budget of REQUESTS_PER_KEY requests and SUBMISSIONS_PER_KEY reports a minute, and an
+address that presented FAILED_KEYS_PER_ADDRESS keys that are not valid in FAILED_KEY_WINDOW is refused
+until the window ends: 429 with Retry-After, counted in the portal's database for every replica.
 """
 
 import hashlib
@@ -12,6 +16,7 @@ import json
 import logging
 import math
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import grpc
@@ -19,11 +24,14 @@ from flask import Blueprint, Response, current_app, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from services.plumbing import channels, config, identity, process
-from services.portal import api_keys, api_submissions, forms
+from services.plumbing.clock import Clock, SystemClock
+from services.portal import api_keys, api_submissions, forms, rate_limits
+from services.portal.regions import of_app as region_list
 from services.portal import api_documents as documents
 from services.portal.api_keys import AGENCY, APP, ApiKey
 from services.portal.api_problems import Problem, from_grpc, invalid, unauthorized
 from services.portal.api_problems import response as problem_response
+from services.portal.rate_limits import RateLimit
 from sp4n.intake.v1 import intake_pb2 as pb
 from sp4n.intake.v1 import intake_pb2_grpc
 from sp4n.sla.v1 import sla_pb2, sla_pb2_grpc
@@ -40,14 +48,28 @@ MAX_CLIENT_KEY = 100
 MAX_ACCESS_CODE = 200
 MAX_SUPPORTER = 150
 JSON_TYPES = ("application/json",)
+# An app key speaks for every user of that app, an agency key for one agency's system.
+KEY_WINDOW = timedelta(minutes=1)
+REQUESTS_PER_KEY = 600
+SUBMISSIONS_PER_KEY = 120
+# Generous: many people share one mobile network's address, and an app with a revoked key keeps trying.
+FAILED_KEY_WINDOW = timedelta(minutes=15)
+FAILED_KEYS_PER_ADDRESS = 100
 
 
-def blueprint(*, intake, sla, pool, identity_key: str, public_url: str, intake_timeout: float = 5.0,
-              extra_timeout: float = 2.0) -> Blueprint:
+def blueprint(*, intake, sla, pool, identity_key: str, public_url: str, clock: Clock | None = None,
+              intake_timeout: float = 5.0, extra_timeout: float = 2.0) -> Blueprint:
     """The API over stubs of intake and sla (their channels carry the portal's identity) and the
-    portal's database (API keys). Links to the tracking page start with `public_url`."""
+    portal's database (API keys, and the keys' budgets counted by `clock`). Links to the tracking page
+    start with `public_url`."""
     bp = Blueprint("api", __name__)
     openapi_document = OPENAPI.read_bytes()
+    clock = clock or SystemClock()
+    requests_per_key = RateLimit(pool=pool, clock=clock, name="api:key", limit=REQUESTS_PER_KEY, window=KEY_WINDOW)
+    submissions_per_key = RateLimit(pool=pool, clock=clock, name="api:key-submissions", limit=SUBMISSIONS_PER_KEY,
+                                    window=KEY_WINDOW)
+    failed_keys = RateLimit(pool=pool, clock=clock, name="api:failed-key-address", limit=FAILED_KEYS_PER_ADDRESS,
+                            window=FAILED_KEY_WINDOW)
 
     def ask(method, message, metadata=None):
         try:
@@ -63,10 +85,16 @@ def blueprint(*, intake, sla, pool, identity_key: str, public_url: str, intake_t
         presented = token.strip() if scheme.lower() == "bearer" else request.headers.get("X-API-Key", "").strip()
         if not presented:
             raise unauthorized("an API key is required: Authorization: Bearer <key>, or X-API-Key", presented=False)
+        address = rate_limits.address(request.remote_addr)
+        if (wait := failed_keys.retry_after(address)) is not None:
+            raise too_many("too many keys that are not valid came from this address", wait)
         with pool.connection() as conn:
             key = api_keys.find(conn, presented)
         if key is None:
+            failed_keys.hit(address)
             raise unauthorized("the API key is not valid or was revoked", presented=True)
+        if (wait := requests_per_key.spend(str(key.id))) is not None:
+            raise too_many(f"this API key has made its {REQUESTS_PER_KEY} requests of the minute", wait)
         if key.kind not in kinds:
             raise Problem(403, f"this needs an {' or '.join(kinds)} key, not an {key.kind} key")
         return key
@@ -140,6 +168,8 @@ def blueprint(*, intake, sla, pool, identity_key: str, public_url: str, intake_t
     @bp.post("/reports")
     def submit_report():
         key = api_key(APP)
+        if (wait := submissions_per_key.spend(str(key.id))) is not None:
+            raise too_many(f"this API key has submitted its {SUBMISSIONS_PER_KEY} reports of the minute", wait)
         scoped = client_key(key, required=True)
         data = json_body(MAX_REPORT_BYTES)
         message, errors = documents.submission(data, key=scoped)
@@ -240,7 +270,7 @@ def blueprint(*, intake, sla, pool, identity_key: str, public_url: str, intake_t
 
     @bp.get("/regions")
     def regions():
-        return reply_json({"regions": [{"code": c, "name": n} for c, n in forms.REGIONS.items()]})
+        return reply_json({"regions": [{"code": r.code, "name": r.name} for r in region_list()]})
 
     @bp.route("/", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], defaults={"rest": ""})
     @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
@@ -276,6 +306,10 @@ def blueprint(*, intake, sla, pool, identity_key: str, public_url: str, intake_t
     return bp
 
 
+def too_many(detail: str, retry_after: int) -> Problem:
+    return Problem(429, f"{detail}; try again in {retry_after} s", headers={"Retry-After": str(retry_after)})
+
+
 def reply_json(document: dict, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(json.dumps(document, ensure_ascii=False), status=status, mimetype="application/json",
                     headers=headers)
@@ -291,5 +325,5 @@ def from_context(ctx: process.Context) -> tuple[Blueprint, str]:
     if config.get("SP4N_DEMO_DATA") == "1":
         api_keys.ensure_demo_key(ctx.pool, ctx.identity_key)
     return blueprint(intake=intake_pb2_grpc.IntakeServiceStub(ctx.channel("intake")),
-                     sla=sla_pb2_grpc.SlaServiceStub(ctx.channel("sla")), pool=ctx.pool,
+                     sla=sla_pb2_grpc.SlaServiceStub(ctx.channel("sla")), pool=ctx.pool, clock=ctx.clock,
                      identity_key=ctx.identity_key, public_url=config.get("SP4N_PUBLIC_URL")), PREFIX

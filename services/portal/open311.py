@@ -4,6 +4,8 @@ requests from API clients, each as JSON or XML.
 
 What anyone may read is what the public feed shows: published reports only, redacted, never a
 confidential report or who reported. Posting needs an API key; a retried POST makes one report.
+Each api_key posts at most POSTS_PER_KEY requests in POST_WINDOW (counted in the portal's database,
+for every replica); the next is answered with the error 429 and Retry-After until the window ends.
 """
 
 import hashlib
@@ -11,9 +13,11 @@ import hmac
 import json
 import logging
 from collections.abc import Iterable
+from datetime import timedelta
 
 import grpc
 from flask import Blueprint, current_app, request, url_for
+from psycopg_pool import ConnectionPool
 from werkzeug.exceptions import HTTPException
 
 from services.plumbing.clock import Clock
@@ -23,6 +27,7 @@ from services.portal import open311_documents as documents
 from services.portal.open311_documents import Refused
 from services.portal.intake_client import UNAVAILABLE, violation
 from services.portal.open311_formats import FORMATS, render
+from services.portal.rate_limits import RateLimit
 from sp4n.intake.v1 import intake_pb2
 from sp4n.sla.v1 import sla_pb2
 
@@ -33,18 +38,28 @@ GONE = (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT)  # no such 
 PAGE_SIZE = 100
 MAX_CLIENT_KEY = 100
 RETRY_AFTER_SECONDS = "5"
+# A key belongs to one client system (a city's app, a partner's integration), not to one person.
+POST_WINDOW = timedelta(minutes=1)
+POSTS_PER_KEY = 120
 
 
-def blueprint(*, intake, sla, api_keys: Iterable[str], clock: Clock, token_key: str, intake_timeout: float = 5.0,
-              extra_timeout: float = 2.0) -> Blueprint:
+class TooManyRequests(Refused):
+    def __init__(self, description: str, retry_after: int):
+        super().__init__(429, description)
+        self.retry_after = retry_after
+
+
+def blueprint(*, intake, sla, api_keys: Iterable[str], clock: Clock, token_key: str,
+              pool: ConnectionPool, intake_timeout: float = 5.0, extra_timeout: float = 2.0) -> Blueprint:
     """The API over stubs of intake and sla; `api_keys` are the keys that may post service requests,
-    `token_key` signs the tokens a POST answers with.
+    `token_key` signs the tokens a POST answers with, `pool` holds the posts counted per key.
 
     Intake must answer (up to `intake_timeout`); sla's deadlines (`expected_datetime`) are left out
     when it does not answer within `extra_timeout`."""
     bp = Blueprint("open311", __name__)
     keys = tuple(k.strip().encode() for k in api_keys if k.strip())
     tokens = Tokens(token_key)
+    posts_per_key = RateLimit(pool=pool, clock=clock, name="open311:key", limit=POSTS_PER_KEY, window=POST_WINDOW)
 
     def ask_intake(method, message):
         try:
@@ -110,6 +125,9 @@ def blueprint(*, intake, sla, api_keys: Iterable[str], clock: Clock, token_key: 
         api_key = request.values.get("api_key", "")
         if not any([hmac.compare_digest(api_key.encode(), key) for key in keys]):
             raise Refused(403, "api_key is missing or not valid")
+        if (wait := posts_per_key.spend(api_key)) is not None:
+            raise TooManyRequests(f"this api_key has posted its {POSTS_PER_KEY} requests of the minute; "
+                                  f"try again in {wait} s", wait)
         key = idempotency_key(api_key, request.values, request.headers.get("Idempotency-Key"))
         try:
             answer = ask_intake(intake.SubmitReport, documents.submission(request.values, key=key))
@@ -202,6 +220,8 @@ def blueprint(*, intake, sla, api_keys: Iterable[str], clock: Clock, token_key: 
                           root="errors", item="error", status=error.code)
         if error.code == 503:
             response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+        elif isinstance(error, TooManyRequests):
+            response.headers["Retry-After"] = str(error.retry_after)
         return response
 
     @bp.errorhandler(HTTPException)

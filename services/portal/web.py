@@ -18,6 +18,8 @@ from services.plumbing.clock import Clock, SystemClock
 from services.portal import accounts, feed, forms, i18n, labels, open311, reporter_session, tracking
 from services.portal.i18n import N_, _
 from services.portal.intake_client import IntakeClient, field_violation
+from services.portal.regions import Regions
+from services.portal.regions import install as install_regions
 from services.portal.sessions import Sessions, SessionStore
 
 log = logging.getLogger(__name__)
@@ -40,18 +42,20 @@ INVALID_TRACKING_ID = N_("Nomor pelacakan tidak valid. Contoh: LAP-7K3QX9MA.")
 
 def create_app(*, intake, sla, notify, identity_key: str, pool: ConnectionPool, intake_timeout: float = 5.0,
                extra_timeout: float = 2.0, open311_api_keys: tuple[str, ...] = (), clock: Clock | None = None,
-               extra_blueprints: Sequence[tuple[Blueprint, str]] = ()) -> Flask:
+               extra_blueprints: Sequence[tuple[Blueprint, str]] = (), regions: Regions) -> Flask:
     """The portal app over stubs of intake, sla and notify (their channels carry the portal's identity)
     and the portal's own schema in `pool` (sessions).
 
     Calls to intake wait up to `intake_timeout` for it to be reachable, riding out a restart; sla
     and notify get `extra_timeout` and are left out when they do not answer. `open311_api_keys` may
     post service requests through Open311. `extra_blueprints` are (blueprint, url prefix) pairs of the
-    other HTTP surfaces (the REST API, the channel webhooks)."""
+    other HTTP surfaces (the REST API, the channel webhooks). `regions` is the reference list of
+    regions the forms and APIs offer."""
     clock = clock or SystemClock()
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=MAX_FORM_BYTES, MAX_FORM_MEMORY_SIZE=MAX_FORM_BYTES)
     i18n.init_app(app)
+    install_regions(app, regions)
     app.jinja_env.globals.update(labels=labels, forms=forms)
     app.jinja_env.filters["when"] = labels.when
     sessions = Sessions(app, SessionStore(pool=pool, clock=clock, idle=SESSION_IDLE, absolute=SESSION_ABSOLUTE))
@@ -60,10 +64,11 @@ def create_app(*, intake, sla, notify, identity_key: str, pool: ConnectionPool, 
     nonces = forms.Nonces(identity_key)
     app.register_blueprint(feed.blueprint(intake=client))
     app.register_blueprint(open311.blueprint(intake=intake, sla=sla, api_keys=open311_api_keys, clock=clock,
-                                             token_key=identity_key,
+                                             token_key=identity_key, pool=pool,
                                              intake_timeout=intake_timeout, extra_timeout=extra_timeout),
                            url_prefix=open311.PREFIX)
-    app.register_blueprint(accounts.blueprint(intake=client, sessions=sessions, nonces=nonces))
+    app.register_blueprint(accounts.blueprint(intake=client, sessions=sessions, nonces=nonces, pool=pool,
+                                              clock=clock))
     tracking.register(app, intake=client, sla=sla, notify=notify, sessions=sessions, nonces=nonces, pool=pool,
                       clock=clock, extra_timeout=extra_timeout)
     for extra, prefix in extra_blueprints:

@@ -62,6 +62,15 @@ def sms_from(values: Mapping[str, str]) -> Sms:
     return Sms(sender, text, message_id)
 
 
+def sender_number(sender: str) -> str:
+    """The sender's number in one form however the gateway writes it (081…, +6281…, 62 81…), so that
+    the messages of one number count together; intake checks that it is a mobile number."""
+    digits = re.sub(r"[^0-9]", "", sender)
+    if not digits:  # a sender name, not a number
+        return sender
+    return "62" + digits[1:] if digits.startswith("0") else digits
+
+
 def quoted_tracking_id(text: str) -> str | None:
     """The first tracking ID a message quotes (LAP-XXXXXXXX anywhere, in any case), as intake writes it."""
     for quoted in QUOTED_TRACKING_ID.findall(text):

@@ -21,21 +21,36 @@ X-Twitter-Webhooks-Signature (sha256=<base64 HMAC-SHA256 of the raw body>; missi
 nothing stored; not JSON 400). Each tweet in tweet_create_events that mentions @PORTAL_X_ACCOUNT and
 is not by that account (nor a retweet) becomes a complaint: the text without the mention, the author's
 id, handle and name, the tweet id (a redelivered tweet changes nothing). Other events are answered 200
-and ignored. The answer: {"reports": [tracking IDs], "refused": [ids of tweets intake would not take]}.
+and ignored. The answer: {"reports": [tracking IDs], "refused": [ids of tweets not taken: intake would
+not take them, or their author has sent too many]}.
 
-Neither the secret nor the message text is ever logged: only paths, message and tweet ids, and
-tracking IDs.
+Repeated abuse is limited (rate_limits, shared by every replica): after FAILURES_PER_ADDRESS missing or
+wrong secrets (SMS) or signatures (X) from one address in FAILURE_WINDOW, that address is answered 429
+with Retry-After, whatever it sends, until the window ends. A sender number's messages past
+SMS_PER_SENDER in SMS_WINDOW, and an X author's mentions past REPORTS_PER_X_AUTHOR in X_AUTHOR_WINDOW,
+are acknowledged (200, so that the gateway or X does not send them again) and ignored: an SMS is
+answered without a tracking ID, a tweet is listed in "refused". What intake took or refused counts;
+what waited for an unavailable intake (503, sent again) does not.
+
+Neither the secret, the sender's number nor the message text is ever logged: only paths, message and
+tweet ids, and tracking IDs.
 """
 
+import contextlib
 import hmac
 import logging
+from datetime import timedelta
 
 import grpc
 from flask import Blueprint, jsonify, request
+from psycopg_pool import ConnectionPool
 from werkzeug.exceptions import HTTPException
 
 from services.plumbing import config, process
+from services.plumbing.clock import Clock, SystemClock
+from services.portal import rate_limits
 from services.portal import webhook_messages as messages
+from services.portal.rate_limits import RateLimit
 from services.portal.intake_client import UNAVAILABLE, violation
 from services.portal.webhook_messages import Malformed
 from sp4n.intake.v1 import intake_pb2, intake_pb2_grpc
@@ -51,6 +66,14 @@ MAX_CRC_TOKEN = 200
 # it cannot take. The message then becomes a report of its own ("no wrong door").
 NOT_A_REPLY = (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INVALID_ARGUMENT)
 TEXT = {"Content-Type": "text/plain; charset=utf-8"}
+# The gateway and X call from servers of their own: an address that keeps failing is guessing.
+FAILURE_WINDOW = timedelta(minutes=15)
+FAILURES_PER_ADDRESS = 20
+# A person sends a few messages an hour, replies included; more is a script or a phone gone wrong.
+SMS_WINDOW = timedelta(hours=1)
+SMS_PER_SENDER = 20
+X_AUTHOR_WINDOW = timedelta(hours=1)
+REPORTS_PER_X_AUTHOR = 10
 
 
 class Refused(Exception):
@@ -62,18 +85,49 @@ class Refused(Exception):
 
 def from_context(ctx: process.Context) -> tuple[Blueprint, str]:
     """The webhooks as the portal process serves them, configured from the environment, and their prefix."""
-    return blueprint(intake=intake_pb2_grpc.IntakeServiceStub(ctx.channel("intake")),
-                     sms_secret=config.get("PORTAL_SMS_WEBHOOK_SECRET"),
+    return blueprint(intake=intake_pb2_grpc.IntakeServiceStub(ctx.channel("intake")), pool=ctx.pool,
+                     clock=ctx.clock, sms_secret=config.get("PORTAL_SMS_WEBHOOK_SECRET"),
                      x_consumer_secret=config.get("PORTAL_X_CONSUMER_SECRET"),
                      x_account=config.get("PORTAL_X_ACCOUNT")), PREFIX
 
 
-def blueprint(*, intake, sms_secret: str, x_consumer_secret: str, x_account: str,
-              intake_timeout: float = 5.0) -> Blueprint:
-    """The webhooks over a stub of intake (its channel carries the portal's identity). An empty secret
-    refuses every request of that channel."""
+def blueprint(*, intake, pool: ConnectionPool, sms_secret: str, x_consumer_secret: str, x_account: str,
+              clock: Clock | None = None, intake_timeout: float = 5.0) -> Blueprint:
+    """The webhooks over a stub of intake (its channel carries the portal's identity), counting
+    attempts in the portal's database by `clock`. An empty secret refuses every request of that channel."""
     bp = Blueprint("webhooks", __name__)
     x_account = x_account.strip().lstrip("@")
+    clock = clock or SystemClock()
+
+    def at_most(limit: int, window: timedelta, name: str) -> RateLimit:
+        return RateLimit(pool=pool, clock=clock, name=name, limit=limit, window=window)
+
+    bad_secrets = at_most(FAILURES_PER_ADDRESS, FAILURE_WINDOW, "webhook-sms:address")
+    bad_signatures = at_most(FAILURES_PER_ADDRESS, FAILURE_WINDOW, "webhook-x:address")
+    per_sender = at_most(SMS_PER_SENDER, SMS_WINDOW, "webhook-sms:sender")
+    per_author = at_most(REPORTS_PER_X_AUTHOR, X_AUTHOR_WINDOW, "webhook-x:author")
+
+    def not_blocked(failures: RateLimit, channel: str) -> str:
+        """The request's address, once it is not one that has failed too often (429 otherwise)."""
+        address = rate_limits.address(request.remote_addr)
+        if (wait := failures.retry_after(address)) is not None:
+            log.warning("webhook %s: refused an address that failed %d times in %s", channel, failures.limit,
+                        failures.window)
+            raise Refused(429, "too many failed attempts from this address; try again later",
+                          {"Retry-After": str(wait)})
+        return address
+
+    @contextlib.contextmanager
+    def counted(limit: RateLimit, key: str):
+        """Counts what is done inside against `key` once it is done or refused for good (400); not what
+        fails for want of intake, which the gateway or X sends again."""
+        try:
+            yield
+        except Refused as e:
+            if e.status == 400:  # refused for good counts too (the gateway texts the sender about each)
+                limit.hit(key)
+            raise
+        limit.hit(key)
 
     def ask(method, message):
         try:
@@ -95,18 +149,27 @@ def blueprint(*, intake, sms_secret: str, x_consumer_secret: str, x_account: str
 
     @bp.route("/sms", methods=["GET", "POST"])
     def sms():
+        address = not_blocked(bad_secrets, "sms")
         given = request.headers.get(SECRET_HEADER) or request.args.get("secret", "")
         if not given:
+            bad_secrets.hit(address)
             raise Refused(401, f"the gateway secret is missing ({SECRET_HEADER} or ?secret=)",
                           {"WWW-Authenticate": f'{SECRET_HEADER} realm="sms"'})
         if not sms_secret or not hmac.compare_digest(given.encode(), sms_secret.encode()):
+            bad_secrets.hit(address)
             raise Refused(403, "the gateway secret is wrong")
         message = messages.sms_from(request.values)
-        if tracking_id := reply(message):
-            log.info("sms %s: the reporter's answer on report %s", message.message_id, tracking_id)
-        else:
-            tracking_id = submit(messages.sms_report(message))
-            log.info("sms %s: report %s", message.message_id, tracking_id)
+        sender = messages.sender_number(message.sender)
+        if per_sender.exceeded(sender):
+            log.warning("sms %s: acknowledged and not recorded: its sender sent more than %d messages in %s",
+                        message.message_id, SMS_PER_SENDER, SMS_WINDOW)
+            return "", 200, TEXT
+        with counted(per_sender, sender):
+            if tracking_id := reply(message):
+                log.info("sms %s: the reporter's answer on report %s", message.message_id, tracking_id)
+            else:
+                tracking_id = submit(messages.sms_report(message))
+                log.info("sms %s: report %s", message.message_id, tracking_id)
         return "", 200, {**TEXT, TRACKING_ID_HEADER: tracking_id}
 
     def reply(message: messages.Sms) -> str | None:
@@ -140,15 +203,23 @@ def blueprint(*, intake, sms_secret: str, x_consumer_secret: str, x_account: str
 
     @bp.post("/x")
     def x_events():
+        address = not_blocked(bad_signatures, "x")
         body = request.get_data()
         given = request.headers.get(SIGNATURE_HEADER, "")
         if not x_consumer_secret or not hmac.compare_digest(
                 given.encode(), messages.x_signature(x_consumer_secret, body).encode()):
+            bad_signatures.hit(address)
             raise Refused(403, f"{SIGNATURE_HEADER} is missing or wrong")
         reports, refused = [], []
         for tweet in messages.mentions(body, x_account):
+            if per_author.exceeded(tweet.user_id):
+                log.warning("tweet %s was ignored: its author sent more than %d in %s", tweet.id,
+                            REPORTS_PER_X_AUTHOR, X_AUTHOR_WINDOW)
+                refused.append(tweet.id)
+                continue
             try:
-                reports.append(submit(messages.tweet_report(tweet, x_account)))
+                with counted(per_author, tweet.user_id):
+                    reports.append(submit(messages.tweet_report(tweet, x_account)))
             except Refused as e:
                 if e.status != 400:
                     raise

@@ -19,7 +19,7 @@ from sp4n.intake.v1 import intake_pb2_grpc
 from sp4n.notify.v1 import notify_pb2_grpc
 from sp4n.sla.v1 import sla_pb2_grpc
 from tests.intake.reports import AGENCY, row_counts
-from tests.portal.conftest import png  # noqa: F401 (one image for every portal test)
+from tests.portal.conftest import REGIONS, png  # noqa: F401 (one image for every portal test)
 from tests.support import IDENTITY_KEY
 
 DOCUMENT = json.loads(api.OPENAPI.read_text())
@@ -160,8 +160,9 @@ def stored(database_url) -> dict[str, int]:
 # Fixtures
 
 @pytest.fixture
-def serve_api(pool):
-    """Serves the portal, with its API, over intake and sla at the given addresses; returns the root URL."""
+def serve_api(pool, clock):
+    """Serves the portal, with its API, over intake and sla at the given addresses; returns the root URL.
+    The API counts its keys' budgets by the test's clock."""
     servers, opened = [], []
 
     def serve(intake: str, sla: str, *, intake_timeout: float = 5.0) -> str:
@@ -170,8 +171,9 @@ def serve_api(pool):
         opened.extend([intake_channel, sla_channel])
         intake_stub, sla_stub = intake_pb2_grpc.IntakeServiceStub(intake_channel), sla_pb2_grpc.SlaServiceStub(sla_channel)
         blueprint = api.blueprint(intake=intake_stub, sla=sla_stub, pool=pool, identity_key=IDENTITY_KEY,
-                                  public_url=PUBLIC_URL, intake_timeout=intake_timeout, extra_timeout=1.0)
-        app = web.create_app(intake=intake_stub, sla=sla_stub,
+                                  public_url=PUBLIC_URL, clock=clock, intake_timeout=intake_timeout,
+                                  extra_timeout=1.0)
+        app = web.create_app(regions=REGIONS, intake=intake_stub, sla=sla_stub,
                              notify=notify_pb2_grpc.NotifyServiceStub(sla_channel), identity_key=IDENTITY_KEY, pool=pool,
                              intake_timeout=intake_timeout, extra_timeout=1.0,
                              extra_blueprints=[(blueprint, api.PREFIX)])

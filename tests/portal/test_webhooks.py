@@ -28,12 +28,12 @@ TEXT = "Jalan di depan SDN 2 Batulicin berlubang besar dan membahayakan pengenda
 
 
 @pytest.fixture
-def portal(make_app, intake_address, others_address):
+def portal(make_app, intake_address, others_address, pool, clock):
     """The portal app with the webhooks, served over HTTP on a free port; its URL."""
     app = make_app(intake_address, others_address, others_address)
     channel = channels.connect(intake_address, identity.ServiceSigner("portal", IDENTITY_KEY))
-    app.register_blueprint(webhooks.blueprint(intake=intake_pb2_grpc.IntakeServiceStub(channel),
-                                              sms_secret=SMS_SECRET, x_consumer_secret=X_SECRET,
+    app.register_blueprint(webhooks.blueprint(intake=intake_pb2_grpc.IntakeServiceStub(channel), pool=pool,
+                                              clock=clock, sms_secret=SMS_SECRET, x_consumer_secret=X_SECRET,
                                               x_account=X_ACCOUNT), url_prefix=webhooks.PREFIX)
     server = HttpServer(app, host="127.0.0.1", port=0)
     server.start()
@@ -209,10 +209,10 @@ def test_an_sms_quoting_an_unknown_tracking_id_is_a_new_report(portal, database_
 
 
 def test_an_sms_is_answered_503_when_intake_is_unavailable(make_app, closed_address, others_address,
-                                                          database_url):
+                                                          database_url, pool):
     app = make_app(closed_address, others_address, others_address)
     channel = channels.connect(closed_address, identity.ServiceSigner("portal", IDENTITY_KEY))
-    app.register_blueprint(webhooks.blueprint(intake=intake_pb2_grpc.IntakeServiceStub(channel),
+    app.register_blueprint(webhooks.blueprint(intake=intake_pb2_grpc.IntakeServiceStub(channel), pool=pool,
                                               sms_secret=SMS_SECRET, x_consumer_secret=X_SECRET,
                                               x_account=X_ACCOUNT, intake_timeout=0.5), url_prefix=webhooks.PREFIX)
     server = HttpServer(app, host="127.0.0.1", port=0)
@@ -305,11 +305,12 @@ def test_malformed_events_are_400(portal, database_url, body):
 
 
 def test_the_webhooks_refuse_everything_when_no_secret_is_configured(make_app, intake_address, others_address,
-                                                                    database_url):
+                                                                    database_url, pool):
     app = make_app(intake_address, others_address, others_address)
     channel = channels.connect(intake_address, identity.ServiceSigner("portal", IDENTITY_KEY))
-    app.register_blueprint(webhooks.blueprint(intake=intake_pb2_grpc.IntakeServiceStub(channel), sms_secret="",
-                                              x_consumer_secret="", x_account=X_ACCOUNT), url_prefix=webhooks.PREFIX)
+    app.register_blueprint(webhooks.blueprint(intake=intake_pb2_grpc.IntakeServiceStub(channel), pool=pool,
+                                              sms_secret="", x_consumer_secret="", x_account=X_ACCOUNT),
+                           url_prefix=webhooks.PREFIX)
     client = app.test_client()
     assert client.get("/webhooks/sms", query_string={"secret": "", "from": PHONE, "text": TEXT, "id": "1"},
                       headers={webhooks.SECRET_HEADER: "anything"}).status_code == 403
