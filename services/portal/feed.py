@@ -2,6 +2,7 @@
 support ("dukung") button. Only intake's published-report calls are used, so a confidential report
 or a reporter's identity cannot reach these pages."""
 
+import re
 import secrets
 
 import grpc
@@ -12,6 +13,7 @@ from services.portal.intake_client import IntakeClient
 from sp4n.intake.v1 import intake_pb2
 
 PAGE_SIZE = 20
+AGENCY_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")  # as routing's directory writes them
 SUPPORTER_COOKIE = "sp4n_pendukung"
 # What a person filters by, in their words, and the statuses it means.
 STATUS_FILTERS = {
@@ -28,12 +30,13 @@ def blueprint(*, intake: IntakeClient) -> Blueprint:
     def feed():
         chosen = {"q": request.args.get("q", "").strip()[:200],
                   "kategori": request.args.get("kategori", ""), "wilayah": request.args.get("wilayah", ""),
-                  "status": request.args.get("status", "")}
-        if chosen["kategori"] not in ("", *forms.CATEGORIES) or (chosen["wilayah"] and chosen["wilayah"] not in regions.of_app()) \
-                or chosen["status"] not in ("", *STATUS_FILTERS):
+                  "status": request.args.get("status", ""), "instansi": request.args.get("instansi", "")}
+        if chosen["kategori"] not in ("", *forms.CATEGORIES) or chosen["status"] not in ("", *STATUS_FILTERS) \
+                or (chosen["wilayah"] and chosen["wilayah"] not in regions.of_app()) \
+                or (chosen["instansi"] and not AGENCY_ID.fullmatch(chosen["instansi"])):
             abort(400)
         query = intake_pb2.ListPublishedReportsRequest(
-            query=chosen["q"], category=chosen["kategori"], region_code=chosen["wilayah"],
+            query=chosen["q"], category=chosen["kategori"], region_code=chosen["wilayah"], agency_id=chosen["instansi"],
             statuses=STATUS_FILTERS.get(chosen["status"], ()), page_size=PAGE_SIZE,
             page_token=request.args.get("halaman", "")[:1000])
         try:
@@ -44,8 +47,11 @@ def blueprint(*, intake: IntakeClient) -> Blueprint:
             raise
         next_page = url_for("feed.feed", **{k: v for k, v in chosen.items() if v}, halaman=page.next_page_token) \
             if page.next_page_token else ""
+        # The agency filter is reached from a report's agency; its name is on every report it finds.
+        agency_name = next((r.agency_name for r in page.reports), chosen["instansi"]) if chosen["instansi"] else ""
+        without_agency = url_for("feed.feed", **{k: v for k, v in chosen.items() if v and k != "instansi"})
         return render_template("feed.html", reports=page.reports, chosen=chosen, statuses=STATUS_FILTERS,
-                               next_page=next_page)
+                               next_page=next_page, agency_name=agency_name, without_agency=without_agency)
 
     @bp.get("/publik/<tracking_id>")
     def published(tracking_id: str):

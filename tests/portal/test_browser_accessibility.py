@@ -103,3 +103,21 @@ def test_the_check_catches_an_unlabelled_field(page, portal_url):
     page.goto(portal_url + "/")
     page.evaluate("document.querySelector('main form').append(document.createElement('input'))")
     assert [v["id"] for v in serious_violations(page)] == ["label"]
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_the_public_pages_and_the_error_pages(page, portal_url, intake_stub, language):
+    fill_report(page, portal_url, title="Lampu jalan mati di Jl. Raya Batulicin")
+    page.get_by_role("button", name="Kirim laporan").click()
+    page.wait_for_url(f"{portal_url}/laporan/terkirim")
+    tracking_id = page.locator("#tracking-id").inner_text()
+    forward(intake_stub, tracking_id)
+    for path in ("/publik", "/publik?q=lampu", "/publik?q=tidak-ada-yang-cocok", f"/publik/{tracking_id}",
+                 "/lacak", "/lacak?id=bukan-nomor", "/halaman-yang-tidak-ada"):
+        page.goto(f"{portal_url}{path}{'&' if '?' in path else '?'}lang={language}")
+        assert page.locator("html").get_attribute("lang") == language
+        assert_accessible(page)
+    page.goto(f"{portal_url}/publik?lang={language}")
+    page.locator("a.agency").first.click()  # the agency filter, reached from a report
+    assert page.locator("#chosen-agency").count() == 1
+    assert_accessible(page)

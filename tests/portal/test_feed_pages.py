@@ -16,10 +16,9 @@ def as_sla(intake_address):
     channel.close()
 
 
-def publish(as_sla, tracking_id):
+def publish(as_sla, tracking_id, agency_id="kab-tanah-bumbu-dinas-pupr", agency_name="Dinas PUPR Kabupaten Tanah Bumbu"):
     as_sla.ForwardReport(intake_pb2.ForwardReportRequest(
-        idempotency_key=f"fwd-{tracking_id}", tracking_id=tracking_id, agency_id="kab-tanah-bumbu-dinas-pupr",
-        agency_name="Dinas PUPR Kabupaten Tanah Bumbu"))
+        idempotency_key=f"fwd-{tracking_id}", tracking_id=tracking_id, agency_id=agency_id, agency_name=agency_name))
 
 
 def test_published_reports_are_listed_searchable_and_confidential_ones_never(client, as_sla):
@@ -41,8 +40,29 @@ def test_published_reports_are_listed_searchable_and_confidential_ones_never(cli
     assert "081234567890" not in shown and "[disembunyikan]" in shown
 
 
+def test_a_reports_agency_leads_to_that_agencys_reports_and_back_to_all(client, as_sla):
+    road = submitted(client, title="Jalan berlubang di Batulicin")
+    clinic = submitted(client, title="Puskesmas Simpang Empat tutup siang", category="kesehatan")
+    publish(as_sla, road)
+    publish(as_sla, clinic, agency_id="kab-tanah-bumbu-dinas-kesehatan", agency_name="Dinas Kesehatan Tanah Bumbu")
+    feed = page(client.get("/publik"))
+    [to_health] = feed.xpath("//a[@class='agency' and text()='Dinas Kesehatan Tanah Bumbu']/@href")
+    assert to_health == "/publik?instansi=kab-tanah-bumbu-dinas-kesehatan"
+    filtered = page(client.get(to_health))
+    assert [a.get("href") for a in filtered.xpath("//ol[@class='feed']//h2/a")] == [f"/publik/{clinic}"]
+    chosen = filtered.get_element_by_id("chosen-agency")
+    assert "Dinas Kesehatan Tanah Bumbu" in chosen.text_content()
+    assert chosen.xpath(".//a/@href") == ["/publik"]
+    # The other filters keep the agency; the report page leads to its agency's reports too.
+    assert filtered.xpath("//form[@role='search']//input[@name='instansi']/@value") == ["kab-tanah-bumbu-dinas-kesehatan"]
+    assert page(client.get(f"/publik/{road}")).xpath("//dd[@id='agency']/a/@href") == [
+        "/publik?instansi=kab-tanah-bumbu-dinas-pupr"]
+
+
 def test_bad_filters_and_page_links_are_refused(client):
     assert client.get("/publik?kategori=bukan-kategori").status_code == 400
+    assert client.get("/publik?instansi=Bukan%20Instansi").status_code == 400
+    assert client.get("/publik?wilayah=6399").status_code == 400
     assert client.get("/publik?halaman=palsu").status_code == 400
 
 
