@@ -8,15 +8,11 @@ from unittest.mock import ANY
 import pytest
 import requests
 
-from services.plumbing import channels, identity
 from services.portal import webhooks
-from services.portal.http_server import HttpServer
 from services.portal.webhook_messages import x_signature
-from sp4n.intake.v1 import intake_pb2_grpc
 from tests.portal.test_rate_limits import from_address
 from tests.portal.test_webhooks import (  # noqa: F401 (fixtures)
-    PHONE, SMS_SECRET, TEXT, X_ACCOUNT, X_SECRET, count, portal, post_events, sms, tweet)
-from tests.support import IDENTITY_KEY
+    PHONE, SMS_SECRET, TEXT, X_ACCOUNT, X_SECRET, count, portal, post_events, served_webhooks, sms, tweet)
 
 OTHER_PHONE = "085311112222"
 
@@ -32,16 +28,8 @@ def small_limits(monkeypatch):
 @pytest.fixture
 def unavailable_portal(make_app, closed_address, others_address, pool, clock):
     """Another replica of the portal, counting in the same database, whose intake does not answer."""
-    app = make_app(closed_address, others_address, others_address)
-    channel = channels.connect(closed_address, identity.ServiceSigner("portal", IDENTITY_KEY))
-    app.register_blueprint(webhooks.blueprint(intake=intake_pb2_grpc.IntakeServiceStub(channel), pool=pool,
-                                              clock=clock, sms_secret=SMS_SECRET, x_consumer_secret=X_SECRET,
-                                              x_account=X_ACCOUNT, intake_timeout=0.2), url_prefix=webhooks.PREFIX)
-    server = HttpServer(app, host="127.0.0.1", port=0)
-    server.start()
-    yield server.url
-    server.stop()
-    channel.close()
+    with served_webhooks(make_app, closed_address, others_address, pool, clock, intake_timeout=0.2) as url:
+        yield url
 
 
 @pytest.fixture

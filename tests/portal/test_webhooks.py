@@ -1,11 +1,13 @@
 """The SMS and X webhooks through real HTTP, served by the portal app over a real intake server and
 the test database: secrets and signatures, X's challenge, redeliveries, replies by SMS, bad input."""
 
+import contextlib
 import json
 import logging
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 
 import grpc
 import psycopg
@@ -27,19 +29,26 @@ PHONE = "081234567890"
 TEXT = "Jalan di depan SDN 2 Batulicin berlubang besar dan membahayakan pengendara motor"
 
 
-@pytest.fixture
-def portal(make_app, intake_address, others_address, pool, clock):
-    """The portal app with the webhooks, served over HTTP on a free port; its URL."""
+@contextlib.contextmanager
+def served_webhooks(make_app, intake_address: str, others_address: str, pool, clock, **options) -> Iterator[str]:
+    """The portal app with the webhooks over intake at `intake_address`, served over HTTP on a free
+    port; its URL."""
     app = make_app(intake_address, others_address, others_address)
     channel = channels.connect(intake_address, identity.ServiceSigner("portal", IDENTITY_KEY))
     app.register_blueprint(webhooks.blueprint(intake=intake_pb2_grpc.IntakeServiceStub(channel), pool=pool,
                                               clock=clock, sms_secret=SMS_SECRET, x_consumer_secret=X_SECRET,
-                                              x_account=X_ACCOUNT), url_prefix=webhooks.PREFIX)
+                                              x_account=X_ACCOUNT, **options), url_prefix=webhooks.PREFIX)
     server = HttpServer(app, host="127.0.0.1", port=0)
     server.start()
     yield server.url
     server.stop()
     channel.close()
+
+
+@pytest.fixture
+def portal(make_app, intake_address, others_address, pool, clock):
+    with served_webhooks(make_app, intake_address, others_address, pool, clock) as url:
+        yield url
 
 
 @pytest.fixture
