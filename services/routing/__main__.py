@@ -13,7 +13,7 @@ def build(ctx: process.Context):
     service.ensure_national_desk()
     service.load_regions()  # reference data: always, demo data or not
     if config.get("SP4N_DEMO_DATA") == "1":
-        demo.load(ctx.pool)
+        demo.load(ctx.pool, ctx.clock)  # through the directory import, as any directory file
     return [grpc_api.register(service)], [ctx.outbox_relay_to_sla()]
 
 

@@ -1,66 +1,58 @@
-"""Demo data: national bodies, Kalimantan Selatan with Kabupaten Tanah Bumbu and its units, DKI Jakarta,
-and the routing rules between them. Loaded at start with SP4N_DEMO_DATA=1; loading twice changes nothing."""
+"""Demo data: a few ministries and a national agency, Provinsi Kalimantan Selatan with some of its units,
+Kabupaten Tanah Bumbu (WITA) with its units, Kota Banjarmasin, DKI Jakarta, liaison officers, and the
+routing rules between them. Loaded at start with SP4N_DEMO_DATA=1, after the reference list of regions.
+
+The directory comes from data/demo_agencies.csv and data/demo_liaison_officers.csv through the same
+import as any directory file (so every `make run` exercises it): the directory becomes the demo's,
+and loading twice changes nothing."""
+
+from pathlib import Path
 
 from psycopg_pool import ConnectionPool
 
-from services.routing import repository
-from services.routing.domain import NATIONAL_DESK, Agency
+from services.plumbing.clock import Clock, SystemClock
+from services.routing import directory_csv, repository
+from services.routing.directory_rules import check_directory
+from services.routing.directory_service import DirectoryService, ImportSummary
+from services.routing.domain import Agency
+from services.routing.regions import read_regions
 
-WIB, WITA = "Asia/Jakarta", "Asia/Makassar"
+AGENCIES_CSV = Path(__file__).with_name("data") / "demo_agencies.csv"
+LIAISON_OFFICERS_CSV = Path(__file__).with_name("data") / "demo_liaison_officers.csv"
 TANAH_BUMBU = "kab-tanah-bumbu"
+KALSEL = "prov-kalimantan-selatan"
 
-
-def _unit(slug: str, code: str, name: str) -> Agency:
-    return Agency(f"{TANAH_BUMBU}-{slug}", code, f"{name} Kabupaten Tanah Bumbu", TANAH_BUMBU, "unit", "6310", WITA)
-
-
-# Parents come before their children.
-AGENCIES: tuple[Agency, ...] = (
-    Agency("kementerian-pupr", "KEMENPUPR", "Kementerian Pekerjaan Umum dan Perumahan Rakyat", NATIONAL_DESK.id,
-           "ministry", "", WIB),
-    Agency("kementerian-kesehatan", "KEMENKES", "Kementerian Kesehatan", NATIONAL_DESK.id, "ministry", "", WIB),
-    Agency("kementerian-pendidikan", "KEMENDIKDASMEN", "Kementerian Pendidikan Dasar dan Menengah",
-           NATIONAL_DESK.id, "ministry", "", WIB),
-    Agency("prov-kalimantan-selatan", "PROV-KALSEL", "Pemerintah Provinsi Kalimantan Selatan", NATIONAL_DESK.id,
-           "province", "63", WITA),
-    Agency(TANAH_BUMBU, "KAB-TANBU", "Pemerintah Kabupaten Tanah Bumbu", "prov-kalimantan-selatan", "regency",
-           "6310", WITA),
-    _unit("diskominfo", "DISKOMINFO-TANBU", "Dinas Komunikasi dan Informatika"),
-    _unit("dinas-pupr", "DPUPR-TANBU", "Dinas Pekerjaan Umum dan Penataan Ruang"),
-    _unit("dinas-kesehatan", "DINKES-TANBU", "Dinas Kesehatan"),
-    _unit("dinas-pendidikan", "DISDIK-TANBU", "Dinas Pendidikan"),
-    _unit("dinas-perhubungan", "DISHUB-TANBU", "Dinas Perhubungan"),
-    Agency("kota-banjarmasin", "KOTA-BJM", "Pemerintah Kota Banjarmasin", "prov-kalimantan-selatan", "city", "6371",
-           WITA),
-    Agency("prov-dki-jakarta", "PROV-DKI", "Pemerintah Provinsi DKI Jakarta", NATIONAL_DESK.id, "province", "31",
-           WIB),
-    Agency("kota-jakarta-selatan", "KOTA-JAKSEL", "Pemerintah Kota Administrasi Jakarta Selatan", "prov-dki-jakarta",
-           "city", "3171", WIB),
-)
-
-# (category, region prefix, agency, priority): local units first, the ministry anywhere else.
+# (category, region prefix, agency, priority): local units first, then the province's, the ministry anywhere else.
 RULES: tuple[tuple[str, str, str, int], ...] = (
     ("infrastruktur", "6310", f"{TANAH_BUMBU}-dinas-pupr", 0),
     ("kesehatan", "6310", f"{TANAH_BUMBU}-dinas-kesehatan", 0),
     ("pendidikan", "6310", f"{TANAH_BUMBU}-dinas-pendidikan", 0),
     ("perhubungan", "6310", f"{TANAH_BUMBU}-dinas-perhubungan", 0),
     ("lainnya", "6310", f"{TANAH_BUMBU}-diskominfo", 0),
+    ("kesehatan", "63", f"{KALSEL}-dinas-kesehatan", 0),
+    ("pendidikan", "63", f"{KALSEL}-dinas-pendidikan", 0),  # senior high schools are the province's
+    ("lainnya", "63", f"{KALSEL}-diskominfo", 0),
     ("infrastruktur", "", "kementerian-pupr", 0),
     ("kesehatan", "", "kementerian-kesehatan", 0),
     ("pendidikan", "", "kementerian-pendidikan", 0),
 )
 
 
-def load_into(conn) -> None:
-    """Writes the demo agencies and rules in the caller's transaction."""
-    repository.ensure_national_desk(conn)
-    for agency in AGENCIES:
-        repository.put_agency(conn, agency)
-    for category, prefix, agency_id, priority in RULES:
-        repository.put_rule(conn, category=category, region_prefix=prefix, agency_id=agency_id, priority=priority)
+def _agencies() -> tuple[Agency, ...]:
+    rows, problems = directory_csv.read_agencies(AGENCIES_CSV.read_bytes())
+    return check_directory(rows, {r.code: r for r in read_regions()}, reading_problems=problems).agencies
 
 
-def load(pool: ConnectionPool) -> None:
-    """Loads the demo data in a transaction of its own."""
+# The demo agencies as the import writes them (parents first, regions and time zones settled).
+AGENCIES: tuple[Agency, ...] = _agencies()
+
+
+def load(pool: ConnectionPool, clock: Clock | None = None) -> ImportSummary:
+    """Imports the demo directory, then writes the rules; each in a transaction of its own."""
+    summary = DirectoryService(pool=pool, clock=clock or SystemClock()).apply(
+        agencies_csv=AGENCIES_CSV.read_bytes(), liaison_officers_csv=LIAISON_OFFICERS_CSV.read_bytes(),
+        imported_by="demo")
     with pool.connection() as conn, conn.transaction():
-        load_into(conn)
+        for category, prefix, agency_id, priority in RULES:
+            repository.put_rule(conn, category=category, region_prefix=prefix, agency_id=agency_id, priority=priority)
+    return summary

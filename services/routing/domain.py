@@ -41,8 +41,29 @@ class Agency:
     name: str
     parent_id: str  # '' for the top of the directory
     level: str
-    region_code: str
+    region_code: str  # '' for a national body
     timezone: str
+    active: bool = True  # an inactive agency is never chosen by routing; it stays for its history
+
+
+@dataclass(frozen=True)
+class LiaisonOfficer:
+    """Who to contact at an agency about its reports: directory data (their logins are the portal's)."""
+    agency_id: str
+    name: str
+    position: str
+    email: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class AgencyFilter:
+    """Which agencies a list shows; every field narrows it."""
+    parent_id: str = ""  # its children only
+    level: str = ""
+    region_code: str = ""  # agencies in this region or inside it
+    query: str = ""  # part of the name, code or id, in any case
+    active: bool | None = None  # None: active and inactive
 
 
 # The national administrators' desk: the last resort of routing. The migration creates it.

@@ -1,17 +1,42 @@
 """The routing gRPC API: protobuf in and out, domain in between."""
 
 from services.plumbing import identity
+from services.plumbing.errors import InvalidArgument
 from services.plumbing.wire import text, timestamp
-from services.routing.domain import Agency, Assignment, RoutingRequest
+from services.routing.directory_service import AgencyDetail, ImportSummary
+from services.routing.domain import Agency, AgencyFilter, Assignment, LiaisonOfficer, RoutingRequest
 from services.routing.regions import Region
 from services.routing.service import RoutingService
 from sp4n.routing.v1 import routing_pb2 as pb
 from sp4n.routing.v1 import routing_pb2_grpc
 
 
+_ACTIVE = {pb.ListAgenciesRequest.ACTIVE_FILTER_UNSPECIFIED: None, pb.ListAgenciesRequest.ACTIVE_FILTER_ACTIVE: True,
+           pb.ListAgenciesRequest.ACTIVE_FILTER_INACTIVE: False}
+
+
 def agency_pb(a: Agency) -> pb.Agency:
     return pb.Agency(id=a.id, code=a.code, name=a.name, parent_id=a.parent_id, level=a.level,
-                     region_code=a.region_code, timezone=a.timezone)
+                     region_code=a.region_code, timezone=a.timezone, active=a.active)
+
+
+def liaison_officer_pb(o: LiaisonOfficer) -> pb.LiaisonOfficer:
+    return pb.LiaisonOfficer(name=o.name, position=o.position, email=o.email, phone=o.phone)
+
+
+def agency_detail_pb(d: AgencyDetail) -> pb.Agency:
+    found = agency_pb(d.agency)
+    found.ancestors.extend(agency_pb(a) for a in d.ancestors)
+    found.liaison_officers.extend(liaison_officer_pb(o) for o in d.liaison_officers)
+    return found
+
+
+def import_summary_pb(s: ImportSummary) -> pb.ImportAgenciesResponse:
+    return pb.ImportAgenciesResponse(
+        import_id=s.import_id, dry_run=s.dry_run, added_agency_ids=s.added, changed_agency_ids=s.changed,
+        unchanged_agencies=s.unchanged, deactivated_agency_ids=s.deactivated, deleted_agency_ids=s.deleted,
+        liaison_officers_imported=s.liaison_officers_imported, liaison_officers_added=s.liaison_officers_added,
+        liaison_officers_changed=s.liaison_officers_changed, liaison_officers_removed=s.liaison_officers_removed)
 
 
 def assignment_pb(a: Assignment) -> pb.Assignment:
@@ -48,11 +73,31 @@ class RoutingApi(routing_pb2_grpc.RoutingServiceServicer):
                                                   tracking_id=request.tracking_id.strip(), reason=request.reason))
 
     def GetAgency(self, request: pb.GetAgencyRequest, context) -> pb.Agency:
-        return agency_pb(self.service.agency(caller=identity.current(), agency_id=request.agency_id.strip()))
+        return agency_detail_pb(self.service.directory.agency(caller=identity.current(),
+                                                              agency_id=request.agency_id.strip()))
 
     def ListAgencies(self, request: pb.ListAgenciesRequest, context) -> pb.ListAgenciesResponse:
-        agencies = self.service.agencies(caller=identity.current(), parent_id=request.parent_id.strip())
-        return pb.ListAgenciesResponse(agencies=[agency_pb(a) for a in agencies])
+        if request.active not in _ACTIVE:
+            raise InvalidArgument("active", "ACTIVE_FILTER_UNSPECIFIED, ACTIVE_FILTER_ACTIVE or ACTIVE_FILTER_INACTIVE")
+        page = self.service.directory.agencies(
+            caller=identity.current(),
+            filter=AgencyFilter(parent_id=text(request.parent_id, "parent_id", max_length=100),
+                                level=text(request.level, "level", max_length=20).lower(),
+                                region_code=text(request.region_code, "region_code", max_length=10),
+                                query=" ".join(request.query.split()), active=_ACTIVE[request.active]),
+            page_size=request.page_size, page_token=text(request.page_token, "page_token", max_length=1000))
+        return pb.ListAgenciesResponse(agencies=[agency_pb(a) for a in page.agencies],
+                                       next_page_token=page.next_page_token, total_size=page.total_size)
+
+    def ImportAgencies(self, request: pb.ImportAgenciesRequest, context) -> pb.ImportAgenciesResponse:
+        return import_summary_pb(self.service.directory.import_directory(
+            caller=identity.current(), key=request.idempotency_key,
+            agencies_csv=request.agencies_csv, liaison_officers_csv=request.liaison_officers_csv or None,
+            dry_run=request.dry_run))
+
+    def ExportAgencies(self, request: pb.ExportAgenciesRequest, context) -> pb.ExportAgenciesResponse:
+        agencies, officers = self.service.directory.export_directory(caller=identity.current())
+        return pb.ExportAgenciesResponse(agencies_csv=agencies.encode(), liaison_officers_csv=officers.encode())
 
     def GetRegion(self, request: pb.GetRegionRequest, context) -> pb.Region:
         return region_pb(self.service.region(caller=identity.current(), code=text(request.code, "code",

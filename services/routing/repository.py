@@ -2,16 +2,18 @@
 
 from datetime import datetime
 
-from services.routing.domain import NATIONAL_DESK, LEVELS, Agency, Assignment, MatchedBy, Rule
+from services.routing.domain import NATIONAL_DESK, Agency, Assignment, MatchedBy, Rule
 from services.routing.regions import Region
 
-_AGENCY = "a.id, a.code, a.name, a.parent_id, a.level, a.region_code, a.timezone"
-_LEVEL_ORDER = "array_position(%s::text[], a.level)"
+# The agency's `active` is renamed: an assignment, selected beside it, has an `active` of its own.
+AGENCY_COLUMNS = ("a.id, a.code, a.name, a.parent_id, a.level, a.region_code, a.timezone, "
+                  "a.active AS agency_active")
 
 
-def _agency(row) -> Agency:
-    return Agency(row["id"], row["code"], row["name"], row["parent_id"] or "", row["level"], row["region_code"],
-                  row["timezone"])
+def agency_of(row) -> Agency:
+    """An agency from a row of AGENCY_COLUMNS (NULL parent and region read as '')."""
+    return Agency(row["id"], row["code"], row["name"], row["parent_id"] or "", row["level"], row["region_code"] or "",
+                  row["timezone"], row["agency_active"])
 
 
 def _rule(row) -> Rule:
@@ -19,33 +21,25 @@ def _rule(row) -> Rule:
 
 
 def _assignment(row) -> Assignment:
-    return Assignment(str(row["assignment_id"]), row["tracking_id"], _agency(row), MatchedBy(row["matched_by"]),
+    return Assignment(str(row["assignment_id"]), row["tracking_id"], agency_of(row), MatchedBy(row["matched_by"]),
                       row["assigned_at"], row["active"], row["declined_reason"] or "", row["declined_at"],
                       row["declined_by"] or "")
 
 
 def get_agency(conn, agency_id: str) -> Agency | None:
-    row = conn.execute(f"SELECT {_AGENCY} FROM routing.agencies a WHERE a.id = %s", (agency_id,)).fetchone()
-    return _agency(row) if row else None
-
-
-def list_agencies(conn, parent_id: str = "") -> list[Agency]:
-    """Every agency, or the children of `parent_id`; the top of the hierarchy first, then by name."""
-    where, params = ("WHERE a.parent_id = %s", [parent_id]) if parent_id else ("", [])
-    rows = conn.execute(f"SELECT {_AGENCY} FROM routing.agencies a {where} ORDER BY {_LEVEL_ORDER}, a.name, a.id",
-                        (*params, list(LEVELS))).fetchall()
-    return [_agency(r) for r in rows]
+    row = conn.execute(f"SELECT {AGENCY_COLUMNS} FROM routing.agencies a WHERE a.id = %s", (agency_id,)).fetchone()
+    return agency_of(row) if row else None
 
 
 def put_agency(conn, agency: Agency) -> None:
-    """Adds an agency, or updates the one with its id."""
+    """Adds an agency, or updates the one with its id (unchecked: the directory import checks a whole file)."""
     conn.execute(
-        "INSERT INTO routing.agencies (id, code, name, parent_id, level, region_code, timezone) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET code = EXCLUDED.code, "
+        "INSERT INTO routing.agencies (id, code, name, parent_id, level, region_code, timezone, active) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET code = EXCLUDED.code, "
         "name = EXCLUDED.name, parent_id = EXCLUDED.parent_id, level = EXCLUDED.level, "
-        "region_code = EXCLUDED.region_code, timezone = EXCLUDED.timezone",
-        (agency.id, agency.code, agency.name, agency.parent_id or None, agency.level, agency.region_code,
-         agency.timezone),
+        "region_code = EXCLUDED.region_code, timezone = EXCLUDED.timezone, active = EXCLUDED.active",
+        (agency.id, agency.code, agency.name, agency.parent_id or None, agency.level, agency.region_code or None,
+         agency.timezone, agency.active),
     )
 
 
@@ -54,8 +48,8 @@ def ensure_national_desk(conn) -> bool:
     desk = NATIONAL_DESK
     row = conn.execute(
         "INSERT INTO routing.agencies (id, code, name, parent_id, level, region_code, timezone) "
-        "VALUES (%s, %s, %s, NULL, %s, %s, %s) ON CONFLICT (id) DO NOTHING RETURNING id",
-        (desk.id, desk.code, desk.name, desk.level, desk.region_code, desk.timezone),
+        "VALUES (%s, %s, %s, NULL, %s, NULL, %s) ON CONFLICT (id) DO NOTHING RETURNING id",
+        (desk.id, desk.code, desk.name, desk.level, desk.timezone),
     ).fetchone()
     return row is not None
 
@@ -71,22 +65,24 @@ def put_rule(conn, *, category: str, region_prefix: str, agency_id: str, priorit
 
 
 def rules_for(conn, category: str) -> list[Rule]:
-    rows = conn.execute("SELECT * FROM routing.rules WHERE category = %s ORDER BY id", (category,)).fetchall()
+    """The rules of a category that name an active agency: a rule naming an inactive one is passed over."""
+    rows = conn.execute("SELECT r.* FROM routing.rules r JOIN routing.agencies a ON a.id = r.agency_id "
+                        "WHERE r.category = %s AND a.active ORDER BY r.id", (category,)).fetchall()
     return [_rule(r) for r in rows]
 
 
 def government_of(conn, region_code: str, levels: tuple[str, ...], excluded: frozenset[str]) -> Agency | None:
-    """The agency of one of `levels` that governs exactly `region_code`, not excluded."""
+    """The active agency of one of `levels` that governs exactly `region_code`, not excluded."""
     row = conn.execute(
-        f"SELECT {_AGENCY} FROM routing.agencies a WHERE a.region_code = %s AND a.level = ANY(%s) "
-        "AND NOT (a.id = ANY(%s)) ORDER BY a.id LIMIT 1",
+        f"SELECT {AGENCY_COLUMNS} FROM routing.agencies a WHERE a.region_code = %s AND a.level = ANY(%s) "
+        "AND a.active AND NOT (a.id = ANY(%s)) ORDER BY a.id LIMIT 1",
         (region_code, list(levels), list(excluded)),
     ).fetchone()
-    return _agency(row) if row else None
+    return agency_of(row) if row else None
 
 
 _ASSIGNMENT = ("SELECT s.id AS assignment_id, s.tracking_id, s.matched_by, s.assigned_at, s.active, "
-               f"s.declined_reason, s.declined_at, s.declined_by, {_AGENCY} "
+               f"s.declined_reason, s.declined_at, s.declined_by, {AGENCY_COLUMNS} "
                "FROM routing.assignments s JOIN routing.agencies a ON a.id = s.agency_id")
 
 

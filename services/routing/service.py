@@ -9,12 +9,13 @@ from services.plumbing import identity, outbox
 from services.plumbing.clock import Clock
 from services.plumbing.identifiers import check_idempotency_key
 from services.plumbing.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from services.routing import repository
+from services.routing import directory_repository, repository
+from services.routing.directory_service import DirectoryService
 from services.routing.domain import (AGENCY_DECLINED, NATIONAL_DESK, Agency, Assignment, MatchedBy, RoutingRequest,
-                                     best_rule, check_agency_id, check_decline_reason, check_request,
+                                     best_rule, check_decline_reason, check_request,
                                      check_tracking_id, decline_payload, ensure_declinable, regional_governments)
-from services.routing.regions import (REGIONS_CSV, Region, check_kind, check_parent_code, check_region_code,
-                                      read_regions)
+from services.routing.regions import (REGIONS_CSV, Region, RegionListError, check_kind, check_parent_code,
+                                      check_region_code, read_regions)
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ class RoutingService:
     def __init__(self, *, pool: ConnectionPool, clock: Clock):
         self.pool = pool
         self.clock = clock
+        self.directory = DirectoryService(pool=pool, clock=clock)
 
     def ensure_national_desk(self) -> None:
         """Makes sure the last resort of routing exists (the migration creates it; this restores it)."""
@@ -41,9 +43,13 @@ class RoutingService:
     def load_regions(self, path: Path = REGIONS_CSV) -> tuple[int, int]:
         """Syncs the reference list of regions from its CSV (at every start): returns (added or
         changed, removed). The file is checked whole before anything is written; loading the same
-        file again changes nothing."""
+        file again changes nothing; a list without the region of an agency is refused."""
         listed = read_regions(path)
         with self.pool.connection() as conn, conn.transaction():
+            orphans = directory_repository.agencies_in_regions_outside(conn, [r.code for r in listed])
+            if orphans:
+                raise RegionListError("the list leaves out regions that agencies are in: " + ", ".join(
+                    f"{a.region_code} ({a.id})" for a in orphans[:20]) + "; move or remove those agencies first")
             written, removed = repository.sync_regions(conn, listed)
         if written or removed:
             log.info("region list %s: %d regions added or changed, %d removed, %d in all", path.name, written,
@@ -84,16 +90,21 @@ class RoutingService:
     def _choose(self, conn, request: RoutingRequest) -> tuple[Agency, MatchedBy]:
         """The fallback chain: the preferred agency, the reporter's suggestion, the best rule, the
         government of the report's region, the national desk. Excluded agencies (those that declined)
-        are skipped at every step but the last: the national desk takes whatever no one else can."""
+        and inactive ones are skipped at every step but the last: the national desk takes whatever no
+        one else can."""
         excluded = request.excluded_agency_ids
         if request.preferred_agency_id:
             preferred = repository.get_agency(conn, request.preferred_agency_id)
             if preferred is None:
                 raise InvalidArgument("preferred_agency_id", f"no agency {request.preferred_agency_id!r}")
-            if preferred.id not in excluded:
+            if preferred.id not in excluded and preferred.active:
                 return preferred, MatchedBy.PREFERRED
+            if not preferred.active:
+                log.warning("report %s: the preferred agency %s is inactive; routing on", request.tracking_id,
+                            preferred.id)
         if request.suggested_agency_id and request.suggested_agency_id not in excluded:
-            if (suggested := repository.get_agency(conn, request.suggested_agency_id)) is not None:
+            suggested = repository.get_agency(conn, request.suggested_agency_id)
+            if suggested is not None and suggested.active:
                 return suggested, MatchedBy.SUGGESTED
         if request.category:
             rule = best_rule(repository.rules_for(conn, request.category), request.region_code, excluded)
@@ -143,23 +154,6 @@ class RoutingService:
             raise NotFound(f"report {tracking_id} has no active assignment: {latest.agency.id} declined it and it "
                            "awaits re-routing")
         raise NotFound(f"report {tracking_id} has not been assigned to an agency")
-
-    def agency(self, *, caller: identity.Caller, agency_id: str) -> Agency:
-        check_agency_id(agency_id, "agency_id")
-        with self.pool.connection() as conn:
-            found = repository.get_agency(conn, agency_id)
-        if found is None:
-            raise NotFound(f"no agency {agency_id!r}")
-        return found
-
-    def agencies(self, *, caller: identity.Caller, parent_id: str = "") -> list[Agency]:
-        """The whole directory, or the agencies directly under `parent_id`."""
-        with self.pool.connection() as conn:
-            if parent_id:
-                check_agency_id(parent_id, "parent_id")
-                if repository.get_agency(conn, parent_id) is None:
-                    raise NotFound(f"no agency {parent_id!r}")
-            return repository.list_agencies(conn, parent_id)
 
 
 def _ensure_own(caller: identity.Caller, assignment: Assignment | None, tracking_id: str) -> None:

@@ -215,13 +215,13 @@ def test_any_signed_in_caller_reads_the_directory(stub):
 
 def test_the_directory_lists_everything_or_the_children_of_an_agency(stub):
     everything = stub.ListAgencies(pb.ListAgenciesRequest(), metadata=OFFICER).agencies
-    assert len(everything) == 14 and everything[0].id == "nasional"
+    assert len(everything) == len(demo.AGENCIES) + 1 == 22 and everything[0].id == "nasional"
     units = stub.ListAgencies(pb.ListAgenciesRequest(parent_id="kab-tanah-bumbu"), metadata=OFFICER).agencies
     assert {a.id.removeprefix("kab-tanah-bumbu-") for a in units} == {
         "diskominfo", "dinas-pupr", "dinas-kesehatan", "dinas-pendidikan", "dinas-perhubungan"}
     assert all(a.level == "unit" and a.region_code == "6310" for a in units)
     top = stub.ListAgencies(pb.ListAgenciesRequest(parent_id="nasional"), metadata=OFFICER).agencies
-    assert [a.level for a in top] == ["ministry"] * 3 + ["province"] * 2
+    assert [a.level for a in top] == ["ministry"] * 5 + ["agency"] + ["province"] * 2
     with pytest.raises(grpc.RpcError) as e:
         stub.ListAgencies(pb.ListAgenciesRequest(parent_id="kab-atlantis"), metadata=OFFICER)
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
@@ -234,4 +234,4 @@ def test_loading_the_demo_data_again_changes_nothing(stub, pool, database_url):
 
     before = counts()
     demo.load(pool)
-    assert counts() == before == [14, len(demo.RULES)]
+    assert counts() == before == [22, len(demo.RULES)]

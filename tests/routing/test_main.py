@@ -64,3 +64,18 @@ def test_start_up_loads_the_reference_list_of_regions_without_demo_data(pool, cl
         agencies = [r["id"] for r in conn.execute("SELECT id FROM routing.agencies").fetchall()]
     assert kinds == {"province": 38, "regency": 416, "city": 98}
     assert agencies == ["nasional"]  # the demo directory stays out
+
+
+def test_start_up_with_demo_data_imports_the_demo_directory(pool, clock, monkeypatch):
+    monkeypatch.setenv("SP4N_DEMO_DATA", "1")
+    monkeypatch.setenv("SLA_SERVICE_ADDR", "127.0.0.1:9")
+    context = process.Context(name="routing", pool=pool, clock=clock, identity_key=IDENTITY_KEY,
+                              signer=identity.ServiceSigner("routing", IDENTITY_KEY))
+    build(context)
+    build(context)  # a restart: the same import again changes nothing
+    with pool.connection() as conn:
+        agencies = conn.execute("SELECT count(*) AS n FROM routing.agencies").fetchone()["n"]
+        officers = conn.execute("SELECT count(*) AS n FROM routing.liaison_officers").fetchone()["n"]
+        imports = conn.execute("SELECT imported_by FROM routing.directory_imports").fetchall()
+    assert (agencies, officers) == (22, 12)
+    assert imports == [{"imported_by": "demo"}]
