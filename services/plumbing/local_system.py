@@ -133,8 +133,10 @@ def main() -> int:
         print("\nSP4N is running: every service answers SERVING.", flush=True)
         for name in SERVICES:
             print(f"  {name:<13} gRPC {system.address(name)}  pid {system.processes[name].pid}")
-        print(f"\n  portal: {portal}\n  clock: {os.environ.get('SP4N_CLOCK', 'system')}"
-              "\n\nCtrl-C stops everything.", flush=True)
+        print(f"\n  portal: {portal}\n  staff:  {portal}staf/masuk", flush=True)
+        if env["SP4N_DEMO_DATA"] == "1":  # their passwords derive from the identity key: the portal logs them
+            print('          demo accounts: the portal\'s "demo staff account" lines above', flush=True)
+        print(f"  clock: {os.environ.get('SP4N_CLOCK', 'system')}\n\nCtrl-C stops everything.", flush=True)
         while not stopping.wait(1.0):
             if dead := system.exited():
                 print(f"stopping: a service exited {dead}", file=sys.stderr)

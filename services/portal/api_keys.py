@@ -113,15 +113,16 @@ def demo_key(identity_key: str) -> str:
 
 
 def ensure_demo_key(pool, identity_key: str) -> None:
-    """Makes sure the demo app key exists (SP4N_DEMO_DATA=1) and logs it."""
+    """Makes the demo app key (SP4N_DEMO_DATA=1) the one derived from this start's identity key, and
+    logs it: `make run` draws a new identity key at each start, and the key it logs must work."""
     key = demo_key(identity_key)
     with pool.connection() as conn:
-        _insert(conn, name=DEMO_NAME, kind=APP, agency_id="", prefix=key.partition(".")[0], key=key)
-        found = find(conn, key)
-    if found is not None and found.name == DEMO_NAME:
-        log.info("demo API key (%s, app): %s", DEMO_NAME, key)
-    else:
-        log.warning("the API key %s exists with another key or is revoked: the demo key is not usable", DEMO_NAME)
+        conn.execute("INSERT INTO portal.api_keys (name, kind, agency_id, prefix, key_sha256) "
+                     "VALUES (%s, %s, '', %s, %s) ON CONFLICT (name) DO UPDATE "
+                     "SET kind = excluded.kind, agency_id = '', prefix = excluded.prefix, "
+                     "key_sha256 = excluded.key_sha256, revoked_at = NULL",
+                     (DEMO_NAME, APP, key.partition(".")[0], digest(key)))
+    log.info("demo API key (%s, app): %s", DEMO_NAME, key)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from psycopg_pool import ConnectionPool
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUnavailable
 
 from services.plumbing.clock import Clock, SystemClock
-from services.portal import accounts, feed, forms, i18n, labels, open311, reporter_session, tracking
+from services.portal import accounts, feed, forms, i18n, labels, open311, reporter_session, staff_pages, tracking
 from services.portal.i18n import N_, _
 from services.portal.intake_client import IntakeClient, field_violation
 from services.portal.regions import Regions
@@ -71,6 +71,7 @@ def create_app(*, intake, sla, notify, identity_key: str, pool: ConnectionPool, 
                                               clock=clock))
     tracking.register(app, intake=client, sla=sla, notify=notify, sessions=sessions, nonces=nonces, pool=pool,
                       clock=clock, extra_timeout=extra_timeout)
+    staff_pages.register(app, sessions=sessions, pool=pool, clock=clock, identity_key=identity_key)
     for extra, prefix in extra_blueprints:
         app.register_blueprint(extra, url_prefix=prefix)
 

@@ -119,3 +119,17 @@ def test_the_demo_key_is_made_once_and_logged(pool, caplog, root):
     client = ApiClient(root, key)
     assert client.get("/reports/LAP-7K3QX9MA").status_code != 401
     client.close()
+
+
+def test_a_start_with_another_identity_key_makes_its_own_demo_key_the_one_that_works(pool, root):
+    earlier, later = "an-earlier-start-identity-key-0123456789", "a-later-start-identity-key-9876543210"
+    api_keys.ensure_demo_key(pool, earlier)
+    with pool.connection() as conn:
+        api_keys.revoke(conn, api_keys.DEMO_NAME)
+    api_keys.ensure_demo_key(pool, later)
+    with pool.connection() as conn:
+        assert [k.name for k in api_keys.list_keys(conn)] == ["demo-app"]
+    for identity_key, works in ((earlier, False), (later, True)):
+        client = ApiClient(root, api_keys.demo_key(identity_key))
+        assert (client.get("/reports/LAP-7K3QX9MA").status_code != 401) is works
+        client.close()

@@ -1,0 +1,128 @@
+"""Staff account management at /staf/akun: the list, a new account, disabling one.
+
+A national administrator manages every account; an agency administrator the agency administrators
+and liaison officers of their own agency (services.portal.staff_accounts). Anything else is refused
+with the 403 page and changes nothing, whatever the form says: the rights are checked on what is
+posted, not only by what the pages offer.
+"""
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+
+from services.portal import forms
+from services.portal.i18n import N_, _
+from services.portal.sessions import Sessions
+from services.portal.staff_accounts import (AGENCY_ADMIN, MANAGERS, PASSWORD_LENGTH, TAKEN, Invalid,
+                                            NewStaffAccount, NoSuchAccount, Refused, may_disable, roles_made_by)
+from services.portal.staff_service import StaffService
+from services.portal.staff_session import forbidden, member, requires
+
+PAGE_SIZE = 50
+AFTER = "setelah"  # the username a page of the list starts after
+MAX_AFTER = 64
+NOTICE = "staff_notice"  # what the list says once after an account was made or disabled
+NOTICES = {
+    "created": N_("Akun %(username)s dibuat."),
+    "disabled": N_("Akun %(username)s dinonaktifkan."),
+}
+FIELD_MESSAGES = {
+    "username": N_("Nama pengguna terdiri dari 3 sampai 64 karakter: huruf kecil, angka, titik, garis bawah, atau "
+                   "tanda hubung, diawali huruf atau angka."),
+    "password": N_("Kata sandi harus terdiri dari %(low)s sampai %(high)s karakter."),
+    "role": N_("Pilih peran akun."),
+    "agency_id": N_("Isi kode instansi untuk administrator instansi dan petugas penghubung (misalnya "
+                    "kab-tanah-bumbu-dinas-pupr); kosongkan untuk peran nasional."),
+}
+USERNAME_TAKEN = N_("Nama pengguna ini sudah dipakai. Pilih nama lain.")
+PASSWORDS_DIFFER = N_("Kedua kata sandi tidak sama.")
+def field_message(field: str) -> str:
+    if field == "password":
+        return _(FIELD_MESSAGES[field], low=PASSWORD_LENGTH[0], high=PASSWORD_LENGTH[1])
+    return _(FIELD_MESSAGES[field])
+
+
+FIELDS = ("username", "password", "password_again", "role", "agency_id")
+
+
+def blueprint(*, service: StaffService, sessions: Sessions) -> Blueprint:
+    bp = Blueprint("staff_accounts", __name__)
+
+    def new_account_page(form: forms.TextForm, status: int = 200):
+        for secret in ("password", "password_again"):
+            form.values.pop(secret, None)
+        return render_template("staff_account_new.html", form=form, roles=roles_made_by(member()),
+                               password_length=PASSWORD_LENGTH), status
+
+    def notify(kind: str, username: str) -> None:
+        sessions.current().data[NOTICE] = {"kind": kind, "username": username}
+        sessions.save()
+
+    def take_notice() -> str:
+        session = sessions.peek()
+        held = session.data.pop(NOTICE, None) if session else None
+        if held is None or held.get("kind") not in NOTICES:
+            return ""
+        sessions.save()
+        return _(NOTICES[held["kind"]], username=held["username"])
+
+    @bp.get("/staf/akun")
+    @requires(*MANAGERS)
+    def accounts():
+        actor = member()
+        after = request.args.get(AFTER, "")[:MAX_AFTER]
+        found = service.accounts(actor, after=after, limit=PAGE_SIZE + 1)
+        shown = found[:PAGE_SIZE]
+        next_page = url_for("staff_accounts.accounts", **{AFTER: shown[-1].username}) if len(found) > PAGE_SIZE else ""
+        return render_template("staff_accounts.html", actor=actor, accounts=shown, next_page=next_page,
+                               notice=take_notice(), may_disable=lambda account: may_disable(actor, account))
+
+    @bp.get("/staf/akun/baru")
+    @requires(*MANAGERS)
+    def new_account():
+        return new_account_page(forms.TextForm())
+
+    @bp.post("/staf/akun")
+    @requires(*MANAGERS)
+    def create_account():
+        actor = member()
+        form = forms.TextForm.parse(request.form, *FIELDS, keep_spaces=("password", "password_again"))
+        if actor.role == AGENCY_ADMIN and "agency_id" not in request.form:
+            form.values["agency_id"] = actor.agency_id  # theirs: the form does not ask
+        if not sessions.csrf_ok():
+            form.errors[forms.FORM_ERROR] = _(forms.SESSION_EXPIRED)
+            return new_account_page(form, 400)
+        v = form.values
+        asked = NewStaffAccount(username=v["username"], password=v["password"], role=v["role"],
+                                agency_id=v["agency_id"])
+        try:
+            if v["password"] != v["password_again"]:
+                form.errors["password_again"] = _(PASSWORDS_DIFFER)
+                service.check(actor, asked)  # what else is wrong, or refused
+            else:
+                created = service.create(actor, asked)
+        except Refused:
+            return forbidden()
+        except Invalid as e:
+            for field, problem in e.problems.items():
+                form.errors[field] = _(USERNAME_TAKEN) if problem == TAKEN else field_message(field)
+            if "password" in form.errors:  # a password of the wrong length is said once
+                form.errors.pop("password_again", None)
+        if form.errors:
+            return new_account_page(form, 400)
+        notify("created", created.username)
+        return redirect(url_for("staff_accounts.accounts"), 303)
+
+    @bp.post("/staf/akun/<int:account_id>/nonaktifkan")
+    @requires(*MANAGERS)
+    def disable_account(account_id: int):
+        if not sessions.csrf_ok():
+            abort(400)
+        try:
+            disabled = service.disable(member(), account_id)
+        except NoSuchAccount:
+            abort(404)
+        except Refused:
+            return forbidden()
+        notify("disabled", disabled.username)
+        return redirect(url_for("staff_accounts.accounts"), 303)
+
+    return bp

@@ -1,0 +1,155 @@
+"""Staff accounts of the portal: national administrators, agency administrators, liaison officers and
+process analysts. Types and rules only (no SQL, no Flask).
+
+Who manages whom: a national administrator makes accounts of every role and disables any account; an
+agency administrator makes and disables the agency administrators and liaison officers of their own
+agency only. No one disables their own account, so that the last administrator cannot lock everyone out.
+
+Signing in: the fifth failed attempt within 15 minutes locks the account for 15 minutes, whatever
+password comes next; a success clears the count.
+"""
+
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from services.plumbing import passwords
+from services.plumbing.identity import AGENCY_ADMIN, LIAISON_OFFICER, NATIONAL_ADMIN, PROCESS_ANALYST
+
+ROLES = (NATIONAL_ADMIN, AGENCY_ADMIN, LIAISON_OFFICER, PROCESS_ANALYST)
+AGENCY_ROLES = (AGENCY_ADMIN, LIAISON_OFFICER)  # they belong to an agency; the others to none
+MANAGERS = (NATIONAL_ADMIN, AGENCY_ADMIN)
+
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
+AGENCY_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")  # as routing names agencies, e.g. kab-tanah-bumbu
+PASSWORD_LENGTH = (12, passwords.MAX_LENGTH)
+
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+LOCK_TIME = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class StaffAccount:
+    id: int
+    username: str
+    role: str
+    agency_id: str
+    created_at: datetime
+    disabled_at: datetime | None = None
+    last_signed_in_at: datetime | None = None
+
+    @property
+    def subject(self) -> str:
+        """The subject of the caller identity the portal signs for this account."""
+        return f"staff:{self.id}"
+
+    @property
+    def active(self) -> bool:
+        return self.disabled_at is None
+
+
+@dataclass(frozen=True)
+class NewStaffAccount:
+    username: str
+    password: str
+    role: str
+    agency_id: str = ""
+
+
+@dataclass(frozen=True)
+class SignInState:
+    """An account's recent failed sign-ins."""
+    failures: int = 0
+    failing_since: datetime | None = None  # the first failure of those counted
+    locked_until: datetime | None = None
+
+
+class Refused(Exception):
+    """The acting account may not do this; nothing was changed."""
+
+
+class NoSuchAccount(LookupError):
+    """There is no account by that id."""
+
+
+class Invalid(ValueError):
+    """A new account that cannot be made as asked: each field that is wrong, and what is wrong with
+    it in a short English phrase (pages show their own wording for each field)."""
+
+    def __init__(self, problems: dict[str, str]):
+        super().__init__("; ".join(f"{field}: {problem}" for field, problem in problems.items()))
+        self.problems = problems
+
+
+TAKEN = "is taken"
+
+
+def normal_username(typed: str) -> str:
+    """A username as typed, as it is kept: without surrounding spaces, in lowercase."""
+    return typed.strip().lower()
+
+
+def normalised(new: NewStaffAccount) -> NewStaffAccount:
+    """The account asked for, its username and agency as they are kept."""
+    return replace(new, username=normal_username(new.username), agency_id=new.agency_id.strip().lower())
+
+
+def check_new_account(new: NewStaffAccount) -> NewStaffAccount:
+    """The (normalised) account to make; Invalid naming every field that is wrong."""
+    new = normalised(new)
+    problems = {}
+    if not USERNAME.fullmatch(new.username):
+        problems["username"] = "3 to 64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit"
+    low, high = PASSWORD_LENGTH
+    if not low <= len(new.password) <= high:
+        problems["password"] = f"must be {low} to {high} characters"
+    if new.role not in ROLES:
+        problems["role"] = f"one of {', '.join(ROLES)}"
+    elif new.role in AGENCY_ROLES and not AGENCY_ID.fullmatch(new.agency_id):
+        problems["agency_id"] = "an agency account needs its agency's id, such as kab-tanah-bumbu-dinas-pupr"
+    elif new.role not in AGENCY_ROLES and new.agency_id:
+        problems["agency_id"] = "a national account belongs to no agency"
+    if problems:
+        raise Invalid(problems)
+    return new
+
+
+def manages_accounts(actor: StaffAccount) -> bool:
+    return actor.role in MANAGERS
+
+
+def roles_made_by(actor: StaffAccount) -> tuple[str, ...]:
+    """The roles of the accounts `actor` may make."""
+    return ROLES if actor.role == NATIONAL_ADMIN else AGENCY_ROLES if actor.role == AGENCY_ADMIN else ()
+
+
+def may_make(actor: StaffAccount, role: str, agency_id: str) -> bool:
+    if actor.role == NATIONAL_ADMIN:
+        return True
+    return actor.role == AGENCY_ADMIN and role in AGENCY_ROLES and agency_id == actor.agency_id
+
+
+def may_disable(actor: StaffAccount, account: StaffAccount) -> bool:
+    if actor.id == account.id:
+        return False
+    return may_make(actor, account.role, account.agency_id)
+
+
+def agency_seen_by(actor: StaffAccount) -> str | None:
+    """The agency whose accounts `actor` sees in the account list; None: every account."""
+    return None if actor.role == NATIONAL_ADMIN else actor.agency_id
+
+
+def is_locked(state: SignInState, now: datetime) -> bool:
+    return state.locked_until is not None and now < state.locked_until
+
+
+def after_failure(state: SignInState, now: datetime) -> SignInState:
+    """The state after one more failed sign-in: counted from the first failure within the window, and
+    the one that makes MAX_FAILURES locks the account (a fresh count starts when the lock ends)."""
+    if state.failing_since is None or now - state.failing_since >= FAILURE_WINDOW:
+        state = SignInState(failing_since=now)
+    if state.failures + 1 >= MAX_FAILURES:
+        return SignInState(locked_until=now + LOCK_TIME)
+    return replace(state, failures=state.failures + 1)
