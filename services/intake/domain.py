@@ -17,6 +17,7 @@ TRACKING_ID = re.compile(r"LAP-[0-9A-HJKMNP-TV-Z]{8}")
 ACCOUNT_ID = re.compile(r"account:([1-9][0-9]{0,17})")  # a reporter account: "account:" and its number
 
 BODY_LENGTH = (1, 5000)
+TITLE_LENGTH = (5, 150)  # a report's title, as submitted or as an administrator edits it
 MAX_REASON = 2000
 MAX_AGENCY_ID = 100
 MAX_AGENCY_NAME = 200
@@ -186,6 +187,15 @@ class StatusChange:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class VerifiedChanges:
+    """What a verification decision changes in a report when it is forwarded: an edited title ("" keeps
+    it), and privacy flags to set (False leaves a flag as it is: flags are never cleared)."""
+    title: str = ""
+    anonymous: bool = False
+    confidential: bool = False
+
+
 def new_tracking_id() -> str:
     return TRACKING_PREFIX + "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(8))
 
@@ -258,3 +268,17 @@ def ensure_reply_allowed(report: Report) -> None:
 def ensure_completion_allowed(report: Report) -> None:
     if report.status is not ReportStatus.NEEDS_COMPLETION:
         raise FailedPrecondition(f"report {report.tracking_id} was not sent back for completion")
+
+
+def check_verified_changes(changes: VerifiedChanges) -> VerifiedChanges:
+    """An edited title follows a submission's rules for titles (empty: kept)."""
+    title = text(changes.title, "title", max_length=TITLE_LENGTH[1])
+    if title and len(title) < TITLE_LENGTH[0]:
+        raise InvalidArgument("title", f"at least {TITLE_LENGTH[0]} characters")
+    return replace(changes, title=title)
+
+
+def applied(report: Report, changes: VerifiedChanges) -> Report:
+    """The report with `changes`: a flag once set stays set, whoever set it."""
+    return replace(report, title=changes.title or report.title, anonymous=report.anonymous or changes.anonymous,
+                   confidential=report.confidential or changes.confidential)

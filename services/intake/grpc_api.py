@@ -4,10 +4,13 @@ from datetime import datetime, timezone
 
 from services.intake.accounts import NewAccount, ReporterAccount
 from services.intake.domain import (AttachmentFile, AttachmentInfo, Contact, Coordinates, ReporterContact, Report,
-                                    ReportStatus, ReportType, StatusChange, Submission, TimelineEntry)
+                                    ReportStatus, ReportType, StatusChange, Submission, TimelineEntry,
+                                    VerifiedChanges)
 from services.intake.publication import FeedFilter, PublishedReport
 from services.intake.report_lists import ReportPage, ReportSummary
 from services.intake.service import IntakeService
+from services.intake.similarity import Reason
+from services.intake.similarity_service import SimilarReport
 from services.plumbing import identity
 from services.plumbing.errors import InvalidArgument
 from services.plumbing.wire import timestamp
@@ -69,6 +72,21 @@ def summary_pb(r: ReportSummary) -> pb.ReportSummary:
         region_code=r.region_code, status=_STATUSES_PB[r.status], agency_id=r.agency_id, agency_name=r.agency_name,
         submitted_at=timestamp(r.submitted_at), updated_at=timestamp(r.updated_at), anonymous=r.anonymous,
         confidential=r.confidential)
+
+
+_SIMILARITY_REASONS_PB = {
+    Reason.SIMILAR_TEXT: pb.SIMILARITY_REASON_SIMILAR_TEXT,
+    Reason.NEARBY: pb.SIMILARITY_REASON_NEARBY,
+    Reason.SAME_PLACE_TEXT: pb.SIMILARITY_REASON_SAME_PLACE_TEXT,
+}
+
+
+def similar_pb(r: SimilarReport) -> pb.SimilarReport:
+    m = r.match
+    return pb.SimilarReport(report=summary_pb(r.summary), location_text=r.location_text, score=m.score,
+                            reasons=[_SIMILARITY_REASONS_PB[reason] for reason in m.reasons],
+                            text_similarity=m.text_similarity, location_similarity=m.location_similarity,
+                            has_distance=m.distance_meters is not None, distance_meters=m.distance_meters or 0.0)
 
 
 def page_pb(page: ReportPage) -> pb.ListReportsResponse:
@@ -143,9 +161,10 @@ class IntakeApi(intake_pb2_grpc.IntakeServiceServicer):
         return report_pb(self.service.report(caller=identity.current(), tracking_id=request.tracking_id))
 
     def ForwardReport(self, request: pb.ForwardReportRequest, context) -> pb.Report:
+        changes = VerifiedChanges(title=request.title, anonymous=request.anonymous, confidential=request.confidential)
         return report_pb(self.service.forward(caller=identity.current(), key=request.idempotency_key,
                                               tracking_id=request.tracking_id, agency_id=request.agency_id,
-                                              agency_name=request.agency_name))
+                                              agency_name=request.agency_name, changes=changes))
 
     def SetReportStatus(self, request: pb.SetReportStatusRequest, context) -> pb.Report:
         change = StatusChange(tracking_id=request.tracking_id, status=_STATUSES.get(request.status),
@@ -215,6 +234,15 @@ class IntakeApi(intake_pb2_grpc.IntakeServiceServicer):
             caller=identity.current(), agency_id=request.agency_id,
             statuses=tuple(_STATUSES.get(s) for s in request.statuses), page_size=request.page_size,
             page_token=request.page_token))
+
+    def FindSimilarReports(self, request: pb.FindSimilarReportsRequest, context) -> pb.FindSimilarReportsResponse:
+        found = self.service.similarity.similar(caller=identity.current(), tracking_id=request.tracking_id,
+                                                limit=request.limit)
+        return pb.FindSimilarReportsResponse(reports=[similar_pb(r) for r in found])
+
+    def GetReportSummaries(self, request: pb.GetReportSummariesRequest, context) -> pb.ListReportsResponse:
+        summaries = self.service.lists.summaries(caller=identity.current(), tracking_ids=list(request.tracking_ids))
+        return pb.ListReportsResponse(reports=[summary_pb(r) for r in summaries])
 
 
 def register(service: IntakeService):

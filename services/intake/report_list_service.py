@@ -3,11 +3,13 @@
 from psycopg_pool import ConnectionPool
 
 from services.intake import access, page_tokens, repository
-from services.intake.domain import ReportStatus
+from services.intake.domain import ReportStatus, check_tracking_id
 from services.intake.publication import check_page_size
-from services.intake.report_lists import Position, ReportPage, ReportScope, check_agency_scope
+from services.intake.report_lists import Position, ReportPage, ReportScope, ReportSummary, check_agency_scope
 from services.plumbing import identity
-from services.plumbing.errors import PermissionDenied
+from services.plumbing.errors import InvalidArgument, PermissionDenied
+
+MAX_SUMMARIES = 500
 
 
 class ReportListService:
@@ -30,6 +32,18 @@ class ReportListService:
         if not access.may_list_agency(caller, scope.agency_id):
             raise PermissionDenied("only the agency's own staff and national administrators see its reports")
         return self._page(scope, page_size, page_token)
+
+    def summaries(self, *, caller: identity.Caller, tracking_ids: list[str]) -> list[ReportSummary]:
+        """Summaries of the given reports, in the order asked, unknown ones left out: for national
+        administrators (the verification queue shows each report's title, category and region)."""
+        identity.require_role(caller, identity.NATIONAL_ADMIN)
+        if len(tracking_ids) > MAX_SUMMARIES:
+            raise InvalidArgument("tracking_ids", f"at most {MAX_SUMMARIES}")
+        for tracking_id in tracking_ids:
+            check_tracking_id(tracking_id, "tracking_ids")
+        with self.pool.connection() as conn:
+            found = repository.summaries_by_ids(conn, tracking_ids)
+        return [found[t] for t in dict.fromkeys(tracking_ids) if t in found]
 
     def _page(self, scope: ReportScope, page_size: int, page_token: str) -> ReportPage:
         page_size = check_page_size(page_size)

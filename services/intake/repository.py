@@ -181,13 +181,24 @@ def set_status(conn, tracking_id: str, status: ReportStatus) -> None:
     conn.execute("UPDATE intake.reports SET status = %s WHERE tracking_id = %s", (status.value, tracking_id))
 
 
+def apply_changes(conn, report: Report) -> None:
+    """Stores a report's title and privacy flags as verification changed them; the reporter's own title is
+    kept the first time it is replaced. Flags are only ever set."""
+    conn.execute(
+        "UPDATE intake.reports SET original_title = CASE WHEN title <> %(title)s THEN coalesce(original_title, title) "
+        "ELSE original_title END, title = %(title)s, anonymous = anonymous OR %(anonymous)s, "
+        "confidential = confidential OR %(confidential)s WHERE tracking_id = %(tracking_id)s",
+        {"title": report.title, "anonymous": report.anonymous, "confidential": report.confidential,
+         "tracking_id": report.tracking_id})
+
+
 def forward(conn, tracking_id: str, *, agency_id: str, agency_name: str, published: bool,
             at: datetime) -> None:
     """Assigns the agency; a published report keeps the time it was first published, which is never
-    before its submission (should a clock have been set back)."""
+    before its submission (should a clock have been set back). A confidential report is never published."""
     conn.execute(
         "UPDATE intake.reports SET agency_id = %s, agency_name = %s, status = 'forwarded', "
-        "published = published OR %s, "
+        "published = (published OR %s) AND NOT confidential, "
         "published_at = CASE WHEN %s THEN coalesce(published_at, greatest(%s, submitted_at)) ELSE published_at END "
         "WHERE tracking_id = %s",
         (agency_id, agency_name, published, published, at, tracking_id),
@@ -200,6 +211,19 @@ def _summary(row) -> ReportSummary:
         region_code=row["region_code"], status=ReportStatus(row["status"]), agency_id=row["agency_id"],
         agency_name=row["agency_name"], submitted_at=row["submitted_at"], updated_at=row["updated_at"],
         anonymous=row["anonymous"], confidential=row["confidential"])
+
+
+_SUMMARY_COLUMNS = (
+    "r.tracking_id, r.type, r.title, r.category, r.region_code, r.status, r.agency_id, r.agency_name, "
+    "r.submitted_at, r.anonymous, r.confidential, (SELECT max(t.created_at) FROM intake.timeline t "
+    "WHERE t.tracking_id = r.tracking_id) AS updated_at")
+
+
+def summaries_by_ids(conn, tracking_ids: list[str]) -> dict[str, ReportSummary]:
+    """The summaries of those of `tracking_ids` that exist, by tracking ID."""
+    rows = conn.execute(f"SELECT {_SUMMARY_COLUMNS} FROM intake.reports r WHERE r.tracking_id = ANY(%s::text[])",
+                        (list(tracking_ids),)).fetchall()
+    return {r["tracking_id"]: _summary(r) for r in rows}
 
 
 def report_summaries(conn, scope: ReportScope, after: Position | None, limit: int) -> list[ReportSummary]:
@@ -216,9 +240,6 @@ def report_summaries(conn, scope: ReportScope, after: Position | None, limit: in
         where.append("(r.submitted_at, r.tracking_id) < (%(submitted_at)s, %(tracking_id)s)")
         params |= {"submitted_at": after.submitted_at, "tracking_id": after.tracking_id}
     rows = conn.execute(
-        "SELECT r.tracking_id, r.type, r.title, r.category, r.region_code, r.status, r.agency_id, r.agency_name, "
-        "r.submitted_at, r.anonymous, r.confidential, (SELECT max(t.created_at) FROM intake.timeline t "
-        "WHERE t.tracking_id = r.tracking_id) AS updated_at "
-        f"FROM intake.reports r WHERE {' AND '.join(where)} "
+        f"SELECT {_SUMMARY_COLUMNS} FROM intake.reports r WHERE {' AND '.join(where)} "
         "ORDER BY r.submitted_at DESC, r.tracking_id DESC LIMIT %(limit)s", params | {"limit": limit}).fetchall()
     return [_summary(r) for r in rows]

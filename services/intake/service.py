@@ -12,12 +12,14 @@ from services.intake.account_service import AccountService
 from services.intake.attachments import attachment_number
 from services.intake.domain import (FOLLOW_UP_POSTED, REPLY_POSTED, REPORT_COMPLETED, REPORTER, SYSTEM, Attachment,
                                     Contact, EntryKind, Receipt, Report, ReportStatus, StatusChange, Submission,
-                                    TimelineEntry, account_number, check_body, check_status_change, check_tracking_id,
+                                    TimelineEntry, VerifiedChanges, account_number, applied, check_body,
+                                    check_status_change, check_tracking_id, check_verified_changes,
                                     ensure_agency_may_answer, ensure_completion_allowed, ensure_open,
                                     ensure_reply_allowed, text)
 from services.intake.publication import PublicText, public_text
 from services.intake.publication_service import PublicationService
 from services.intake.report_list_service import ReportListService
+from services.intake.similarity_service import SimilarityService
 from services.intake.submission import check_submission
 from services.plumbing import identity, outbox
 from services.plumbing.clock import Clock
@@ -56,6 +58,7 @@ class IntakeService:
         self.publication = PublicationService(pool=pool, clock=clock, page_key=page_key)
         self.accounts = AccountService(pool=pool, clock=clock)
         self.lists = ReportListService(pool=pool, page_key=page_key)
+        self.similarity = SimilarityService(pool=pool)
 
     def submit(self, *, caller: identity.Caller, key: str, submission: Submission) -> Receipt:
         """Stores a report with its reporter and attachments and starts its process. The receipt carries a
@@ -135,25 +138,43 @@ class IntakeService:
             raise NotFound(f"report {tracking_id} has no such attachment")
         return found
 
-    def forward(self, *, caller: identity.Caller, key: str, tracking_id: str, agency_id: str,
-                agency_name: str) -> Report:
-        """Assigns the competent agency and publishes the report unless it is confidential."""
+    def forward(self, *, caller: identity.Caller, key: str, tracking_id: str, agency_id: str, agency_name: str,
+                changes: VerifiedChanges = VerifiedChanges()) -> Report:
+        """Assigns the competent agency, applies the verification's changes (an edited title, privacy flags
+        set) and publishes the report unless it is confidential."""
         identity.require_service(caller, "sla")
         check_idempotency_key(key)
         check_tracking_id(tracking_id)
         agency_id = text(agency_id, "agency_id", min_length=1, max_length=domain.MAX_AGENCY_ID)
         agency_name = text(agency_name, "agency_name", min_length=1, max_length=domain.MAX_AGENCY_NAME)
+        changes = check_verified_changes(changes)
         with self.pool.connection() as conn, conn.transaction():
             report = _found(repository.get_report(conn, tracking_id, for_update=True), tracking_id)
             if repository.entry_by_key(conn, tracking_id, EntryKind.STATUS, key) is None:
                 ensure_open(report)
                 now = self.clock.now()
+                report = self._apply(conn, report, changes)
                 repository.forward(conn, tracking_id, agency_id=agency_id, agency_name=agency_name,
                                    published=not report.confidential, at=now)
                 repository.add_entry(conn, tracking_id=tracking_id, kind=EntryKind.STATUS, author=SYSTEM,
                                      body=agency_name, status=ReportStatus.FORWARDED, created_at=now, key=key)
                 report = repository.get_report(conn, tracking_id)
             return self._full(conn, report)
+
+    @staticmethod
+    def _apply(conn, report: Report, changes: VerifiedChanges) -> Report:
+        """The report with `changes` stored: flags only ever set, and a new title with its public text (and
+        search document) redone under the current redaction rules. The reporter's own title is kept."""
+        changed = applied(report, changes)
+        if changed == report:
+            return report
+        repository.apply_changes(conn, changed)
+        if changed.title != report.title:
+            contact = repository.contact(conn, report.tracking_id)
+            public = public_text(changed.title, changed.description, changed.location_text,
+                                 contact.reporter if contact else domain.ReporterContact())
+            repository.set_public_text(conn, report.tracking_id, public, redaction.VERSION)
+        return changed
 
     def set_status(self, *, caller: identity.Caller, key: str, change: StatusChange) -> Report:
         """Moves the report to a lifecycle status decided by its process."""

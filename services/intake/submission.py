@@ -6,7 +6,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from services.intake.attachments import check_attachments
-from services.intake.domain import MAX_AGENCY_ID, Coordinates, ReporterContact, Submission, account_number, text
+from services.intake.domain import (MAX_AGENCY_ID, TITLE_LENGTH, Coordinates, ReporterContact, Submission,
+                                    account_number, text)
 from services.plumbing.errors import InvalidArgument
 
 CHANNELS = frozenset({"web", "sms", "x", "app", "open311", "agency"})
@@ -16,7 +17,6 @@ CONTACT_REQUIRED = frozenset({"web", "sms", "app"})
 LANGUAGES = frozenset({"id", "en"})
 DEFAULT_LANGUAGE = "id"
 
-TITLE_LENGTH = (5, 150)
 DESCRIPTION_LENGTH = (10, 5000)
 MAX_CATEGORY = 100
 MAX_LOCATION = 300

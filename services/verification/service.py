@@ -6,13 +6,16 @@ from psycopg_pool import ConnectionPool
 
 from services.plumbing import identity, outbox
 from services.plumbing.clock import Clock
+from services.plumbing.errors import InvalidArgument, NotFound
 from services.plumbing.identifiers import check_idempotency_key
-from services.plumbing.errors import FailedPrecondition, NotFound
 from services.verification import repository
-from services.verification.domain import (DECIDED_EVENT, Decision, DecisionRequest, QueueItem, QueueStatus,
-                                          check_decision, check_tracking_id, status_after)
+from services.verification.domain import (ARCHIVE_REASONS, DECIDED_EVENT, ArchiveReasonLabel, Decision,
+                                          DecisionRequest, Outcome, QueueItem, QueueItemDetail, QueueStatus,
+                                          check_decision, check_original, check_tracking_id, ensure_waiting,
+                                          status_after)
 
 SCHEMA = "verification"
+DEFAULT_QUEUE_PAGE, MAX_QUEUE_PAGE = 50, 500
 
 
 class VerificationService:
@@ -34,25 +37,49 @@ class VerificationService:
                                 enqueued_at=self.clock.now(), key=key)
             return repository.get_item(conn, tracking_id)
 
-    def queue(self, *, caller: identity.Caller, limit: int) -> list[QueueItem]:
-        """The open queue, earliest deadline first."""
+    def queue(self, *, caller: identity.Caller, limit: int, status: QueueStatus | None = None) -> list[QueueItem]:
+        """The open queue (or its pending or held part), earliest deadline first, each report with its latest
+        decision."""
         identity.require_role(caller, identity.NATIONAL_ADMIN)
+        if limit < 0:
+            raise InvalidArgument("limit", "must not be negative")
+        if status is QueueStatus.DECIDED:
+            raise InvalidArgument("status", "must be pending or on hold: decided reports are not in the queue")
         with self.pool.connection() as conn:
-            return repository.open_items(conn, max(1, min(limit or 50, 500)))
+            return repository.open_items(conn, min(limit or DEFAULT_QUEUE_PAGE, MAX_QUEUE_PAGE), status)
+
+    def item(self, *, caller: identity.Caller, tracking_id: str) -> QueueItemDetail:
+        """A report's place in verification: its queue item, the decisions taken on it, its duplicates."""
+        identity.require_role(caller, identity.NATIONAL_ADMIN)
+        check_tracking_id(tracking_id)
+        with self.pool.connection() as conn, conn.transaction():
+            item = repository.get_item(conn, tracking_id)
+            if item is None:
+                raise NotFound(f"report {tracking_id} is not in the verification queue")
+            return QueueItemDetail(item, tuple(repository.decisions(conn, tracking_id)),
+                                   tuple(repository.duplicates_of(conn, tracking_id)))
+
+    def archive_reasons(self, *, caller: identity.Caller) -> tuple[ArchiveReasonLabel, ...]:
+        identity.require_role(caller, identity.NATIONAL_ADMIN)
+        return ARCHIVE_REASONS
 
     def decide(self, *, caller: identity.Caller, key: str, request: DecisionRequest) -> Decision:
-        """Records an administrator's decision and tells the report's process."""
+        """Records an administrator's decision and tells the report's process. A refused decision changes
+        nothing; a repeated key returns the first decision."""
         identity.require_role(caller, identity.NATIONAL_ADMIN)
         check_idempotency_key(key)
-        check_decision(request)
+        request = check_decision(request)
         with self.pool.connection() as conn, conn.transaction():
-            item = repository.get_item(conn, request.tracking_id, for_update=True)
+            repository.lock_items(conn, [request.tracking_id, request.duplicate_of])
             if (earlier := repository.decision_by_key(conn, key)) is not None:
                 return earlier
+            item = repository.get_item(conn, request.tracking_id)
             if item is None:
                 raise NotFound(f"report {request.tracking_id} is not in the verification queue")
-            if item.status is QueueStatus.DECIDED:
-                raise FailedPrecondition(f"report {request.tracking_id} is not waiting for a decision")
+            ensure_waiting(item, item.last_decision)
+            if request.outcome is Outcome.DUPLICATE:
+                original = repository.get_item(conn, request.duplicate_of)
+                check_original(request.duplicate_of, original, original.last_decision if original else None)
             decision = repository.add_decision(conn, key=key, request=request, decided_by=caller.subject,
                                                decided_at=self.clock.now())
             repository.set_status(conn, request.tracking_id, status_after(request.outcome))

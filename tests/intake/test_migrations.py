@@ -21,7 +21,22 @@ def test_reporters_stored_before_access_codes_keep_their_number_as_e164_digits_a
                      "language, status, submitted_at) VALUES ('LAP-AAAA0001', 'sms', 'k', 'complaint', 'Jalan rusak', "
                      "'Lubang besar di jalan.', 'id', 'in_verification', now())")
         conn.execute("INSERT INTO intake.reporters (tracking_id, phone) VALUES ('LAP-AAAA0001', '+6281234567890')")
-    assert db.migrate(url, schema="intake", folder=MIGRATIONS, outbox=True) == ["003_reporters_access_attachments.sql"]
+    applied = db.migrate(url, schema="intake", folder=MIGRATIONS, outbox=True)
+    assert applied[0] == "003_reporters_access_attachments.sql"
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT p.phone, r.access_code_hash, r.account_id FROM intake.reporters p "
                             "JOIN intake.reports r USING (tracking_id)").fetchone() == ("6281234567890", None, None)
+
+
+def test_reports_stored_before_the_verification_console_keep_their_title_as_the_reporters(make_database, tmp_path):
+    url = make_database()
+    for name in ("001_reports.sql", "002_publication.sql", "003_reporters_access_attachments.sql"):
+        shutil.copy(MIGRATIONS / name, tmp_path / name)
+    db.migrate(url, schema="intake", folder=tmp_path, outbox=True)
+    with psycopg.connect(url) as conn:
+        conn.execute("INSERT INTO intake.reports (tracking_id, channel, idempotency_key, type, title, description, "
+                     "language, status, submitted_at) VALUES ('LAP-AAAA0001', 'sms', 'k', 'complaint', 'Jalan rusak', "
+                     "'Lubang besar di jalan.', 'id', 'in_verification', now())")
+    assert db.migrate(url, schema="intake", folder=MIGRATIONS, outbox=True) == ["004_verification_console.sql"]
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT title, original_title FROM intake.reports").fetchone() == ("Jalan rusak", None)

@@ -242,3 +242,39 @@ def test_after_closure_the_process_waits_for_nothing(case, clock):
 def test_an_escalation_does_not_change_the_stage(case):
     case.advance(days=4)  # reminder and escalation have run; the report still waits for a decision
     assert case.description.stage == "await_decision"
+
+
+def test_the_administrators_title_and_privacy_flags_reach_the_forwarding_step(case, caller):
+    case.decide("forward", category="infrastruktur", title="Jalan berlubang di depan Pasar Batulicin",
+                anonymous=True, confidential=False)
+    [(params, key)] = [(p, k) for op, p, k in caller.calls if op == "intake/ForwardReport"]
+    assert params == {"tracking_id": "LAP-TEST0001", "agency_id": "kab-tanah-bumbu-dinas-pupr",
+                      "agency_name": "Agency kab-tanah-bumbu-dinas-pupr",
+                      "title": "Jalan berlubang di depan Pasar Batulicin", "anonymous": True, "confidential": False}
+    assert key == "sla:LAP-TEST0001:forward_report:1"
+
+
+def test_a_decision_without_the_new_fields_forwards_the_report_unchanged(case, caller):
+    # A decision recorded before verification sent titles and flags (its event still in the outbox).
+    case.send("verification_decided", outcome="forward", decided_at=case.clock.now().isoformat(), reason="",
+              category="", agency_id="", duplicate_of="")
+    [params] = [p for op, p, _ in caller.calls if op == "intake/ForwardReport"]
+    assert (params["title"], params["anonymous"], params["confidential"]) == ("", False, False)
+
+
+def test_re_routing_after_a_decline_forwards_with_the_same_decision(case, caller, clock):
+    case.decide("forward", title="Jalan berlubang di depan Pasar Batulicin", confidential=True)
+    case.send("agency_declined", agency_id="kab-tanah-bumbu-dinas-pupr", reason="bukan wewenang",
+              declined_at=clock.now().isoformat())
+    forwards = [(p["agency_id"], p["title"], p["confidential"]) for op, p, _ in caller.calls
+                if op == "intake/ForwardReport"]
+    assert forwards == [("kab-tanah-bumbu-dinas-pupr", "Jalan berlubang di depan Pasar Batulicin", True),
+                        ("kab-tanah-bumbu", "Jalan berlubang di depan Pasar Batulicin", True)]
+
+
+def test_an_archive_reason_from_the_list_is_what_the_reporter_is_told(case, caller):
+    case.decide("archive", reason="Terlalu umum: sebutkan instansinya", reason_code="too_general")
+    assert [p["reason"] for op, p, _ in caller.calls if op == "intake/SetReportStatus"] == [
+        "Terlalu umum: sebutkan instansinya"]
+    assert [p["params"] for op, p, _ in caller.calls if p.get("event") == "archived"] == [
+        {"reason": "Terlalu umum: sebutkan instansinya"}]
