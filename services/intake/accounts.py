@@ -6,19 +6,16 @@ comes next.
 """
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from services.intake.domain import text
 from services.intake.submission import MAX_NAME, check_email, check_phone
 from services.plumbing.errors import InvalidArgument
-# hash_password and password_matches are the accounts' own words for the shared hashing.
-from services.plumbing.passwords import MAX_LENGTH, decoy_hash, hash_password, password_matches  # noqa: F401
+# The hashing and the lockout rule are shared with staff accounts; these names are the accounts' own.
+from services.plumbing.passwords import (FAILURE_WINDOW, LOCK_TIME, MAX_FAILURES, MAX_LENGTH, SignInState,  # noqa: F401
+                                         after_failure, decoy_hash, hash_password, is_locked, password_matches)
 
 PASSWORD_LENGTH = (10, MAX_LENGTH)
-
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
-LOCK_TIME = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -36,14 +33,6 @@ class ReporterAccount:
     name: str
     phone: str
     created_at: datetime
-
-
-@dataclass(frozen=True)
-class SignInState:
-    """An account's recent failed sign-ins."""
-    failures: int = 0
-    failing_since: datetime | None = None  # the first failure of those counted
-    locked_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -73,15 +62,3 @@ def check_new_account(account: NewAccount) -> NewAccount:
 DECOY_HASH = decoy_hash()
 
 
-def is_locked(state: SignInState, now: datetime) -> bool:
-    return state.locked_until is not None and now < state.locked_until
-
-
-def after_failure(state: SignInState, now: datetime) -> SignInState:
-    """The state after one more failed sign-in: counted from the first failure within the window, and
-    the one that makes MAX_FAILURES locks the account (a fresh count starts when the lock ends)."""
-    if state.failing_since is None or now - state.failing_since >= FAILURE_WINDOW:
-        state = SignInState(failing_since=now)
-    if state.failures + 1 >= MAX_FAILURES:
-        return SignInState(locked_until=now + LOCK_TIME)
-    return replace(state, failures=state.failures + 1)

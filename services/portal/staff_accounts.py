@@ -11,9 +11,11 @@ password comes next; a success clears the count.
 
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from services.plumbing import passwords
+from services.plumbing.passwords import (FAILURE_WINDOW, LOCK_TIME, MAX_FAILURES, SignInState,  # noqa: F401
+                                         after_failure, is_locked)  # the lockout rule of reporter accounts too
 from services.plumbing.identity import AGENCY_ADMIN, LIAISON_OFFICER, NATIONAL_ADMIN, PROCESS_ANALYST
 
 ROLES = (NATIONAL_ADMIN, AGENCY_ADMIN, LIAISON_OFFICER, PROCESS_ANALYST)
@@ -23,10 +25,6 @@ MANAGERS = (NATIONAL_ADMIN, AGENCY_ADMIN)
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
 AGENCY_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")  # as routing names agencies, e.g. kab-tanah-bumbu
 PASSWORD_LENGTH = (12, passwords.MAX_LENGTH)
-
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
-LOCK_TIME = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -55,14 +53,6 @@ class NewStaffAccount:
     password: str
     role: str
     agency_id: str = ""
-
-
-@dataclass(frozen=True)
-class SignInState:
-    """An account's recent failed sign-ins."""
-    failures: int = 0
-    failing_since: datetime | None = None  # the first failure of those counted
-    locked_until: datetime | None = None
 
 
 class Refused(Exception):
@@ -141,15 +131,3 @@ def agency_seen_by(actor: StaffAccount) -> str | None:
     return None if actor.role == NATIONAL_ADMIN else actor.agency_id
 
 
-def is_locked(state: SignInState, now: datetime) -> bool:
-    return state.locked_until is not None and now < state.locked_until
-
-
-def after_failure(state: SignInState, now: datetime) -> SignInState:
-    """The state after one more failed sign-in: counted from the first failure within the window, and
-    the one that makes MAX_FAILURES locks the account (a fresh count starts when the lock ends)."""
-    if state.failing_since is None or now - state.failing_since >= FAILURE_WINDOW:
-        state = SignInState(failing_since=now)
-    if state.failures + 1 >= MAX_FAILURES:
-        return SignInState(locked_until=now + LOCK_TIME)
-    return replace(state, failures=state.failures + 1)
