@@ -12,6 +12,7 @@ from sp4n.intake.v1 import intake_pb2_grpc
 from sp4n.notify.v1 import notify_pb2_grpc
 from sp4n.routing.v1 import routing_pb2_grpc
 from sp4n.sla.v1 import sla_pb2_grpc
+from sp4n.verification.v1 import verification_pb2_grpc
 
 
 # The portal does not serve without the region list its forms offer: at start it waits this long for
@@ -20,11 +21,12 @@ REGIONS_WAIT_SECONDS = 120
 
 
 def build(ctx: process.Context):
-    region_list = regions.fetch(routing_pb2_grpc.RoutingServiceStub(ctx.channel("routing")),
-                                timeout=REGIONS_WAIT_SECONDS)
+    routing = routing_pb2_grpc.RoutingServiceStub(ctx.channel("routing"))
+    region_list = regions.fetch(routing, timeout=REGIONS_WAIT_SECONDS)
     app = web.create_app(intake=intake_pb2_grpc.IntakeServiceStub(ctx.channel("intake")),
                          sla=sla_pb2_grpc.SlaServiceStub(ctx.channel("sla")),
-                         notify=notify_pb2_grpc.NotifyServiceStub(ctx.channel("notify")),
+                         notify=notify_pb2_grpc.NotifyServiceStub(ctx.channel("notify")), routing=routing,
+                         verification=verification_pb2_grpc.VerificationServiceStub(ctx.channel("verification")),
                          identity_key=ctx.identity_key, pool=ctx.pool, clock=ctx.clock,
                          open311_api_keys=tuple(config.get("PORTAL_OPEN311_API_KEYS").split(",")),
                          extra_blueprints=[api.from_context(ctx), webhooks.from_context(ctx)], regions=region_list)

@@ -18,7 +18,7 @@ from services.portal import forms, rate_limits, staff_account_pages, staff_sessi
 from services.portal.i18n import N_, _
 from services.portal.rate_limits import RateLimit
 from services.portal.sessions import Sessions
-from services.portal.staff_accounts import LOCK_TIME, MANAGERS, MAX_FAILURES, ROLES
+from services.portal.staff_accounts import AGENCY_ROLES, LOCK_TIME, MANAGERS, MAX_FAILURES, ROLES
 from services.portal.staff_service import StaffService
 from services.portal.staff_session import NEXT, StaffSessions, requires, safe_next
 
@@ -37,6 +37,8 @@ ROLE_NAMES = {
 # consoles add theirs here.
 WORK_PAGES = (
     ("staff_accounts.accounts", N_("Akun staf"), MANAGERS),
+    ("agency.inbox", N_("Kotak masuk instansi"), AGENCY_ROLES),
+    ("verification_console.queue", N_("Antrean verifikasi"), ("national_admin",)),
 )
 
 

@@ -15,7 +15,8 @@ from psycopg_pool import ConnectionPool
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUnavailable
 
 from services.plumbing.clock import Clock, SystemClock
-from services.portal import accounts, feed, forms, i18n, labels, open311, reporter_session, staff_pages, tracking
+from services.portal import (accounts, agency_console, feed, forms, i18n, labels, open311, reporter_session,
+                            staff_pages, tracking, verification_console)
 from services.portal.i18n import N_, _
 from services.portal.intake_client import IntakeClient, field_violation
 from services.portal.regions import Regions
@@ -40,17 +41,19 @@ INTAKE_BUSY = N_("Kami belum dapat memastikan laporan Anda terkirim karena layan
 INVALID_TRACKING_ID = N_("Nomor pelacakan tidak valid. Contoh: LAP-7K3QX9MA.")
 
 
-def create_app(*, intake, sla, notify, identity_key: str, pool: ConnectionPool, intake_timeout: float = 5.0,
+def create_app(*, intake, sla, notify, routing, identity_key: str, pool: ConnectionPool, intake_timeout: float = 5.0,
                extra_timeout: float = 2.0, open311_api_keys: tuple[str, ...] = (), clock: Clock | None = None,
-               extra_blueprints: Sequence[tuple[Blueprint, str]] = (), regions: Regions) -> Flask:
-    """The portal app over stubs of intake, sla and notify (their channels carry the portal's identity)
-    and the portal's own schema in `pool` (sessions).
+               extra_blueprints: Sequence[tuple[Blueprint, str]] = (), regions: Regions,
+               verification=None) -> Flask:
+    """The portal app over stubs of intake, sla, notify and routing (their channels carry the portal's
+    identity; routing serves the agency console's decline) and the portal's own schema in `pool` (sessions).
 
     Calls to intake wait up to `intake_timeout` for it to be reachable, riding out a restart; sla
     and notify get `extra_timeout` and are left out when they do not answer. `open311_api_keys` may
     post service requests through Open311. `extra_blueprints` are (blueprint, url prefix) pairs of the
     other HTTP surfaces (the REST API, the channel webhooks). `regions` is the reference list of
-    regions the forms and APIs offer."""
+    regions the forms and APIs offer. `verification` serves the verification console (None: its pages
+    answer 503)."""
     clock = clock or SystemClock()
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=MAX_FORM_BYTES, MAX_FORM_MEMORY_SIZE=MAX_FORM_BYTES)
@@ -72,6 +75,11 @@ def create_app(*, intake, sla, notify, identity_key: str, pool: ConnectionPool, 
     tracking.register(app, intake=client, sla=sla, notify=notify, sessions=sessions, nonces=nonces, pool=pool,
                       clock=clock, extra_timeout=extra_timeout)
     staff_pages.register(app, sessions=sessions, pool=pool, clock=clock, identity_key=identity_key)
+    agency_console.register(app, intake=client, sla=sla, routing=routing, sessions=sessions, clock=clock,
+                            extra_timeout=extra_timeout)
+    app.register_blueprint(verification_console.blueprint(verification=verification, routing=routing, intake=intake,
+                                                          sessions=sessions, nonces=nonces, clock=clock,
+                                                          timeout=intake_timeout))
     for extra, prefix in extra_blueprints:
         app.register_blueprint(extra, url_prefix=prefix)
 

@@ -17,6 +17,7 @@ from services.portal.http_server import HttpServer
 from sp4n.intake.v1 import intake_pb2 as pb
 from sp4n.intake.v1 import intake_pb2_grpc
 from sp4n.notify.v1 import notify_pb2_grpc
+from sp4n.routing.v1 import routing_pb2_grpc
 from sp4n.sla.v1 import sla_pb2_grpc
 from tests.intake.reports import AGENCY, row_counts
 from tests.portal.conftest import REGIONS, png  # noqa: F401 (one image for every portal test)
@@ -174,8 +175,9 @@ def serve_api(pool, clock):
                                   public_url=PUBLIC_URL, clock=clock, intake_timeout=intake_timeout,
                                   extra_timeout=1.0)
         app = web.create_app(regions=REGIONS, intake=intake_stub, sla=sla_stub,
-                             notify=notify_pb2_grpc.NotifyServiceStub(sla_channel), identity_key=IDENTITY_KEY, pool=pool,
-                             intake_timeout=intake_timeout, extra_timeout=1.0,
+                             notify=notify_pb2_grpc.NotifyServiceStub(sla_channel),
+                             routing=routing_pb2_grpc.RoutingServiceStub(sla_channel), identity_key=IDENTITY_KEY,
+                             pool=pool, intake_timeout=intake_timeout, extra_timeout=1.0,
                              extra_blueprints=[(blueprint, api.PREFIX)])
         server = HttpServer(app, host="127.0.0.1", port=0)
         server.start()

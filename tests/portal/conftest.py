@@ -23,7 +23,9 @@ from services.portal.regions import Region, Regions
 from services.routing.regions import read_regions
 from sp4n.intake.v1 import intake_pb2_grpc
 from sp4n.notify.v1 import notify_pb2_grpc
+from sp4n.routing.v1 import routing_pb2_grpc
 from sp4n.sla.v1 import sla_pb2_grpc
+from sp4n.verification.v1 import verification_pb2_grpc
 from tests.intake.reports import T0
 from tests.portal import axe_core
 from tests.portal.fakes import FakeNotify, FakeSla, registrations
@@ -85,20 +87,31 @@ def others_address(grpc_address, fake_sla, fake_notify):
     return grpc_address("others", *registrations(fake_sla, fake_notify))
 
 
+def verification_stub(address: str | None, signer, opened: list):
+    """A stub of verification at `address`, None without one (the console then answers 503)."""
+    if address is None:
+        return None
+    opened.append(channels.connect(address, signer))
+    return verification_pb2_grpc.VerificationServiceStub(opened[-1])
+
+
 @pytest.fixture
 def make_app(pool, clock):
     """The portal app over intake, sla and notify at the given addresses."""
     opened = []
 
-    def make(intake: str, sla: str, notify: str, intake_timeout: float = 5.0):
+    def make(intake: str, sla: str, notify: str, intake_timeout: float = 5.0, routing: str | None = None,
+             verification: str | None = None):
         signer = identity.ServiceSigner("portal", IDENTITY_KEY)
-        intake_channel, sla_channel, notify_channel = (channels.connect(a, signer) for a in (intake, sla, notify))
-        opened.extend([intake_channel, sla_channel, notify_channel])
+        intake_channel, sla_channel, notify_channel, routing_channel = (
+            channels.connect(a, signer) for a in (intake, sla, notify, routing or notify))  # no routing: none answers
+        opened.extend([intake_channel, sla_channel, notify_channel, routing_channel])
         app = web.create_app(regions=REGIONS, intake=intake_pb2_grpc.IntakeServiceStub(intake_channel),
                              sla=sla_pb2_grpc.SlaServiceStub(sla_channel),
                              notify=notify_pb2_grpc.NotifyServiceStub(notify_channel),
+                             routing=routing_pb2_grpc.RoutingServiceStub(routing_channel),
                              identity_key=IDENTITY_KEY, pool=pool, clock=clock, intake_timeout=intake_timeout,
-                             extra_timeout=1.0)
+                             extra_timeout=1.0, verification=verification_stub(verification, signer, opened))
         return app
 
     yield make

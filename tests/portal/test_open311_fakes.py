@@ -19,6 +19,7 @@ from services.portal import web
 from sp4n.intake.v1 import intake_pb2 as pb
 from sp4n.intake.v1 import intake_pb2_grpc
 from sp4n.notify.v1 import notify_pb2_grpc
+from sp4n.routing.v1 import routing_pb2_grpc
 from sp4n.sla.v1 import sla_pb2_grpc
 from tests.portal.conftest import REGIONS
 from tests.support import IDENTITY_KEY, ROOT
@@ -150,7 +151,8 @@ def make_open311_app(clock, pool):
         opened.extend([intake_channel, others_channel])
         return web.create_app(regions=REGIONS, intake=intake_pb2_grpc.IntakeServiceStub(intake_channel),
                               sla=sla_pb2_grpc.SlaServiceStub(others_channel),
-                              notify=notify_pb2_grpc.NotifyServiceStub(others_channel), identity_key=IDENTITY_KEY,
+                              notify=notify_pb2_grpc.NotifyServiceStub(others_channel),
+                              routing=routing_pb2_grpc.RoutingServiceStub(others_channel), identity_key=IDENTITY_KEY,
                               pool=pool, intake_timeout=intake_timeout, extra_timeout=1.0, open311_api_keys=(KEY, OTHER_KEY),
                               clock=clock)
 

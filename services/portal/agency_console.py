@@ -1,0 +1,303 @@
+"""The agency console at /staf/instansi, for liaison officers and agency administrators: the inbox of
+their agency's assigned reports with their deadlines, a report's detail with its timeline and
+attachments, and the two things an agency does with a report: post a follow-up (tindak lanjut), or
+decline it as not within its authority (it then goes back to routing).
+
+Every call is made as the signed-in staff member (staff_session.call_metadata), and the services
+decide: intake shows an agency only its own reports and never the reporter's identity, routing lets
+only the assigned agency decline. A refusal (PERMISSION_DENIED) is the 403 page and changes nothing;
+a decision on a report no longer waiting for it (FAILED_PRECONDITION) is said on the page.
+
+Deadlines come from sla and are left out when it cannot be reached. A deadline is "due soon" when it
+ends within DUE_SOON (24 hours: one day of the clock, not of the agency's working calendar) and
+"overdue" once it has passed unmet.
+
+Intake's PostFollowUp takes text only, so a follow-up has no attachments here.
+"""
+
+import io
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import grpc
+from flask import Blueprint, Flask, abort, redirect, render_template, request, send_file, url_for
+from werkzeug.exceptions import ServiceUnavailable
+
+from services.plumbing.clock import Clock
+from services.portal import forms
+from services.portal.i18n import N_, _
+from services.portal.intake_client import UNAVAILABLE, IntakeClient
+from services.portal.sessions import Sessions
+from services.portal.staff_accounts import AGENCY_ROLES
+from services.portal.staff_session import caller, call_metadata, forbidden, member, requires
+from sp4n.intake.v1 import intake_pb2
+from sp4n.routing.v1 import routing_pb2
+from sp4n.sla.v1 import sla_pb2
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 20
+# Ordered by deadline, the inbox holds the reports still waiting on the agency, up to this many.
+MAX_BY_DEADLINE = 500
+OPEN_STATUSES = (intake_pb2.REPORT_STATUS_FORWARDED, intake_pb2.REPORT_STATUS_FOLLOWED_UP)
+DUE_SOON = timedelta(hours=24)
+ORDER = "urutan"  # "baru" (newest first, the default) or "tenggat" (by deadline)
+PAGE = "halaman"  # intake's page token (newest first) or the page number (by deadline)
+MAX_PAGE_TOKEN = 1000
+ATTACHMENT_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
+SERVED_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "application/pdf"})
+DECLINE_REASON = (10, 2000)  # routing's limits
+NOTICE = "agency_notice"
+NOTICES = {
+    "followed_up": N_("Tindak lanjut untuk laporan %(id)s terkirim."),
+    "declined": N_("Laporan %(id)s ditolak dan dikembalikan untuk dirutekan ulang ke instansi lain."),
+}
+NOT_WAITING = N_("Laporan ini sedang tidak menunggu tindak lanjut instansi Anda. Muat ulang halaman untuk melihat "
+                 "statusnya.")
+NOT_DECLINABLE = N_("Laporan ini tidak dapat ditolak lagi: penugasan instansi Anda sudah tidak aktif, atau instansi "
+                    "Anda adalah tujuan terakhir.")
+FOLLOW_UP_REFUSED = N_("Tindak lanjut tidak dapat diterima. Tulis paling banyak 5.000 karakter.")
+FOLLOW_UP_EMPTY = N_("Tulis tindak lanjut instansi Anda.")
+FOLLOW_UP_TOO_LONG = N_("Tindak lanjut maksimal %(high)s karakter (sekarang %(length)s).")
+REASON_LENGTH = N_("Tulis alasan penolakan, %(low)s sampai %(high)s karakter.")
+
+
+@dataclass(frozen=True)
+class DeadlineView:
+    """A deadline as the console shows it: its name, when it ends, and how urgent it is."""
+    name: str
+    due_at: datetime
+    state: str  # open, met, breached
+    urgency: str  # "overdue", "due_soon" or ""
+
+    @property
+    def open(self) -> bool:
+        return self.state == "open"
+
+
+def deadline_view(deadline: sla_pb2.Deadline, now: datetime) -> DeadlineView:
+    due_at = deadline.due_at.ToDatetime(tzinfo=timezone.utc)
+    urgency = ""
+    if deadline.state == "breached" or (deadline.state == "open" and due_at <= now):
+        urgency = "overdue"
+    elif deadline.state == "open" and due_at - now <= DUE_SOON:
+        urgency = "due_soon"
+    return DeadlineView(name=deadline.name, due_at=due_at, state=deadline.state, urgency=urgency)
+
+
+def agency_deadline(deadlines: list[DeadlineView] | None) -> DeadlineView | None:
+    """The deadline the inbox shows for a report: its earliest open one (the agency's work)."""
+    waiting = [d for d in deadlines or () if d.open]
+    return min(waiting, key=lambda d: d.due_at) if waiting else None
+
+
+def register(app: Flask, *, intake: IntakeClient, sla, routing, sessions: Sessions, clock: Clock,
+             extra_timeout: float) -> None:
+    app.register_blueprint(blueprint(intake=intake, sla=sla, routing=routing, sessions=sessions, clock=clock,
+                                     extra_timeout=extra_timeout, nonces=forms.Nonces(intake.identity_key)))
+
+
+def blueprint(*, intake: IntakeClient, sla, routing, sessions: Sessions, clock: Clock, extra_timeout: float,
+              nonces: forms.Nonces) -> Blueprint:
+    bp = Blueprint("agency", __name__)
+
+    def as_staff(method: str, message):
+        return intake.call(method, message, caller=caller())
+
+    def deadlines_of(tracking_ids: list[str]) -> dict[str, list[DeadlineView] | None]:
+        """Each report's deadlines from sla, asked at once; None for a report sla did not answer for."""
+        now = clock.now()
+        asked = {t: sla.GetCase.future(sla_pb2.GetCaseRequest(tracking_id=t), timeout=extra_timeout)
+                 for t in tracking_ids}
+        found: dict[str, list[DeadlineView] | None] = {}
+        for tracking_id, future in asked.items():
+            try:
+                case = future.result()
+            except grpc.RpcError as e:
+                if e.code() != grpc.StatusCode.NOT_FOUND:
+                    log.warning("no deadlines for %s: sla answered %s", tracking_id, e.code().name)
+                found[tracking_id] = [] if e.code() == grpc.StatusCode.NOT_FOUND else None
+                continue
+            found[tracking_id] = sorted((deadline_view(d, now) for d in case.deadlines), key=lambda d: d.due_at)
+        return found
+
+    def take_notice() -> str:
+        session = sessions.peek()
+        held = session.data.pop(NOTICE, None) if session else None
+        if held is None or held.get("kind") not in NOTICES:
+            return ""
+        sessions.save()
+        return _(NOTICES[held["kind"]], id=held["id"])
+
+    def notify(kind: str, tracking_id: str) -> None:
+        sessions.current().data[NOTICE] = {"kind": kind, "id": tracking_id}
+        sessions.save()
+
+    def refused(e: grpc.RpcError):
+        """The page for what a service refused outright; other errors are raised again."""
+        if e.code() in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED):
+            return forbidden()
+        if e.code() == grpc.StatusCode.NOT_FOUND:
+            abort(404)
+        raise e
+
+    @bp.get("/staf/instansi")
+    @requires(*AGENCY_ROLES)
+    def inbox():
+        account = member()
+        by_deadline = request.args.get(ORDER) == "tenggat"
+        page = request.args.get(PAGE, "")[:MAX_PAGE_TOKEN]
+        try:
+            if by_deadline:
+                pairs, next_page, truncated = sorted_by_deadline(account.agency_id, page)
+                reports, deadlines = [r for r, _d in pairs], {r.tracking_id: d for r, d in pairs}
+            else:
+                answer = as_staff("ListAgencyReports", intake_pb2.ListAgencyReportsRequest(
+                    agency_id=account.agency_id, page_size=PAGE_SIZE, page_token=page))
+                reports, next_page, truncated = list(answer.reports), answer.next_page_token, False
+                deadlines = deadlines_of([r.tracking_id for r in reports])
+        except grpc.RpcError as e:
+            if e.code() == grpc.StatusCode.INVALID_ARGUMENT:  # a page token not of intake's making
+                return redirect(url_for("agency.inbox", **({ORDER: "tenggat"} if by_deadline else {})), 303)
+            return refused(e)
+        shown = {t: agency_deadline(d) for t, d in deadlines.items()}
+        next_url = url_for("agency.inbox", **{ORDER: "tenggat" if by_deadline else "baru", PAGE: next_page}) \
+            if next_page else ""
+        return render_template("agency_inbox.html", account=account, reports=reports, deadline=shown,
+                               sla_missing=[t for t, d in deadlines.items() if d is None], by_deadline=by_deadline,
+                               next_page=next_url, truncated=truncated, notice=take_notice())
+
+    def sorted_by_deadline(agency_id: str, page: str):
+        """The reports waiting on the agency, earliest deadline first (those without one last): a page of
+        (report, deadlines) pairs, the next page's number or '', and whether MAX_BY_DEADLINE cut the list."""
+        number = int(page) if page.isdigit() and 0 < int(page) <= MAX_BY_DEADLINE else 1
+        reports, token = [], ""
+        while True:
+            answer = as_staff("ListAgencyReports", intake_pb2.ListAgencyReportsRequest(
+                agency_id=agency_id, statuses=OPEN_STATUSES, page_size=100, page_token=token))
+            reports.extend(answer.reports)
+            token = answer.next_page_token
+            if not token or len(reports) >= MAX_BY_DEADLINE:
+                break
+        truncated = bool(token) or len(reports) > MAX_BY_DEADLINE
+        reports = reports[:MAX_BY_DEADLINE]
+        found = deadlines_of([r.tracking_id for r in reports])
+        far = datetime.max.replace(tzinfo=timezone.utc)
+
+        def due(report):
+            d = agency_deadline(found[report.tracking_id])
+            return d.due_at if d else far
+
+        ordered = sorted(reports, key=due)
+        start = (number - 1) * PAGE_SIZE
+        shown = ordered[start:start + PAGE_SIZE]
+        next_page = str(number + 1) if start + PAGE_SIZE < len(ordered) else ""
+        return [(r, found[r.tracking_id]) for r in shown], next_page, truncated
+
+    def known(tracking_id: str) -> None:
+        if forms.tracking_id(tracking_id) != tracking_id:
+            abort(404)
+
+    def show(tracking_id: str, *, follow_up: forms.TextForm | None = None, decline: forms.TextForm | None = None,
+             nonce: str = "", status: int = 200):
+        try:
+            report = as_staff("GetReport", intake_pb2.GetReportRequest(tracking_id=tracking_id))
+        except grpc.RpcError as e:
+            return refused(e)
+        deadlines = deadlines_of([tracking_id])[tracking_id]
+        return render_template("agency_report.html", report=report, deadlines=deadlines,
+                               follow_up=follow_up or forms.TextForm(), decline=decline or forms.TextForm(),
+                               nonce=nonce or nonces.issue(), decline_reason=DECLINE_REASON,
+                               may_follow_up=report.status in OPEN_STATUSES, notice=take_notice()), status
+
+    @bp.get("/staf/instansi/<tracking_id>")
+    @requires(*AGENCY_ROLES)
+    def report(tracking_id: str):
+        known(tracking_id)
+        return show(tracking_id)
+
+    @bp.get("/staf/instansi/<tracking_id>/lampiran/<attachment_id>")
+    @requires(*AGENCY_ROLES)
+    def attachment(tracking_id: str, attachment_id: str):
+        known(tracking_id)
+        if not ATTACHMENT_ID.fullmatch(attachment_id):
+            abort(404)
+        try:
+            found = as_staff("GetAttachment", intake_pb2.GetAttachmentRequest(tracking_id=tracking_id,
+                                                                              attachment_id=attachment_id))
+        except grpc.RpcError as e:
+            return refused(e)
+        content_type = found.info.content_type if found.info.content_type in SERVED_TYPES \
+            else "application/octet-stream"
+        return send_file(io.BytesIO(found.content), mimetype=content_type, as_attachment=True,
+                         download_name=found.info.filename or attachment_id, etag=False, max_age=0)
+
+    def follow_up_form(data) -> forms.TextForm:
+        form = forms.TextForm.parse(data, "body")
+        length = len(form.values["body"])
+        if length < forms.BODY[0]:
+            form.errors["body"] = _(FOLLOW_UP_EMPTY)
+        elif length > forms.BODY[1]:
+            form.errors["body"] = _(FOLLOW_UP_TOO_LONG, high=forms.number(forms.BODY[1]),
+                                    length=forms.number(length))
+        return form
+
+    @bp.post("/staf/instansi/<tracking_id>/tindak-lanjut")
+    @requires(*AGENCY_ROLES)
+    def post_follow_up(tracking_id: str):
+        known(tracking_id)
+        form = follow_up_form(request.form)
+        nonce = request.form.get("nonce", "")
+        if not sessions.csrf_ok() or (key := nonces.key(nonce)) is None:
+            form.errors = {"body": _(forms.SESSION_EXPIRED)}
+            return show(tracking_id, follow_up=form, status=400)
+        if form.errors:
+            return show(tracking_id, follow_up=form, nonce=nonce, status=400)
+        try:
+            as_staff("PostFollowUp", intake_pb2.PostFollowUpRequest(idempotency_key=key, tracking_id=tracking_id,
+                                                                    body=form.values["body"]))
+        except grpc.RpcError as e:
+            if e.code() == grpc.StatusCode.FAILED_PRECONDITION:
+                form.errors[forms.FORM_ERROR] = _(NOT_WAITING)
+                return show(tracking_id, follow_up=form, nonce=nonce, status=409)
+            if e.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                form.errors["body"] = _(FOLLOW_UP_REFUSED)
+                return show(tracking_id, follow_up=form, nonce=nonce, status=400)
+            return refused(e)
+        notify("followed_up", tracking_id)
+        return redirect(url_for("agency.report", tracking_id=tracking_id, _anchor="riwayat"), 303)
+
+    @bp.post("/staf/instansi/<tracking_id>/tolak")
+    @requires(*AGENCY_ROLES)
+    def decline(tracking_id: str):
+        known(tracking_id)
+        form = forms.TextForm.parse(request.form, "reason")
+        nonce = request.form.get("nonce", "")
+        if not sessions.csrf_ok() or (key := nonces.key(nonce)) is None:
+            form.errors = {"reason": _(forms.SESSION_EXPIRED)}
+            return show(tracking_id, decline=form, status=400)
+        if not DECLINE_REASON[0] <= len(form.values["reason"]) <= DECLINE_REASON[1]:
+            form.errors["reason"] = _(REASON_LENGTH, low=DECLINE_REASON[0], high=forms.number(DECLINE_REASON[1]))
+            return show(tracking_id, decline=form, nonce=nonce, status=400)
+        try:
+            routing.DeclineAssignment(routing_pb2.DeclineAssignmentRequest(
+                idempotency_key=f"agency-decline:{key}", tracking_id=tracking_id, reason=form.values["reason"]),
+                metadata=call_metadata(), timeout=intake.timeout, wait_for_ready=True)
+        except grpc.RpcError as e:
+            if e.code() in UNAVAILABLE:
+                log.warning("routing did not answer DeclineAssignment: %s", e.code().name)
+                raise ServiceUnavailable() from None
+            if e.code() == grpc.StatusCode.FAILED_PRECONDITION:
+                form.errors[forms.FORM_ERROR] = _(NOT_DECLINABLE)
+                return show(tracking_id, decline=form, nonce=nonce, status=409)
+            if e.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                form.errors["reason"] = _(REASON_LENGTH, low=DECLINE_REASON[0],
+                                          high=forms.number(DECLINE_REASON[1]))
+                return show(tracking_id, decline=form, nonce=nonce, status=400)
+            return refused(e)
+        notify("declined", tracking_id)
+        return redirect(url_for("agency.inbox"), 303)
+
+    return bp

@@ -1,0 +1,303 @@
+"""The agency console (/staf/instansi): through real HTTP against the portal served by waitress, over a
+real intake and a real routing on the test database, with sla as a stand-in that gives deadlines.
+
+A liaison officer of Dinas PUPR Tanah Bumbu sees its reports only, with their deadlines; posts a
+follow-up that reaches intake's timeline; declines a report, which reaches routing. Another agency's
+staff, national roles and signed-out visitors are refused, and nothing changes."""
+
+from datetime import timedelta
+
+import grpc
+import psycopg
+import pytest
+
+from services.plumbing import identity
+from services.plumbing.errors import NotFound
+from services.routing import demo
+from services.routing import grpc_api as routing_api
+from services.routing.service import RoutingService
+from sp4n.intake.v1 import intake_pb2 as pb
+from sp4n.routing.v1 import routing_pb2, routing_pb2_grpc
+from sp4n.sla.v1 import sla_pb2
+from tests.intake.reports import ADMIN, SLA, T0, at, forward, reporter, submit
+from tests.portal.conftest import png
+from tests.portal.test_pages import hidden, page, text_of
+from tests.support import caller
+from tests.portal.test_staff_sign_in import DINKES, PUPR, signed_in, staff  # noqa: F401 (staff: a fixture)
+
+PUPR_NAME = "Dinas PUPR Kabupaten Tanah Bumbu"
+DINKES_NAME = "Dinas Kesehatan Kabupaten Tanah Bumbu"
+REASON = "Jalan desa ini kewenangan Dinas PUPR Provinsi, bukan kabupaten."
+
+
+@pytest.fixture
+def routing(pool, clock):
+    service = RoutingService(pool=pool, clock=clock)
+    service.ensure_national_desk()
+    service.load_regions()
+    demo.load(pool)
+    return service
+
+
+@pytest.fixture
+def routing_address(grpc_address, routing):
+    return grpc_address("routing", routing_api.register(routing))
+
+
+@pytest.fixture
+def app(make_app, intake_address, others_address, routing_address):
+    return make_app(intake_address, others_address, others_address, routing=routing_address)
+
+
+@pytest.fixture
+def assigned(intake_stub, routing_address, fake_sla):
+    """Submits a report, forwards it to an agency in intake and assigns it in routing, as the lifecycle
+    does; sla's stand-in gives it a follow-up deadline `due_in` from now. Returns the tracking ID."""
+    channel = grpc.insecure_channel(routing_address)
+    routing_stub = routing_pb2_grpc.RoutingServiceStub(channel)
+    count = [0]
+
+    def make(agency_id: str = PUPR, agency_name: str = PUPR_NAME, due_in: timedelta = timedelta(days=10),
+             state: str = "open", **fields) -> str:
+        count[0] += 1
+        tracking_id = submit(intake_stub, f"web-{count[0]}", **fields)
+        forward(intake_stub, tracking_id, key=f"fwd-{count[0]}", agency_id=agency_id, agency_name=agency_name)
+        routing_stub.AssignReport(routing_pb2.AssignReportRequest(
+            idempotency_key=f"assign-{count[0]}", tracking_id=tracking_id, category="infrastruktur",
+            region_code="6310", preferred_agency_id=agency_id), metadata=SLA)
+        fake_sla.cases[tracking_id] = sla_pb2.Case(tracking_id=tracking_id, deadlines=[sla_pb2.Deadline(
+            name="follow_up_overdue", due_at=at(T0 + due_in), owner=agency_id, state=state, started_at=at(T0))])
+        return tracking_id
+
+    yield make
+    channel.close()
+
+
+@pytest.fixture
+def liaison(staff, visitor):  # noqa: F811
+    staff("lo-pupr", identity.LIAISON_OFFICER, PUPR)
+    return signed_in(visitor, "lo-pupr")
+
+
+@pytest.fixture
+def other_liaison(staff, visitor):  # noqa: F811
+    staff("lo-dinkes", identity.LIAISON_OFFICER, DINKES)
+    return signed_in(visitor, "lo-dinkes")
+
+
+def inbox_ids(response) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [row.get("id").removeprefix("report-") for row in page(response).xpath("//table[@id='reports']//tbody/tr")]
+
+
+def timeline(intake_stub, tracking_id: str) -> list[tuple[str, str]]:
+    report = intake_stub.GetReport(pb.GetReportRequest(tracking_id=tracking_id), metadata=ADMIN)
+    return [(e.kind, e.body) for e in report.timeline]
+
+
+def latest_assignment(database_url, tracking_id: str) -> tuple:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT agency_id, declined_reason FROM routing.assignments WHERE tracking_id = %s "
+                            "ORDER BY id DESC LIMIT 1", (tracking_id,)).fetchone()
+
+
+def follow_up_form(person, tracking_id: str, **fields) -> dict:
+    action = f"/staf/instansi/{tracking_id}/tindak-lanjut"
+    return {**hidden(person, f"/staf/instansi/{tracking_id}", action=action), **fields}
+
+
+def decline_form(person, tracking_id: str, **fields) -> dict:
+    action = f"/staf/instansi/{tracking_id}/tolak"
+    return {**hidden(person, f"/staf/instansi/{tracking_id}", action=action), **fields}
+
+
+# The inbox
+
+def test_the_inbox_lists_only_the_agencys_own_reports_newest_first(assigned, liaison):
+    first, second = assigned(), assigned(title="Lampu jalan padam di Simpang Empat")
+    assigned(agency_id=DINKES, agency_name=DINKES_NAME, title="Puskesmas tutup pada jam kerja")
+    response = liaison.get("/staf/instansi")
+    assert inbox_ids(response) == [second, first]
+    assert "Puskesmas" not in response.text
+
+
+def test_the_inbox_marks_overdue_and_due_soon_and_orders_by_deadline(assigned, liaison):
+    later = assigned(due_in=timedelta(days=5))
+    soon = assigned(due_in=timedelta(hours=20))
+    overdue = assigned(due_in=timedelta(hours=-2))
+    rows = page(liaison.get("/staf/instansi"))
+    assert rows.get_element_by_id(f"report-{overdue}").get("class") == "overdue"
+    assert "Terlambat" in rows.get_element_by_id(f"report-{overdue}").text_content()
+    assert rows.get_element_by_id(f"report-{soon}").get("class") == "due-soon"
+    assert "Segera berakhir" in rows.get_element_by_id(f"report-{soon}").text_content()
+    assert rows.get_element_by_id(f"report-{later}").get("class") is None
+    assert "Batas tindak lanjut instansi" in rows.get_element_by_id(f"report-{later}").text_content()
+    assert inbox_ids(liaison.get("/staf/instansi?urutan=tenggat")) == [overdue, soon, later]
+
+
+def test_the_inbox_is_paged(assigned, liaison, monkeypatch):
+    from services.portal import agency_console
+    made = [assigned(due_in=timedelta(days=n + 1)) for n in range(3)]
+    monkeypatch.setattr(agency_console, "PAGE_SIZE", 2)
+    first = liaison.get("/staf/instansi")
+    assert inbox_ids(first) == made[::-1][:2]
+    next_url = page(first).xpath("string(//a[@rel='next']/@href)")
+    assert inbox_ids(liaison.get(next_url)) == made[:1]
+    by_deadline = liaison.get("/staf/instansi?urutan=tenggat")
+    assert inbox_ids(by_deadline) == made[:2]
+    assert inbox_ids(liaison.get(page(by_deadline).xpath("string(//a[@rel='next']/@href)"))) == made[2:]
+
+
+# The report
+
+def test_the_report_shows_no_reporter_identity_with_its_timeline_replies_and_deadlines(assigned, liaison, intake_stub):
+    tracking_id = assigned()
+    intake_stub.PostFollowUp(pb.PostFollowUpRequest(idempotency_key="fu-1", tracking_id=tracking_id,
+                                                    body="Perbaikan dijadwalkan."),
+                             metadata=caller(identity.LIAISON_OFFICER, "lo-x", PUPR))
+    intake_stub.PostReply(pb.PostReplyRequest(idempotency_key="r-1", tracking_id=tracking_id,
+                                              body="Kapan tepatnya pekerjaan dimulai?"),
+                          metadata=reporter(tracking_id))
+    response = liaison.get(f"/staf/instansi/{tracking_id}")
+    assert response.status_code == 200
+    text = text_of(response)
+    assert "Siti Rahmah" not in response.text and "siti@contoh.id" not in response.text
+    assert "Identitas pelapor tidak ditampilkan kepada instansi" in text
+    assert "Tanggapan pelapor" in text and "Kapan tepatnya pekerjaan dimulai?" in text
+    assert "Batas tindak lanjut instansi" in text
+
+
+def test_an_anonymous_report_is_shown_as_anonymous(assigned, liaison):
+    tracking_id = assigned(anonymous=True)
+    html = page(liaison.get(f"/staf/instansi/{tracking_id}"))
+    assert html.get_element_by_id("reporter").text_content() == "Anonim"
+
+
+def test_attachments_download_as_the_staff_member(assigned, liaison, other_liaison):
+    tracking_id = assigned(attachments=[pb.AttachmentUpload(filename="lubang.png", content=png())])
+    link = page(liaison.get(f"/staf/instansi/{tracking_id}")).xpath("string(//ul[@class='attachments']//a/@href)")
+    download = liaison.get(link)
+    assert download.status_code == 200 and download.content == png()
+    assert download.headers["Content-Type"] == "image/png"
+    assert "attachment" in download.headers["Content-Disposition"]
+    assert other_liaison.get(link).status_code == 403
+
+
+# Follow-up
+
+def test_a_follow_up_reaches_intakes_timeline(assigned, liaison, intake_stub):
+    tracking_id = assigned()
+    response = liaison.post(f"/staf/instansi/{tracking_id}/tindak-lanjut",
+                            data=follow_up_form(liaison, tracking_id, body="Lubang akan ditambal Senin depan."))
+    assert response.status_code == 303, response.text
+    assert timeline(intake_stub, tracking_id)[-1] == ("follow_up", "Lubang akan ditambal Senin depan.")
+    shown = liaison.get(response.headers["Location"])
+    assert "Tindak lanjut untuk laporan" in text_of(shown)
+    assert "Lubang akan ditambal Senin depan." in text_of(shown)
+    assert "Sudah ditindaklanjuti" in text_of(shown)
+
+
+def test_an_empty_follow_up_or_one_without_csrf_is_refused_and_nothing_posted(assigned, liaison, intake_stub):
+    tracking_id = assigned()
+    before = timeline(intake_stub, tracking_id)
+    empty = liaison.post(f"/staf/instansi/{tracking_id}/tindak-lanjut",
+                         data=follow_up_form(liaison, tracking_id, body="  "))
+    assert empty.status_code == 400 and "Tulis tindak lanjut instansi Anda." in text_of(empty)
+    forged = liaison.post(f"/staf/instansi/{tracking_id}/tindak-lanjut", data={"body": "Tanpa token"})
+    assert forged.status_code == 400
+    assert timeline(intake_stub, tracking_id) == before
+
+
+def test_a_follow_up_on_a_report_no_longer_waiting_is_refused_with_a_message(assigned, liaison, intake_stub):
+    tracking_id = assigned()
+    fields = follow_up_form(liaison, tracking_id, body="Sudah kami tangani.")
+    intake_stub.SetReportStatus(pb.SetReportStatusRequest(idempotency_key="close-1", tracking_id=tracking_id,
+                                                          status=pb.REPORT_STATUS_CLOSED), metadata=SLA)
+    before = timeline(intake_stub, tracking_id)
+    response = liaison.post(f"/staf/instansi/{tracking_id}/tindak-lanjut", data=fields)
+    assert response.status_code == 409
+    assert "Laporan ini sedang tidak menunggu tindak lanjut instansi Anda." in text_of(response)
+    assert timeline(intake_stub, tracking_id) == before
+
+
+# Decline
+
+def test_a_decline_reaches_routing(assigned, liaison, routing, database_url):
+    tracking_id = assigned()
+    response = liaison.post(f"/staf/instansi/{tracking_id}/tolak",
+                            data=decline_form(liaison, tracking_id, reason=REASON))
+    assert (response.status_code, response.headers["Location"]) == (303, "/staf/instansi")
+    assert latest_assignment(database_url, tracking_id) == (PUPR, REASON)
+    with pytest.raises(NotFound):
+        routing.assignment(caller=None, tracking_id=tracking_id)
+    assert "dikembalikan untuk dirutekan ulang" in text_of(liaison.get("/staf/instansi"))
+
+
+def test_a_decline_needs_a_reason_and_cannot_be_repeated(assigned, liaison, database_url):
+    tracking_id = assigned()
+    short = liaison.post(f"/staf/instansi/{tracking_id}/tolak", data=decline_form(liaison, tracking_id, reason="Bukan"))
+    assert short.status_code == 400 and "Tulis alasan penolakan, 10 sampai 2.000 karakter." in text_of(short)
+    assert latest_assignment(database_url, tracking_id) == (PUPR, None)
+    assert liaison.post(f"/staf/instansi/{tracking_id}/tolak",
+                        data=decline_form(liaison, tracking_id, reason=REASON)).status_code == 303
+    again = liaison.post(f"/staf/instansi/{tracking_id}/tolak", data=decline_form(liaison, tracking_id, reason=REASON))
+    assert again.status_code == 409
+    assert "tidak dapat ditolak lagi" in text_of(again)
+
+
+# Refusals
+
+def test_another_agencys_report_is_refused_and_nothing_changes(assigned, liaison, other_liaison, intake_stub,
+                                                               database_url):
+    tracking_id = assigned()
+    fields = follow_up_form(liaison, tracking_id)  # a real form of the right agency, posted by the other
+    other_fields = {**hidden(other_liaison, "/staf", action="/staf/keluar"), "nonce": fields["nonce"]}
+    before = timeline(intake_stub, tracking_id)
+    assert other_liaison.get(f"/staf/instansi/{tracking_id}").status_code == 403
+    refused = other_liaison.post(f"/staf/instansi/{tracking_id}/tindak-lanjut", data={**other_fields, "body": "Ambil"})
+    assert refused.status_code == 403 and "Akses ditolak" in text_of(refused)
+    declined = other_liaison.post(f"/staf/instansi/{tracking_id}/tolak", data={**other_fields, "reason": REASON})
+    assert declined.status_code == 403
+    assert timeline(intake_stub, tracking_id) == before
+    assert latest_assignment(database_url, tracking_id) == (PUPR, None)
+    assert tracking_id not in other_liaison.get("/staf/instansi").text
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(assigned, visitor):
+    tracking_id = assigned()
+    person = visitor()
+    for path in ("/staf/instansi", f"/staf/instansi/{tracking_id}"):
+        response = person.get(path)
+        assert response.status_code == 303
+        assert response.headers["Location"].startswith("/staf/masuk?lanjut=")
+    posted = person.post(f"/staf/instansi/{tracking_id}/tolak", data={"reason": REASON})
+    assert posted.status_code == 303 and posted.headers["Location"] == "/staf/masuk"
+
+
+@pytest.mark.parametrize("role", [identity.NATIONAL_ADMIN, identity.PROCESS_ANALYST])
+def test_other_roles_get_403(assigned, staff, visitor, role):  # noqa: F811
+    tracking_id = assigned()
+    staff("petugas", role)
+    person = signed_in(visitor, "petugas")
+    for path in ("/staf/instansi", f"/staf/instansi/{tracking_id}"):
+        response = person.get(path)
+        assert response.status_code == 403 and "Akses ditolak" in text_of(response)
+
+
+def test_an_agency_admin_works_in_the_console_too(assigned, staff, visitor, intake_stub):  # noqa: F811
+    tracking_id = assigned()
+    staff("admin-pupr", identity.AGENCY_ADMIN, PUPR)
+    person = signed_in(visitor, "admin-pupr")
+    assert inbox_ids(person.get("/staf/instansi")) == [tracking_id]
+    response = person.post(f"/staf/instansi/{tracking_id}/tindak-lanjut",
+                           data=follow_up_form(person, tracking_id, body="Sudah dijadwalkan."))
+    assert response.status_code == 303
+    assert timeline(intake_stub, tracking_id)[-1] == ("follow_up", "Sudah dijadwalkan.")
+
+
+def test_a_report_sla_has_no_deadlines_for_is_listed_without_one(assigned, liaison, fake_sla):
+    tracking_id = assigned()
+    fake_sla.cases.clear()
+    rows = page(liaison.get("/staf/instansi"))
+    assert rows.xpath(f"string(//tr[@id='report-{tracking_id}']/td[@class='deadline'])").strip() == "—"
+    assert "Belum ada batas waktu." in text_of(liaison.get(f"/staf/instansi/{tracking_id}"))

@@ -1,0 +1,306 @@
+"""The verification console at /staf/verifikasi through real HTTP, over real intake, verification and
+routing servers on the test database: the queue by deadline, a report's page, each decision reaching
+verification, refusals shown where they belong and changing nothing, and other roles kept out."""
+
+from datetime import timedelta
+
+import grpc
+import psycopg
+import pytest
+
+from services.plumbing.identity import AGENCY_ADMIN, LIAISON_OFFICER, NATIONAL_ADMIN, PROCESS_ANALYST
+from services.routing import demo
+from services.routing import grpc_api as routing_api
+from services.portal.http_server import HttpServer
+from services.routing.service import RoutingService
+from services.verification import grpc_api as verification_api
+from services.verification.service import VerificationService
+from sp4n.verification.v1 import verification_pb2 as vpb
+from sp4n.verification.v1 import verification_pb2_grpc
+from tests.intake.reports import T0, submit
+from tests.portal.conftest import Visitor
+from tests.portal.test_pages import field_message, hidden_in, page, text_of
+from tests.portal.test_staff_sign_in import PUPR, signed_in, staff  # noqa: F401 (fixture)
+from tests.support import service_caller
+
+SLA = service_caller("sla")
+
+
+@pytest.fixture
+def verification_address(grpc_address, pool, clock):
+    return grpc_address("verification", verification_api.register(VerificationService(pool=pool, clock=clock)))
+
+
+@pytest.fixture
+def console_url(grpc_address, make_app, intake_address, others_address, verification_address, pool, clock):
+    """The portal, served by waitress, over real intake, verification and routing (with the demo directory)."""
+    routing = RoutingService(pool=pool, clock=clock)
+    routing.ensure_national_desk()  # the suite empties every table between tests
+    routing.load_regions()
+    demo.load(pool)
+    routing_address = grpc_address("routing", routing_api.register(routing))
+    app = make_app(intake_address, others_address, others_address, routing=routing_address,
+                   verification=verification_address)
+    server = HttpServer(app, host="127.0.0.1", port=0, grace=2.0)
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def visitor(console_url):
+    """People visiting the console's portal, each with a browser of their own."""
+    made = []
+
+    def visit() -> Visitor:
+        made.append(Visitor(console_url))
+        return made[-1]
+
+    yield visit
+    for v in made:
+        v.http.close()
+
+
+@pytest.fixture
+def queue_stub(verification_address):
+    with grpc.insecure_channel(verification_address) as channel:
+        yield verification_pb2_grpc.VerificationServiceStub(channel)
+
+
+@pytest.fixture
+def people(staff, visitor):
+    """Browsers signed in as each role, by role."""
+    made = {NATIONAL_ADMIN: staff("admin-nasional", NATIONAL_ADMIN),
+            AGENCY_ADMIN: staff("admin-pupr", AGENCY_ADMIN, PUPR),
+            LIAISON_OFFICER: staff("petugas-pupr", LIAISON_OFFICER, PUPR),
+            PROCESS_ANALYST: staff("analis", PROCESS_ANALYST)}
+
+    def person(role: str):
+        return signed_in(visitor, made[role].username)
+    return person
+
+
+@pytest.fixture
+def admin(people):
+    return people(NATIONAL_ADMIN)
+
+
+def enqueue(stub, tracking_id: str, due_in: timedelta):
+    request = vpb.EnqueueReportRequest(idempotency_key=f"enq-{tracking_id}", tracking_id=tracking_id)
+    request.submitted_at.FromDatetime(T0)
+    request.due_at.FromDatetime(T0 + due_in)
+    stub.EnqueueReport(request, metadata=SLA)
+
+
+@pytest.fixture
+def reports(intake_stub, queue_stub):
+    """Three reports in the queue: (late, soon, later) by their deadlines."""
+    later = submit(intake_stub, "web-1", title="Lampu jalan mati di Simpang Empat", category="infrastruktur")
+    soon = submit(intake_stub, "web-2", title="Puskesmas tutup pada jam layanan", category="kesehatan",
+                  description="Puskesmas Batulicin tutup pada jam layanan pagi, warga tidak bisa berobat.",
+                  anonymous=True)
+    late = submit(intake_stub, "web-3", title="Jalan berlubang di Batulicin dekat pasar")
+    enqueue(queue_stub, later, timedelta(days=3, hours=1))
+    enqueue(queue_stub, soon, timedelta(hours=5, minutes=10))
+    enqueue(queue_stub, late, timedelta(hours=-2, minutes=-5))
+    return late, soon, later
+
+
+def decisions(database_url) -> list[tuple]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT tracking_id, outcome, reason, category, agency_id, duplicate_of, archive_reason, "
+                            "title, anonymous, confidential, decided_by FROM verification.decisions ORDER BY id"
+                            ).fetchall()
+
+
+def stored(database_url) -> tuple:
+    """Everything a decision may change: decisions, queue, outbox."""
+    with psycopg.connect(database_url) as conn:
+        return (conn.execute("SELECT * FROM verification.decisions ORDER BY id").fetchall(),
+                conn.execute("SELECT * FROM verification.queue ORDER BY tracking_id").fetchall(),
+                conn.execute("SELECT kind, tracking_id, payload FROM verification.outbox ORDER BY id").fetchall())
+
+
+def outbox(database_url) -> list[tuple]:
+    return stored(database_url)[2]
+
+
+def decide(person, tracking_id: str, action: str, **fields):
+    path = f"/staf/verifikasi/{tracking_id}"
+    form = hidden_in(person.get(path), f"{path}/{action}")
+    return person.post(f"{path}/{action}", data={**form, **fields})
+
+
+def decided(response) -> bool:
+    return response.status_code == 303 and response.headers["Location"] == "/staf/verifikasi"
+
+
+def test_the_queue_is_ordered_by_deadline_with_the_time_left_and_overdue_marked(admin, reports):
+    late, soon, later = reports
+    html = page(admin.get("/staf/verifikasi"))
+    rows = html.xpath("//table[@id='queue']/tbody/tr")
+    assert [r.get("id") for r in rows] == [f"queue-{t}" for t in (late, soon, later)]
+    cells = [[" ".join(c.text_content().split()) for c in r.xpath("td")] for r in rows]
+    assert cells[0][1:4] == ["Jalan berlubang di Batulicin dekat pasar", "Infrastruktur", "Kabupaten Tanah Bumbu"]
+    assert cells[1][1:3] == ["Puskesmas tutup pada jam layanan", "Kesehatan"]
+    assert [c[5] for c in cells] == ["terlambat 2 jam", "5 jam lagi", "3 hari lagi"]
+    assert rows[0].get("class") == "overdue" and rows[1].get("class") is None
+    english = page(admin.get("/staf/verifikasi?lang=en")).xpath("//table[@id='queue']/tbody/tr/td[6]")
+    assert [c.text_content().strip() for c in english] == ["2 hours overdue", "5 hours left", "3 days left"]
+
+
+def test_the_staff_home_links_the_console_for_national_administrators_only(people):
+    assert "/staf/verifikasi" in page(people(NATIONAL_ADMIN).get("/staf")).xpath("//main//a/@href")
+    assert "/staf/verifikasi" not in page(people(LIAISON_OFFICER).get("/staf")).xpath("//main//a/@href")
+
+
+def test_a_reports_page_shows_its_text_reporter_candidates_and_the_forms(admin, reports, intake_stub, queue_stub):
+    late, soon, _later = reports
+    twin = submit(intake_stub, "web-4", title="Jalan berlubang di Batulicin dekat pasar lama")
+    enqueue(queue_stub, twin, timedelta(days=2))
+    response = admin.get(f"/staf/verifikasi/{late}")
+    assert response.status_code == 200
+    html = page(response)
+    assert html.xpath("string(//h1)") == "Jalan berlubang di Batulicin dekat pasar"
+    assert html.get_element_by_id("reporter").text_content() == "Siti Rahmah"
+    assert "Lubang besar di Jalan Raya Batulicin" in html.get_element_by_id("description").text_content()
+    candidate = html.get_element_by_id(f"similar-{twin}")
+    assert "Teks mirip" in candidate.text_content()
+    actions = html.xpath("//main//form[@method='post']/@action")
+    assert actions == [f"/staf/verifikasi/{late}/{a}"
+                       for a in ("teruskan", "lengkapi", "tunda", "arsipkan", "duplikat")]
+    assert all(f.xpath(".//input[@name='csrf_token']") for f in html.xpath("//main//form[@method='post']"))
+    agencies = html.xpath("//select[@id='forward-agency']/option/@value")
+    assert agencies[0] == "" and PUPR in agencies
+    reasons = html.xpath("//select[@id='archive-reason']/option/text()")
+    assert "Terlalu umum" in reasons and "Lainnya" in reasons
+    # An anonymous report: no name, and its flag is shown set and cannot be unticked.
+    other = page(admin.get(f"/staf/verifikasi/{soon}"))
+    assert other.get_element_by_id("reporter").text_content() == "Anonim"
+    flag = other.get_element_by_id("forward-anonymous")
+    assert flag.get("checked") is not None and flag.get("disabled") is not None
+    assert other.get_element_by_id("forward-confidential").get("disabled") is None
+
+
+def test_the_agency_list_is_searched_by_name(admin, reports):
+    late = reports[0]
+    html = page(admin.get(f"/staf/verifikasi/{late}?cari_instansi=kesehatan"))
+    offered = html.xpath("//select[@id='forward-agency']/option/@value")
+    assert "kab-tanah-bumbu-dinas-kesehatan" in offered and PUPR not in offered
+
+
+def test_forwarding_reaches_verification_with_agency_category_title_and_flags(admin, reports, database_url):
+    late = reports[0]
+    response = decide(admin, late, "teruskan", **{"forward-agency": PUPR, "forward-category": "perhubungan",
+                                                  "forward-title": "Jalan rusak di Batulicin",
+                                                  "forward-confidential": "1"})
+    assert decided(response), response.text
+    [row] = decisions(database_url)
+    assert row[:10] == (late, "forward", "", "perhubungan", PUPR, "", None, "Jalan rusak di Batulicin", False, True)
+    assert [tracking_id for _kind, tracking_id, _payload in outbox(database_url)] == [late]
+    queue = page(admin.get("/staf/verifikasi"))
+    assert queue.get_element_by_id("notice").text_content() == f"Keputusan untuk {late} disimpan: Diteruskan."
+    assert f"queue-{late}" not in queue.xpath("//table[@id='queue']/tbody/tr/@id")
+
+
+def test_forwarding_without_an_agency_lets_routing_decide(admin, reports, database_url):
+    soon = reports[1]
+    assert decided(decide(admin, soon, "teruskan", **{"forward-category": "kesehatan"}))
+    [row] = decisions(database_url)
+    assert row[:10] == (soon, "forward", "", "kesehatan", "", "", None, "", False, False)
+
+
+@pytest.mark.parametrize("action, fields, expected", [
+    ("lengkapi", {"completion-message": "Sebutkan nama jalan dan desanya."},
+     ("needs_completion", "Sebutkan nama jalan dan desanya.", None, "")),
+    ("tunda", {"hold-reason": "Menunggu konfirmasi dinas"}, ("hold", "Menunggu konfirmasi dinas", None, "")),
+    ("arsipkan", {"archive-reason": str(vpb.ARCHIVE_REASON_TOO_GENERAL)}, ("archive", "", "too_general", "")),
+    ("arsipkan", {"archive-reason": str(vpb.ARCHIVE_REASON_OTHER), "archive-text": "Laporan uji coba"},
+     ("archive", "Laporan uji coba", "other", "")),
+])
+def test_each_decision_reaches_verification(admin, reports, database_url, action, fields, expected):
+    late = reports[0]
+    assert decided(decide(admin, late, action, **fields))
+    [row] = decisions(database_url)
+    assert (row[0], row[1], row[2], row[6], row[5]) == (late, *expected)
+    assert len(outbox(database_url)) == 1
+
+
+def test_marking_a_duplicate_reaches_verification_and_shows_on_the_original(admin, reports, database_url):
+    late, soon, _later = reports
+    assert decided(decide(admin, soon, "duplikat", **{"duplicate-of": late.lower()}))  # typed in any case
+    [row] = decisions(database_url)
+    assert (row[0], row[1], row[5]) == (soon, "duplicate", late)
+    assert soon in page(admin.get(f"/staf/verifikasi/{late}")).get_element_by_id("duplicates").text_content()
+
+
+def test_a_refused_field_is_shown_next_to_it_and_nothing_changes(admin, reports, database_url):
+    late, soon, _later = reports
+    before = stored(database_url)
+    response = decide(admin, late, "tunda", **{"hold-reason": ""})
+    assert response.status_code == 400
+    assert field_message(response, "hold-reason") == "Tulis alasan penundaan (maksimal 450 karakter)."
+    response = decide(admin, late, "arsipkan", **{"archive-reason": str(vpb.ARCHIVE_REASON_OTHER)})
+    assert field_message(response, "archive-text").startswith("Jelaskan alasannya")
+    response = decide(admin, late, "duplikat", **{"duplicate-of": "LAP-ZZZZZZZZ"})
+    assert field_message(response, "duplicate-of").startswith("Isi nomor pelacakan laporan asli")
+    response = decide(admin, late, "teruskan", **{"forward-title": "Abc"})
+    assert field_message(response, "forward-title").startswith("Judul terdiri dari 5 sampai 150 karakter")
+    assert stored(database_url) == before
+
+
+def test_a_decision_on_a_report_no_longer_waiting_is_refused_with_a_message(admin, reports, database_url):
+    late = reports[0]
+    path = f"/staf/verifikasi/{late}"
+    stale = hidden_in(admin.get(path), f"{path}/tunda")  # the page as it was before another decision
+    assert decided(decide(admin, late, "arsipkan", **{"archive-reason": str(vpb.ARCHIVE_REASON_FORMAT_ERROR)}))
+    before = stored(database_url)
+    response = admin.post(f"{path}/tunda", data={**stale, "hold-reason": "Menunggu"})
+    assert response.status_code == 409
+    assert page(response).get_element_by_id("page-message").text_content().startswith(
+        "Laporan ini tidak lagi menunggu keputusan")
+    assert page(response).xpath("//main//form[@method='post']") == []
+    assert stored(database_url) == before
+
+
+def test_a_decision_without_the_sessions_token_changes_nothing(admin, reports, database_url):
+    late = reports[0]
+    form = hidden_in(admin.get(f"/staf/verifikasi/{late}"), f"/staf/verifikasi/{late}/tunda")
+    before = stored(database_url)
+    response = admin.post(f"/staf/verifikasi/{late}/tunda", data={**form, "csrf_token": "forged",
+                                                                  "hold-reason": "Menunggu"})
+    assert response.status_code == 400
+    assert stored(database_url) == before
+
+
+@pytest.mark.parametrize("role", [AGENCY_ADMIN, LIAISON_OFFICER, PROCESS_ANALYST])
+def test_other_roles_are_refused_and_change_nothing(people, admin, reports, database_url, role):
+    late = reports[0]
+    form = hidden_in(admin.get(f"/staf/verifikasi/{late}"), f"/staf/verifikasi/{late}/tunda")
+    person = people(role)
+    before = stored(database_url)
+    for path in ("/staf/verifikasi", f"/staf/verifikasi/{late}"):
+        response = person.get(path)
+        assert response.status_code == 403 and page(response).xpath("string(//h1)") == "Akses ditolak"
+    csrf = page(person.get("/staf")).xpath("string(//nav//input[@name='csrf_token']/@value)")
+    response = person.post(f"/staf/verifikasi/{late}/tunda",
+                           data={**form, "csrf_token": csrf, "hold-reason": "Menunggu"})
+    assert response.status_code == 403
+    assert stored(database_url) == before
+
+
+def test_a_visitor_who_is_not_signed_in_is_sent_to_sign_in(visitor, reports, database_url):
+    late = reports[0]
+    person = visitor()
+    response = person.get(f"/staf/verifikasi/{late}")
+    assert response.status_code == 303 and response.headers["Location"].startswith("/staf/masuk")
+    before = stored(database_url)
+    response = person.post(f"/staf/verifikasi/{late}/tunda", data={"hold-reason": "Menunggu"})
+    assert response.status_code == 303 and response.headers["Location"].startswith("/staf/masuk")
+    assert stored(database_url) == before
+
+
+def test_an_unknown_report_is_not_found(admin, reports):
+    assert admin.get("/staf/verifikasi/LAP-ZZZZZZZZ").status_code == 404
+    assert admin.get("/staf/verifikasi/bukan-nomor").status_code == 404
+    assert "Akses ditolak" not in text_of(admin.get("/staf/verifikasi/LAP-ZZZZZZZZ"))
