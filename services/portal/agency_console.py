@@ -124,16 +124,13 @@ def blueprint(*, intake: IntakeClient, sla, routing, sessions: Sessions, clock: 
         return found
 
     def take_notice() -> str:
-        session = sessions.peek()
-        held = session.data.pop(NOTICE, None) if session else None
+        held = sessions.take_notice(NOTICE)
         if held is None or held.get("kind") not in NOTICES:
             return ""
-        sessions.save()
         return _(NOTICES[held["kind"]], id=held["id"])
 
     def notify(kind: str, tracking_id: str) -> None:
-        sessions.current().data[NOTICE] = {"kind": kind, "id": tracking_id}
-        sessions.save()
+        sessions.leave_notice(NOTICE, {"kind": kind, "id": tracking_id})
 
     def refused(e: grpc.RpcError):
         """The page for what a service refused outright; other errors are raised again."""

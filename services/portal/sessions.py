@@ -129,6 +129,19 @@ class Sessions:
     def save(self) -> None:
         self.store.save(self.current())
 
+    def leave_notice(self, name: str, notice: dict) -> None:
+        """Keeps `notice` for the next page that takes it (after a form's redirect)."""
+        self.current().data[name] = notice
+        self.save()
+
+    def take_notice(self, name: str) -> dict | None:
+        """The notice left under `name`, once; None when there is none."""
+        session = self.peek()
+        notice = session.data.pop(name, None) if session else None
+        if notice is not None:
+            self.save()
+        return notice
+
     def rotate(self) -> Session:
         """Gives the session a new id and CSRF token (call it on gaining a privilege)."""
         session = self.peek()

@@ -53,15 +53,12 @@ def blueprint(*, service: StaffService, sessions: Sessions) -> Blueprint:
                                password_length=PASSWORD_LENGTH), status
 
     def notify(kind: str, username: str) -> None:
-        sessions.current().data[NOTICE] = {"kind": kind, "username": username}
-        sessions.save()
+        sessions.leave_notice(NOTICE, {"kind": kind, "username": username})
 
     def take_notice() -> str:
-        session = sessions.peek()
-        held = session.data.pop(NOTICE, None) if session else None
+        held = sessions.take_notice(NOTICE)
         if held is None or held.get("kind") not in NOTICES:
             return ""
-        sessions.save()
         return _(NOTICES[held["kind"]], username=held["username"])
 
     @bp.get("/staf/akun")

@@ -152,11 +152,9 @@ def blueprint(*, verification, routing, intake, sessions: Sessions, nonces: form
         return clock.now().astimezone(timezone.utc)
 
     def take_notice() -> str:
-        session = sessions.peek()
-        held = session.data.pop(NOTICE, None) if session else None
+        held = sessions.take_notice(NOTICE)
         if not held:
             return ""
-        sessions.save()
         return _(NOTICE_TEXT, tracking_id=held["tracking_id"], outcome=outcome_name(held["outcome"]))
 
     @bp.get("/staf/verifikasi")
@@ -236,8 +234,7 @@ def blueprint(*, verification, routing, intake, sessions: Sessions, nonces: form
                 return report_page(tracking_id, action=action, form=form, message=_(NO_LONGER_WAITING),
                                    status=409)
             raise
-        sessions.current().data[NOTICE] = {"tracking_id": made.tracking_id, "outcome": made.outcome}
-        sessions.save()
+        sessions.leave_notice(NOTICE, {"tracking_id": made.tracking_id, "outcome": made.outcome})
         return redirect(url_for("verification_console.queue"), 303)
 
     return bp
