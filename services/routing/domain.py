@@ -1,6 +1,7 @@
 """Routing: the agency directory (K/L/D), the rules that name the competent agency for a report,
 the fallback chain that never leaves a report unrouted ("no wrong door"), and an agency's decline
-of a report outside its authority ("bukan wewenang").
+of a report outside its authority ("bukan wewenang"), and an agency administrator's dispatch
+(disposisi) of a report to one of the agencies directly under theirs.
 
 The national desk is the end of the chain: it can never be excluded, so it cannot decline either
 (a decline would only bring the report back to it)."""
@@ -21,6 +22,8 @@ REGION_CODE = re.compile(r"^([0-9]{2,10})?$")
 MAX_EXCLUDED = 100
 DECLINE_REASON_LENGTH = (10, 2000)
 AGENCY_DECLINED = "agency_declined"  # the outbox event, and the message the report's process waits for
+AGENCY_DISPATCHED = "agency_dispatched"  # likewise for a dispatch to a unit
+DISPATCH_NOTE_LENGTH = 2000
 
 LEVELS = ("national", "ministry", "agency", "province", "regency", "city", "unit")
 TIMEZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")
@@ -32,6 +35,7 @@ class MatchedBy(enum.Enum):
     RULE = "rule"
     REGION = "region"
     NATIONAL = "national"
+    DISPATCH = "dispatch"  # an agency administrator handed it to a unit of their agency
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,8 @@ class Assignment:
     declined_reason: str = ""
     declined_at: datetime | None = None
     declined_by: str = ""  # the account that declined
+    dispatched_by: str = ""  # for a dispatch: the agency administrator's account
+    dispatch_note: str = ""  # and the instruction they gave the unit, if any
 
     @property
     def declined(self) -> bool:
@@ -178,3 +184,38 @@ def ensure_declinable(assignment: Assignment) -> None:
     if assignment.agency.id == NATIONAL_DESK.id:
         raise FailedPrecondition(f"the national desk {NATIONAL_DESK.id!r} is the last resort of routing and cannot "
                                  "decline a report: no one comes after it")
+
+
+def check_dispatch_note(value: str) -> str:
+    """The agency administrator's instruction to the unit: optional, at most 2000 characters, line
+    breaks allowed but no other control characters."""
+    value = (value or "").strip()
+    if any(unicodedata.category(c) == "Cc" and c not in "\n\r\t" for c in value):
+        raise InvalidArgument("note", "must not contain control characters")
+    if len(value) > DISPATCH_NOTE_LENGTH:
+        raise InvalidArgument("note", f"at most {DISPATCH_NOTE_LENGTH} characters")
+    return value
+
+
+def ensure_dispatchable(held: Assignment, unit: Agency | None, unit_id: str, declined: set[str]) -> Agency:
+    """A report goes from the agency holding it to an active agency directly under it that has not
+    declined it before (it would only decline again: the report goes back to routing then)."""
+    if not held.active:
+        raise FailedPrecondition(f"your agency's assignment of report {held.tracking_id} is no longer active; "
+                                 "there is nothing to dispatch")
+    if unit is None or unit.parent_id != held.agency.id:
+        raise InvalidArgument("agency_id", f"{unit_id!r} is not an agency directly under {held.agency.id}")
+    if not unit.active:
+        raise FailedPrecondition(f"{unit.id} is inactive: routing no longer gives it reports")
+    if unit.id in declined:
+        raise FailedPrecondition(f"{unit.id} declined report {held.tracking_id} before as not within its authority")
+    return unit
+
+
+def dispatch_payload(assignment: Assignment, from_agency_id: str) -> dict:
+    """What the report's process learns of a dispatch: the new agency as AssignReport's answer gives it
+    (the process keeps it as its assignment), and where it came from."""
+    agency = assignment.agency
+    return {"assignment_id": assignment.id, "agency_id": agency.id, "agency_name": agency.name,
+            "timezone": agency.timezone, "parent_id": agency.parent_id or NATIONAL_DESK.id,
+            "assigned_at": assignment.assigned_at.isoformat(), "from_agency_id": from_agency_id}

@@ -42,7 +42,8 @@ def import_summary_pb(s: ImportSummary) -> pb.ImportAgenciesResponse:
 def assignment_pb(a: Assignment) -> pb.Assignment:
     return pb.Assignment(id=a.id, tracking_id=a.tracking_id, agency=agency_pb(a.agency),
                          assigned_at=timestamp(a.assigned_at), matched_by=a.matched_by.value, active=a.active,
-                         declined_reason=a.declined_reason, declined_at=timestamp(a.declined_at))
+                         declined_reason=a.declined_reason, declined_at=timestamp(a.declined_at),
+                         dispatch_note=a.dispatch_note)
 
 
 def region_pb(r: Region) -> pb.Region:
@@ -71,6 +72,11 @@ class RoutingApi(routing_pb2_grpc.RoutingServiceServicer):
     def DeclineAssignment(self, request: pb.DeclineAssignmentRequest, context) -> pb.Assignment:
         return assignment_pb(self.service.decline(caller=identity.current(), key=request.idempotency_key,
                                                   tracking_id=request.tracking_id.strip(), reason=request.reason))
+
+    def DispatchReport(self, request: pb.DispatchReportRequest, context) -> pb.Assignment:
+        return assignment_pb(self.service.dispatch(caller=identity.current(), key=request.idempotency_key,
+                                                   tracking_id=request.tracking_id.strip(),
+                                                   agency_id=request.agency_id.strip(), note=request.note))
 
     def GetAgency(self, request: pb.GetAgencyRequest, context) -> pb.Agency:
         return agency_detail_pb(self.service.directory.agency(caller=identity.current(),

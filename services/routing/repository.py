@@ -23,7 +23,7 @@ def _rule(row) -> Rule:
 def _assignment(row) -> Assignment:
     return Assignment(str(row["assignment_id"]), row["tracking_id"], agency_of(row), MatchedBy(row["matched_by"]),
                       row["assigned_at"], row["active"], row["declined_reason"] or "", row["declined_at"],
-                      row["declined_by"] or "")
+                      row["declined_by"] or "", row["dispatched_by"] or "", row["dispatch_note"] or "")
 
 
 def get_agency(conn, agency_id: str) -> Agency | None:
@@ -82,7 +82,7 @@ def government_of(conn, region_code: str, levels: tuple[str, ...], excluded: fro
 
 
 _ASSIGNMENT = ("SELECT s.id AS assignment_id, s.tracking_id, s.matched_by, s.assigned_at, s.active, "
-               f"s.declined_reason, s.declined_at, s.declined_by, {AGENCY_COLUMNS} "
+               f"s.declined_reason, s.declined_at, s.declined_by, s.dispatched_by, s.dispatch_note, {AGENCY_COLUMNS} "
                "FROM routing.assignments s JOIN routing.agencies a ON a.id = s.agency_id")
 
 
@@ -97,13 +97,13 @@ def active_assignment(conn, tracking_id: str) -> Assignment | None:
 
 
 def add_assignment(conn, *, key: str, tracking_id: str, agency_id: str, matched_by: MatchedBy,
-                   assigned_at: datetime) -> Assignment:
+                   assigned_at: datetime, dispatched_by: str | None = None, dispatch_note: str = "") -> Assignment:
     """Records the report's new assignment; the one before it stops being active."""
     conn.execute("UPDATE routing.assignments SET active = false WHERE tracking_id = %s AND active", (tracking_id,))
     row = conn.execute(
-        "INSERT INTO routing.assignments (idempotency_key, tracking_id, agency_id, matched_by, assigned_at, active) "
-        "VALUES (%s, %s, %s, %s, %s, true) RETURNING id",
-        (key, tracking_id, agency_id, matched_by.value, assigned_at),
+        "INSERT INTO routing.assignments (idempotency_key, tracking_id, agency_id, matched_by, assigned_at, active, "
+        "dispatched_by, dispatch_note) VALUES (%s, %s, %s, %s, %s, true, %s, %s) RETURNING id",
+        (key, tracking_id, agency_id, matched_by.value, assigned_at, dispatched_by, dispatch_note or None),
     ).fetchone()
     return assignment_by_id(conn, row["id"])
 
@@ -118,6 +118,13 @@ def latest_assignment(conn, tracking_id: str, agency_id: str | None = None) -> A
     row = conn.execute(f"{_ASSIGNMENT} WHERE s.tracking_id = %s {where} ORDER BY s.id DESC LIMIT 1",
                        (tracking_id, *params)).fetchone()
     return _assignment(row) if row else None
+
+
+def declining_agencies(conn, tracking_id: str) -> set[str]:
+    """The agencies that declined the report."""
+    rows = conn.execute("SELECT DISTINCT agency_id FROM routing.assignments WHERE tracking_id = %s "
+                        "AND declined_at IS NOT NULL", (tracking_id,)).fetchall()
+    return {r["agency_id"] for r in rows}
 
 
 def declined_by_key(conn, tracking_id: str, key: str) -> Assignment | None:

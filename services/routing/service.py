@@ -11,9 +11,10 @@ from services.plumbing.identifiers import check_idempotency_key
 from services.plumbing.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.routing import directory_repository, repository
 from services.routing.directory_service import DirectoryService
-from services.routing.domain import (AGENCY_DECLINED, NATIONAL_DESK, Agency, Assignment, MatchedBy, RoutingRequest,
-                                     best_rule, check_decline_reason, check_request,
-                                     check_tracking_id, decline_payload, ensure_declinable, regional_governments)
+from services.routing.domain import (AGENCY_DECLINED, AGENCY_DISPATCHED, NATIONAL_DESK, Agency, Assignment, MatchedBy,
+                                     RoutingRequest, best_rule, check_agency_id, check_decline_reason,
+                                     check_dispatch_note, check_request, check_tracking_id, decline_payload,
+                                     dispatch_payload, ensure_declinable, ensure_dispatchable, regional_governments)
 from services.routing.regions import (REGIONS_CSV, Region, RegionListError, check_kind, check_parent_code,
                                       check_region_code, read_regions)
 
@@ -141,6 +142,37 @@ class RoutingService:
             outbox.add(conn, SCHEMA, kind=AGENCY_DECLINED, tracking_id=tracking_id, payload=decline_payload(declined))
             log.info("agency %s declined report %s", declined.agency.id, tracking_id)
             return declined
+
+    def dispatch(self, *, caller: identity.Caller, key: str, tracking_id: str, agency_id: str,
+                 note: str = "") -> Assignment:
+        """An agency administrator hands a report their agency holds to an agency directly under it (its
+        unit: disposisi), with an optional instruction. The unit's assignment replaces the agency's; the
+        report's process hears of it through the outbox and forwards the report to the unit, whose
+        deadline is the one the agency had. A repeated key returns the dispatch and changes nothing."""
+        identity.require_role(caller, identity.AGENCY_ADMIN)
+        check_idempotency_key(key)
+        check_tracking_id(tracking_id)
+        check_agency_id(agency_id, "agency_id")
+        note = check_dispatch_note(note)
+        with self.pool.connection() as conn, conn.transaction():
+            _lock_report(conn, tracking_id)
+            if (earlier := repository.assignment_by_key(conn, key)) is not None:
+                if earlier.tracking_id != tracking_id or earlier.matched_by is not MatchedBy.DISPATCH:
+                    raise InvalidArgument("idempotency_key", "was already used for another request")
+                if earlier.dispatched_by != caller.subject:
+                    raise PermissionDenied(f"report {tracking_id} was dispatched by someone else with this key")
+                return earlier
+            held = repository.latest_assignment(conn, tracking_id, caller.agency_id) if caller.agency_id else None
+            _ensure_own(caller, held, tracking_id)
+            unit = ensure_dispatchable(held, repository.get_agency(conn, agency_id), agency_id,
+                                       repository.declining_agencies(conn, tracking_id))
+            dispatched = repository.add_assignment(conn, key=key, tracking_id=tracking_id, agency_id=unit.id,
+                                                   matched_by=MatchedBy.DISPATCH, assigned_at=self.clock.now(),
+                                                   dispatched_by=caller.subject, dispatch_note=note)
+            outbox.add(conn, SCHEMA, kind=AGENCY_DISPATCHED, tracking_id=tracking_id,
+                       payload=dispatch_payload(dispatched, held.agency.id))
+            log.info("agency %s dispatched report %s to %s", held.agency.id, tracking_id, unit.id)
+            return dispatched
 
     def assignment(self, *, caller: identity.Caller, tracking_id: str) -> Assignment:
         """The report's current (active) assignment."""
