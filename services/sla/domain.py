@@ -5,7 +5,7 @@ from datetime import datetime
 
 # The messages a lifecycle model may wait for, and so the events sla accepts.
 MESSAGES = frozenset({"verification_decided", "report_completed", "follow_up_posted", "reply_posted",
-                      "agency_declined"})
+                      "agency_declined", "agency_dispatched"})
 
 # What a timer means, from its `sla_kind` property in the model: a deadline someone owns (recorded:
 # met or breached, how late), a reminder before one, or an expiry that ends a wait. Without the

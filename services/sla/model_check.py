@@ -40,6 +40,9 @@ SAMPLE_DATA = {
     "completion": {"entry_id": "3", "completed_at": _T},
     "declined": {"assignment_id": "1", "agency_id": "kab-tanah-bumbu-dinas-pupr", "reason": "bukan wewenang",
                  "declined_at": _T},
+    "dispatched": {"assignment_id": "2", "agency_id": "kab-tanah-bumbu-dinas-pupr-uptd", "agency_name": "UPTD Jalan",
+                   "timezone": "Asia/Makassar", "parent_id": "kab-tanah-bumbu-dinas-pupr", "assigned_at": _T,
+                   "from_agency_id": "kab-tanah-bumbu-dinas-pupr"},
     "queue_item": {"tracking_id": "LAP-SAMPLE01"}, "report": {"status": "REPORT_STATUS_FORWARDED"},
     "notification": {"id": "1"},
 }

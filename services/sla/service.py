@@ -24,6 +24,7 @@ PRODUCERS = {
     "follow_up_posted": "intake",
     "reply_posted": "intake",
     "agency_declined": "routing",
+    "agency_dispatched": "routing",
 }
 MAX_RETRY_DELAY = timedelta(hours=1)
 MAX_MODEL_BYTES = 1024 * 1024

@@ -126,7 +126,7 @@ def test_a_forward_decision_reaches_intake_with_the_edited_title_and_the_flags_s
     public = system.intake.GetPublishedReport(intake_pb2.GetPublishedReportRequest(tracking_id=tracking_id),
                                               metadata=PORTAL)
     assert (public.title, public.anonymous) == (f"Jalan berlubang di depan Pasar Batulicin, WA {REDACTED}", True)
-    assert list(system.case(tracking_id).waiting_for) == ["agency_declined", "follow_up_posted"]
+    assert list(system.case(tracking_id).waiting_for) == ["agency_declined", "agency_dispatched", "follow_up_posted"]
 
 
 def test_a_confidential_flag_set_at_verification_keeps_the_report_unpublished(system):

@@ -22,7 +22,7 @@ VERIFICATION = service_caller("verification")
 WIB = timezone(timedelta(hours=7))
 MONDAY = datetime(2026, 11, 2, 10, 0, tzinfo=WIB)
 
-AWAITING_AGENCY = ["agency_declined", "follow_up_posted"]  # a follow-up, or a decline
+AWAITING_AGENCY = ["agency_declined", "agency_dispatched", "follow_up_posted"]  # a follow-up, a decline, a dispatch
 
 
 @pytest.fixture

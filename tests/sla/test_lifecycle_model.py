@@ -15,7 +15,7 @@ WITA = timezone(timedelta(hours=8))
 # Monday 2 November 2026, 10:00 WIB: no holiday in the following weeks.
 MONDAY = datetime(2026, 11, 2, 10, 0, tzinfo=WIB)
 
-AWAITING_AGENCY = ["agency_declined", "follow_up_posted"]  # a follow-up, or a decline
+AWAITING_AGENCY = ["agency_declined", "agency_dispatched", "follow_up_posted"]  # a follow-up, a decline, a dispatch
 
 
 def due(state, timer):
@@ -278,3 +278,65 @@ def test_an_archive_reason_from_the_list_is_what_the_reporter_is_told(case, call
         "Terlalu umum: sebutkan instansinya"]
     assert [p["params"] for op, p, _ in caller.calls if p.get("event") == "archived"] == [
         {"reason": "Terlalu umum: sebutkan instansinya"}]
+
+
+UNIT = "kab-tanah-bumbu-dinas-pupr-uptd-jalan"
+
+
+def dispatch(case, clock, agency_id=UNIT, parent_id="kab-tanah-bumbu-dinas-pupr"):
+    return case.send("agency_dispatched", assignment_id="7", agency_id=agency_id, agency_name=f"Unit {agency_id}",
+                     timezone="Asia/Makassar", parent_id=parent_id, assigned_at=clock.now().isoformat(),
+                     from_agency_id=parent_id)
+
+
+def test_a_dispatch_forwards_to_the_unit_which_keeps_the_agencys_deadline(case, caller, clock):
+    case.decide("forward")  # Monday 2 Nov: the agency's follow-up is due Monday 9 Nov, WITA
+    before = due(case.description, "follow_up_overdue")
+    clock.advance(timedelta(days=2))
+    assert dispatch(case, clock) is None
+    forwards = [p for op, p, _ in caller.calls if op == "intake/ForwardReport"]
+    assert [f["agency_id"] for f in forwards] == ["kab-tanah-bumbu-dinas-pupr", UNIT]
+    assert forwards[1] == {"tracking_id": "LAP-TEST0001", "agency_id": UNIT, "agency_name": f"Unit {UNIT}"}
+    told = [p.get("agency_id") for op, p, _ in caller.calls if p.get("event") == "new_assignment"]
+    assert told == ["kab-tanah-bumbu-dinas-pupr", UNIT]
+    assert ("forwarded", "reporter") in caller.notifications() and caller.notifications().count(
+        ("forwarded", "reporter")) == 1  # an agency's internal dispatch is no new forwarding for the reporter
+    assert case.description.waiting_for == AWAITING_AGENCY
+    assert due(case.description, "follow_up_overdue") == before == datetime(2026, 11, 9, 23, 59, 59, tzinfo=WITA)
+    # The unit answers: the reporter hears it from the unit.
+    case.send("follow_up_posted", posted_at=clock.now().isoformat())
+    [told] = [p for op, p, _ in caller.calls if p.get("event") == "follow_up_posted"]
+    assert told["params"]["agency"] == f"Unit {UNIT}"
+
+
+def test_a_unit_that_misses_the_deadline_is_escalated_to_the_agency_that_dispatched_it(case, caller, clock):
+    case.decide("forward")
+    dispatch(case, clock)
+    case.advance(days=8)  # past Monday 9 Nov
+    escalations = [(p["recipient"], p.get("agency_id"), p["params"]["agency"]) for op, p, _ in caller.calls
+                   if p.get("event") == "deadline_missed"]
+    assert escalations == [("national_admins", None, f"Unit {UNIT}"),
+                           ("agency", "kab-tanah-bumbu-dinas-pupr", f"Unit {UNIT}")]
+
+
+def test_a_unit_that_declines_is_excluded_when_the_report_is_routed_again(case, caller, clock):
+    case.decide("forward")
+    dispatch(case, clock)
+    case.send("agency_declined", agency_id=UNIT, reason="bukan wewenang", declined_at=clock.now().isoformat())
+    assigns = [p["excluded_agency_ids"] for op, p, _ in caller.calls if op == "routing/AssignReport"]
+    assert assigns == [[], [UNIT]]
+    assert case.description.waiting_for == AWAITING_AGENCY
+
+
+def test_a_dispatch_after_a_missed_deadline_leaves_the_unit_overdue_at_once(case, caller, clock):
+    case.decide("forward")
+    case.advance(days=8)  # the agency missed Monday 9 Nov
+    assert [p.get("agency_id") for op, p, _ in caller.calls if p.get("event") == "deadline_missed"] == [
+        None, "kab-tanah-bumbu"]
+    dispatch(case, clock)
+    # The deadline does not move with the report: the unit inherits it, already passed, and the
+    # escalation names the unit, to the agency that dispatched it.
+    missed = [(p.get("agency_id"), p["params"]["agency"]) for op, p, _ in caller.calls
+              if p.get("event") == "deadline_missed"]
+    assert missed[2:] == [(None, f"Unit {UNIT}"), ("kab-tanah-bumbu-dinas-pupr", f"Unit {UNIT}")]
+    assert case.description.waiting_for == AWAITING_AGENCY

@@ -36,6 +36,13 @@ FORWARD = dict(outcome="forward", decided_at=MONDAY.isoformat(), reason="", reas
                confidential=False)
 
 
+# What each released version's forwarding step sends.
+FORWARD_PARAMETERS = {
+    "report_lifecycle.issue4": {"tracking_id", "agency_id", "agency_name"},
+    "report_lifecycle.issue5": {"tracking_id", "agency_id", "agency_name", "title", "anonymous", "confidential"},
+}
+
+
 @pytest.fixture
 def clock(clock):
     clock.set(MONDAY)
@@ -108,7 +115,10 @@ def test_an_instance_on_a_released_version_keeps_its_steps_while_new_ones_take_t
     old_case, new_case = forward(stub, "LAP-OLDV0001"), forward(stub, "LAP-NEWV0001")
     assert (old_case.process_version, new_case.process_version) == (old.content_hash, new.content_hash)
     assert old_case.stage == new_case.stage == "await_follow_up"
+    # The old version waits as it did; the new one may also be dispatched to a unit.
+    assert list(old_case.waiting_for) == ["agency_declined", "follow_up_posted"]
+    assert list(new_case.waiting_for) == ["agency_declined", "agency_dispatched", "follow_up_posted"]
     sent = forwards(recorder)
-    assert set(sent["LAP-OLDV0001"]) == {"tracking_id", "agency_id", "agency_name"}  # the old step, as it was
+    assert set(sent["LAP-OLDV0001"]) == FORWARD_PARAMETERS[path.stem]  # the old step, as it was
     assert {k: sent["LAP-NEWV0001"][k] for k in ("title", "anonymous", "confidential")} == {
         "title": "Jalan berlubang di depan Pasar Batulicin", "anonymous": True, "confidential": False}
