@@ -1,5 +1,6 @@
 """Helpers for tests: signed callers and the test identity key."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import grpc
@@ -12,9 +13,15 @@ ROOT = Path(__file__).resolve().parents[1]
 IDENTITY_KEY = "test-identity-key-not-a-secret-0123456789"
 
 
+# Tests keep signed identities in module constants, made at collection: they must outlive a slow run
+# of the whole suite (the services' own identities last minutes; expiry has tests of its own).
+TEST_IDENTITY_LIFETIME = timedelta(days=1)
+
+
 def caller(role: str, subject: str = "tester", agency_id: str = "") -> list[tuple[str, str]]:
     """Call metadata carrying a signed identity."""
-    return [(identity.METADATA_KEY, identity.sign(identity.Caller(subject, role, agency_id), IDENTITY_KEY))]
+    return [(identity.METADATA_KEY, identity.sign(identity.Caller(subject, role, agency_id), IDENTITY_KEY,
+                                                  lifetime=TEST_IDENTITY_LIFETIME))]
 
 
 def service_caller(name: str) -> list[tuple[str, str]]:
