@@ -175,11 +175,17 @@ class RoutingService:
             return dispatched
 
     def assignment(self, *, caller: identity.Caller, tracking_id: str) -> Assignment:
-        """The report's current (active) assignment."""
+        """The report's current (active) assignment: for services, national administrators and process
+        analysts, and for the staff of the agency that holds it (who read the dispatch note there)."""
+        identity.require_role(caller, identity.SERVICE, identity.NATIONAL_ADMIN, identity.PROCESS_ANALYST,
+                              identity.LIAISON_OFFICER, identity.AGENCY_ADMIN)
         check_tracking_id(tracking_id)
         with self.pool.connection() as conn:
             found = repository.active_assignment(conn, tracking_id)
             latest = repository.latest_assignment(conn, tracking_id) if found is None else None
+        if caller.role in (identity.LIAISON_OFFICER, identity.AGENCY_ADMIN):
+            # Agency staff learn nothing of a report their agency does not hold, not even whether it exists.
+            _ensure_own(caller, found, tracking_id)
         if found is not None:
             return found
         if latest is not None and latest.declined:

@@ -131,7 +131,7 @@ def test_a_new_assignment_replaces_the_active_one(stub, database_url):
     first = assign(stub, key="k1", category="infrastruktur", region_code="6310")
     second = assign(stub, key="k2", category="infrastruktur", region_code="6310",
                     excluded_agency_ids=[first.agency.id])
-    current = stub.GetAssignment(pb.GetAssignmentRequest(tracking_id="LAP-AAAA0001"), metadata=OFFICER)
+    current = stub.GetAssignment(pb.GetAssignmentRequest(tracking_id="LAP-AAAA0001"), metadata=SLA)
     assert current == second and second.id != first.id
     assert assignment_rows(database_url) == [("LAP-AAAA0001", "kab-tanah-bumbu-dinas-pupr", "rule", False),
                                              ("LAP-AAAA0001", "kementerian-pupr", "rule", True)]
@@ -197,11 +197,30 @@ def test_calls_without_a_valid_identity_are_refused(stub):
 
 def test_a_report_never_assigned_has_no_assignment(stub):
     with pytest.raises(grpc.RpcError) as e:
-        stub.GetAssignment(pb.GetAssignmentRequest(tracking_id="LAP-AAAA0009"), metadata=OFFICER)
+        stub.GetAssignment(pb.GetAssignmentRequest(tracking_id="LAP-AAAA0009"), metadata=SLA)
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
     with pytest.raises(grpc.RpcError) as e:
         stub.GetAssignment(pb.GetAssignmentRequest(tracking_id="not a tracking id"), metadata=OFFICER)
     assert (e.value.code(), field_violation(e.value)) == (grpc.StatusCode.INVALID_ARGUMENT, "tracking_id")
+
+
+def test_agency_staff_see_only_an_assignment_their_agency_holds(stub):
+    held = assign(stub, category="infrastruktur", region_code="6310")
+    assert held.agency.id == "kab-tanah-bumbu-dinas-pupr"
+    request = pb.GetAssignmentRequest(tracking_id="LAP-AAAA0001")
+    assert stub.GetAssignment(request, metadata=OFFICER) == held
+    assert stub.GetAssignment(request, metadata=caller("agency_admin", "aa-1", held.agency.id)) == held
+    assert stub.GetAssignment(request, metadata=caller("national_admin", "na-1")) == held
+    assert stub.GetAssignment(request, metadata=caller("process_analyst", "pa-1")) == held
+    for outsider in [caller("liaison_officer", "lo-2", "kab-tanah-bumbu-dinas-kesehatan"),
+                     caller("agency_admin", "aa-2", "kab-tanah-bumbu"),  # its parent: not the holder
+                     caller("reporter", "LAP-AAAA0001")]:
+        with pytest.raises(grpc.RpcError) as e:
+            stub.GetAssignment(request, metadata=outsider)
+        assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.RpcError) as e:  # a report that does not exist looks the same to them
+        stub.GetAssignment(pb.GetAssignmentRequest(tracking_id="LAP-AAAA0009"), metadata=OFFICER)
+    assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
 def test_any_signed_in_caller_reads_the_directory(stub):
