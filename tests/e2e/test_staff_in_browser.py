@@ -31,6 +31,7 @@ LIAISON = "petugas-pupr-tanbu"
 OTHER_LIAISON, OTHER_AGENCY = "petugas-dinkes-tanbu", "kab-tanah-bumbu-dinas-kesehatan"
 OTHER_PASSWORD = "kata-sandi-dinkes-1708"
 TITLE = "Jembatan kayu lapuk di Desa Sungai Loban"
+REPORTER_EMAIL = "warga@contoh.id"  # what fill_report gives
 FOLLOW_UP = "Tim PUPR sudah memeriksa jembatan; penggantian papan dijadwalkan minggu depan."
 ADMINISTRATOR = caller("national_admin", "admin-e2e")  # reads the whole report, to check what did not change
 
@@ -153,6 +154,7 @@ def test_a_forwarded_report_is_followed_up_by_the_agency_and_the_reporter_reads_
     liaison.wait_for_url(f"{portal}/staf/instansi/{tracking_id}")
     assert liaison.locator("#agency").inner_text() == PUPR_NAME
     assert liaison.locator("#status strong").inner_text() == "Diteruskan ke instansi"
+    assert REPORTER_EMAIL not in liaison.content()  # an agency never sees who reported
     assert_accessible_in_both_languages(liaison)
 
     # An officer of another agency is refused it, and it stays as it was.
@@ -188,6 +190,9 @@ def test_a_forwarded_report_is_followed_up_by_the_agency_and_the_reporter_reads_
     assert reporter.locator(".timeline .entry-body", has_text=FOLLOW_UP).count() == 1
     assert reporter.locator("#status strong").inner_text() == "Sudah ditindaklanjuti"
     assert reporter.locator("#agency").inner_text() == PUPR_NAME
+    # The process now waits for the reporter's answer to the follow-up: the tracking page offers the box.
+    reloaded_until(reporter, "#answer-heading", 1, "the tracking page offering a reply")
+    assert reporter.locator("#answer-heading").inner_text() == "Tanggapi tindak lanjut"
     assert_accessible(reporter)
 
 
