@@ -1,20 +1,30 @@
-"""Fixtures shared by the whole suite: a real PostgreSQL, real gRPC servers, signed callers."""
+"""Fixtures shared by the whole suite: a real PostgreSQL, real gRPC servers, signed callers, and headless
+Chromium for the browser tests of the portal and of the whole system."""
 
 import os
 import secrets
+import shutil
 
 import grpc
 import psycopg
 import pytest
+from playwright import sync_api
 from psycopg import sql
 
 from services.plumbing import db
 from services.plumbing.clock import FileClock
 from services.plumbing.grpc_server import GrpcServer
+from tests.portal import axe_core
 from tests.support import IDENTITY_KEY, ROOT
 
 SERVICES = ("intake", "verification", "routing", "sla", "notify", "portal")
 OUTBOX_SERVICES = ("intake", "verification", "routing")
+
+# make test installs Debian's chromium (make system-deps): its absence is a failure, not a skip.
+CHROMIUM = shutil.which("chromium")
+# Chromium on a machine without network or display, as root.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 def with_database(url: str, name: str) -> str:
@@ -130,3 +140,38 @@ def serve():
         channel.close()
     for server in servers:
         server.stop(0)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Headless Chromium, driven by Playwright, for the tests of one module."""
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(chromium):
+    """Opens a page in a browser of its own (cookies and all), with axe-core at hand when asked;
+    at the end, fails on what a person would not see but should not happen (a script error, a
+    refused resource, something the Content Security Policy blocked)."""
+    contexts, problems = [], []
+
+    def open_(locale: str = "id-ID", axe: bool = False) -> sync_api.Page:
+        context = chromium.new_context(locale=locale, accept_downloads=True)
+        if axe:  # an init script, so the page's Content Security Policy leaves it alone
+            context.add_init_script(axe_core.script())
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
+                if r.status >= 400 and r.request.resource_type != "document" else None)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+    assert problems == []

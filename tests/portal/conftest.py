@@ -1,8 +1,7 @@
 """The portal app wired to a real intake server on the test database and to stand-ins for sla and
 notify, every call carrying the portal's signed identity as in production; served by waitress for
-tests that go through real HTTP, as a person's browser does."""
+tests that go through real HTTP, as a person's browser does (headless Chromium: tests/conftest.py)."""
 
-import shutil
 import socket
 import struct
 import zlib
@@ -11,7 +10,6 @@ import grpc
 import lxml.html
 import pytest
 import requests
-from playwright import sync_api
 
 from services.intake import grpc_api as intake_api
 from services.intake.service import IntakeService
@@ -27,15 +25,8 @@ from sp4n.routing.v1 import routing_pb2_grpc
 from sp4n.sla.v1 import sla_pb2_grpc
 from sp4n.verification.v1 import verification_pb2_grpc
 from tests.intake.reports import T0
-from tests.portal import axe_core
 from tests.portal.fakes import FakeNotify, FakeSla, registrations
 from tests.support import IDENTITY_KEY
-
-# make test installs Debian's chromium (make system-deps): its absence is a failure, not a skip.
-CHROMIUM = shutil.which("chromium")
-# Chromium on a machine without network or display, as root.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 
 # The reference list the portal gets from routing at start, read here from routing's own data file.
 REGIONS = Regions(Region(r.code, r.name, r.kind, r.parent_code) for r in read_regions())
@@ -209,41 +200,6 @@ def png(width: int = 2, height: int = 2) -> bytes:
 
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """Headless Chromium, driven by Playwright, for the tests of one module."""
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def open_page(chromium):
-    """Opens a page in a browser of its own (cookies and all), with axe-core at hand when asked;
-    at the end, fails on what a person would not see but should not happen (a script error, a
-    refused resource, something the Content Security Policy blocked)."""
-    contexts, problems = [], []
-
-    def open_(locale: str = "id-ID", axe: bool = False) -> sync_api.Page:
-        context = chromium.new_context(locale=locale, accept_downloads=True)
-        if axe:  # an init script, so the page's Content Security Policy leaves it alone
-            context.add_init_script(axe_core.script())
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
-                if r.status >= 400 and r.request.resource_type != "document" else None)
-        return page
-
-    yield open_
-    for context in contexts:
-        context.close()
-    assert problems == []
 
 
 @pytest.fixture
