@@ -2,10 +2,10 @@
 
 Without access it asks for the report's access code and shows nothing else. With access (the code
 proven in this session, or the signed-in account owns the report) it shows the report, its
-deadlines (sla), timeline with the agency's follow-ups and their files, attachments and the reporter's
-notifications (notify), with a box to
-reply to a follow-up or to complete a report sent back to the reporter. Intake decides what the
-reporter may see and do: the portal only chooses which reporter identity to act with.
+deadlines (sla), attachments, timeline (the agency's follow-ups with their files) and the reporter's
+notifications (notify), with a box to reply to a follow-up or to complete a report sent back to the
+reporter. Intake decides what the reporter may see and do: the portal only chooses which reporter
+identity to act with.
 """
 
 import logging
