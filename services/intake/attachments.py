@@ -1,4 +1,5 @@
-"""The rules of a report's attachments: how many, how big, and which kinds of file.
+"""The rules of the attachments of a report and of an agency's follow-up: how many, how big, and
+which kinds of file.
 
 A file's kind is decided from its first bytes alone: the name and any type the sender declared are
 not trusted, so a script named "foto.jpg" is refused and a PNG named "surat.pdf" is kept as a PNG.
@@ -9,12 +10,13 @@ import unicodedata
 from dataclasses import replace
 
 from services.intake.domain import AttachmentFile
-from services.plumbing.errors import InvalidArgument
+from services.plumbing.errors import FailedPrecondition, InvalidArgument
 
 MAX_ATTACHMENTS = 5
 MAX_BYTES = 5 * 1024 * 1024
 MAX_FILENAME = 200
 ATTACHMENT_ID = re.compile(r"[1-9][0-9]{0,3}")  # an attachment's number within its report
+MAX_NUMBER = 9999  # the report's own files are 1 to 5; its follow-ups' are numbered on
 
 # The first bytes of each kind of file kept (a WebP file is "RIFF", its size in 4 bytes, then "WEBP").
 _SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"%PDF-", "application/pdf"))
@@ -58,6 +60,13 @@ def check_attachments(files: tuple[AttachmentFile, ...]) -> tuple[AttachmentFile
     if len(files) > MAX_ATTACHMENTS:
         raise InvalidArgument("attachments", f"at most {MAX_ATTACHMENTS} files")
     return tuple(check_attachment(f, number) for number, f in enumerate(files, start=1))
+
+
+def check_room(first: int, files: tuple[AttachmentFile, ...]) -> None:
+    """FailedPrecondition when numbering `files` on from `first` would pass MAX_NUMBER (some 2,000
+    follow-ups with files on one report)."""
+    if files and first + len(files) - 1 > MAX_NUMBER:
+        raise FailedPrecondition("the report holds as many attachments as it can")
 
 
 def attachment_number(attachment_id: str) -> int | None:

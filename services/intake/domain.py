@@ -83,7 +83,7 @@ class AttachmentFile:
 
 @dataclass(frozen=True)
 class AttachmentInfo:
-    id: str  # the attachment's number within its report: "1" to "5"
+    id: str  # the attachment's number within its report: "1" to "5" its own, follow-ups' numbered on
     filename: str
     content_type: str
     size: int
@@ -140,6 +140,7 @@ class TimelineEntry:
     created_at: datetime
     status: ReportStatus | None = None
     agency_id: str = ""  # the agency that posted a follow-up
+    attachments: tuple[AttachmentInfo, ...] = ()  # a follow-up's files
 
 
 @dataclass(frozen=True)

@@ -36,14 +36,19 @@ _STATUSES = {
 _STATUSES_PB = {v: k for k, v in _STATUSES.items()}
 
 
+def attachment_info_pb(a: AttachmentInfo) -> pb.AttachmentInfo:
+    return pb.AttachmentInfo(id=a.id, filename=a.filename, content_type=a.content_type, size=a.size)
+
+
 def entry_pb(e: TimelineEntry) -> pb.TimelineEntry:
     return pb.TimelineEntry(id=e.id, kind=e.kind.value, author=e.author, body=e.body,
                             created_at=timestamp(e.created_at),
-                            status=_STATUSES_PB[e.status] if e.status else pb.REPORT_STATUS_UNSPECIFIED)
+                            status=_STATUSES_PB[e.status] if e.status else pb.REPORT_STATUS_UNSPECIFIED,
+                            attachments=[attachment_info_pb(a) for a in e.attachments])
 
 
-def attachment_info_pb(a: AttachmentInfo) -> pb.AttachmentInfo:
-    return pb.AttachmentInfo(id=a.id, filename=a.filename, content_type=a.content_type, size=a.size)
+def uploads(request) -> tuple[AttachmentFile, ...]:
+    return tuple(AttachmentFile(a.filename, a.content) for a in request.attachments)
 
 
 def report_pb(r: Report) -> pb.Report:
@@ -137,7 +142,7 @@ def submission(request: pb.SubmitReportRequest) -> Submission:
         language=request.language, incident_date=optional_time(request, "incident_date"),
         coordinates=coordinates(request), suggested_agency_id=request.suggested_agency_id,
         channel_message_id=request.channel_message_id, account_id=request.account_id,
-        attachments=tuple(AttachmentFile(a.filename, a.content) for a in request.attachments))
+        attachments=uploads(request))
 
 
 def feed_filter(request: pb.ListPublishedReportsRequest) -> FeedFilter:
@@ -174,7 +179,8 @@ class IntakeApi(intake_pb2_grpc.IntakeServiceServicer):
 
     def PostFollowUp(self, request: pb.PostFollowUpRequest, context) -> pb.TimelineEntry:
         return entry_pb(self.service.post_follow_up(caller=identity.current(), key=request.idempotency_key,
-                                                    tracking_id=request.tracking_id, body=request.body))
+                                                    tracking_id=request.tracking_id, body=request.body,
+                                                    attachments=uploads(request)))
 
     def PostReply(self, request: pb.PostReplyRequest, context) -> pb.TimelineEntry:
         return entry_pb(self.service.post_reply(caller=identity.current(), key=request.idempotency_key,

@@ -125,10 +125,11 @@ def check_supporter(value: str) -> str:
 
 
 def public_timeline(entries: tuple[TimelineEntry, ...], reporter: ReporterContact) -> tuple[TimelineEntry, ...]:
-    """The entries the public may read, their bodies redacted and their authors named for the public."""
+    """The entries the public may read, their bodies redacted, their authors named for the public, and
+    without files: a follow-up's attachments are for the reporter and staff only."""
     known = (reporter.name, reporter.email)
     return tuple(replace(e, author=AUTHOR_LABELS.get(e.author, e.author) if e.kind is not EntryKind.FOLLOW_UP
-                         else e.author, body=redaction.redact(e.body, known))
+                         else e.author, body=redaction.redact(e.body, known), attachments=())
                  for e in entries if e.kind in PUBLIC_KINDS)
 
 

@@ -1,5 +1,6 @@
 """SQL of the intake schema. Every function takes an open connection."""
 
+from dataclasses import replace
 from datetime import datetime
 
 from services.intake import redaction
@@ -112,15 +113,25 @@ def add_reporter(conn, tracking_id: str, reporter: ReporterContact, channel_mess
                   channel_message_id))
 
 
-def add_attachments(conn, tracking_id: str, files: tuple[AttachmentFile, ...]) -> None:
-    """Stores checked files as the report's attachments 1, 2, ... with their size and SHA-256."""
+def add_attachments(conn, tracking_id: str, files: tuple[AttachmentFile, ...], *, first: int = 1,
+                    entry_id: str | None = None) -> tuple[AttachmentInfo, ...]:
+    """Stores checked files as the report's attachments `first`, `first` + 1, ... with their size and
+    SHA-256; those of a follow-up name its timeline entry."""
+    rows = [{"tracking_id": tracking_id, "number": number, "filename": f.filename, "content_type": f.content_type,
+             "content": f.content, "entry_id": int(entry_id) if entry_id else None}
+            for number, f in enumerate(files, start=first)]
     with conn.cursor() as cursor:
         cursor.executemany(
-            "INSERT INTO intake.attachments (tracking_id, number, filename, content_type, size, sha256, content) "
-            "VALUES (%(tracking_id)s, %(number)s, %(filename)s, %(content_type)s, octet_length(%(content)s), "
-            "sha256(%(content)s), %(content)s)",
-            [{"tracking_id": tracking_id, "number": number, "filename": f.filename, "content_type": f.content_type,
-              "content": f.content} for number, f in enumerate(files, start=1)])
+            "INSERT INTO intake.attachments (tracking_id, number, filename, content_type, size, sha256, content, "
+            "entry_id) VALUES (%(tracking_id)s, %(number)s, %(filename)s, %(content_type)s, "
+            "octet_length(%(content)s), sha256(%(content)s), %(content)s, %(entry_id)s)", rows)
+    return tuple(AttachmentInfo(str(r["number"]), r["filename"], r["content_type"], len(r["content"])) for r in rows)
+
+
+def next_attachment_number(conn, tracking_id: str) -> int:
+    """The number the report's next attachment gets (callers hold the report's row lock)."""
+    return conn.execute("SELECT coalesce(max(number), 0) + 1 AS next FROM intake.attachments "
+                        "WHERE tracking_id = %s", (tracking_id,)).fetchone()["next"]
 
 
 def _attachment_info(row) -> AttachmentInfo:
@@ -128,12 +139,14 @@ def _attachment_info(row) -> AttachmentInfo:
 
 
 def attachments(conn, tracking_id: str) -> tuple[AttachmentInfo, ...]:
+    """The files sent with the report itself (not those of its follow-ups)."""
     rows = conn.execute("SELECT number, filename, content_type, size FROM intake.attachments "
-                        "WHERE tracking_id = %s ORDER BY number", (tracking_id,)).fetchall()
+                        "WHERE tracking_id = %s AND entry_id IS NULL ORDER BY number", (tracking_id,)).fetchall()
     return tuple(_attachment_info(r) for r in rows)
 
 
 def attachment(conn, tracking_id: str, number: int) -> Attachment | None:
+    """Any of the report's attachments, its own or a follow-up's."""
     row = conn.execute("SELECT * FROM intake.attachments WHERE tracking_id = %s AND number = %s",
                        (tracking_id, number)).fetchone()
     return Attachment(_attachment_info(row), row["content"]) if row else None
@@ -156,15 +169,32 @@ def contact(conn, tracking_id: str) -> Contact | None:
 
 
 def timeline(conn, tracking_id: str) -> tuple[TimelineEntry, ...]:
+    """The report's entries without their files (what the public timeline is made from)."""
     rows = conn.execute("SELECT * FROM intake.timeline WHERE tracking_id = %s ORDER BY id",
                         (tracking_id,)).fetchall()
     return tuple(_entry(r) for r in rows)
 
 
+def timeline_with_attachments(conn, tracking_id: str) -> tuple[TimelineEntry, ...]:
+    """The report's entries, each follow-up with its files."""
+    rows = conn.execute("SELECT entry_id, number, filename, content_type, size FROM intake.attachments "
+                        "WHERE tracking_id = %s AND entry_id IS NOT NULL ORDER BY number", (tracking_id,)).fetchall()
+    files: dict[str, list[AttachmentInfo]] = {}
+    for row in rows:
+        files.setdefault(str(row["entry_id"]), []).append(_attachment_info(row))
+    return tuple(replace(e, attachments=tuple(files.get(e.id, ()))) for e in timeline(conn, tracking_id))
+
+
 def entry_by_key(conn, tracking_id: str, kind: EntryKind, key: str) -> TimelineEntry | None:
+    """The entry a key made, with its files."""
     row = conn.execute("SELECT * FROM intake.timeline WHERE tracking_id = %s AND kind = %s AND idempotency_key = %s",
                        (tracking_id, kind.value, key)).fetchone()
-    return _entry(row) if row else None
+    if row is None:
+        return None
+    files = conn.execute("SELECT number, filename, content_type, size FROM intake.attachments "
+                         "WHERE tracking_id = %s AND entry_id = %s ORDER BY number",
+                         (tracking_id, row["id"])).fetchall()
+    return replace(_entry(row), attachments=tuple(_attachment_info(f) for f in files))
 
 
 def add_entry(conn, *, tracking_id: str, kind: EntryKind, author: str, created_at: datetime, body: str = "",

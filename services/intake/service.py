@@ -9,10 +9,10 @@ from psycopg_pool import ConnectionPool
 
 from services.intake import access, account_repository, domain, redaction, repository
 from services.intake.account_service import AccountService
-from services.intake.attachments import attachment_number
+from services.intake.attachments import attachment_number, check_attachments, check_room
 from services.intake.domain import (FOLLOW_UP_POSTED, REPLY_POSTED, REPORT_COMPLETED, REPORTER, SYSTEM, Attachment,
-                                    Contact, EntryKind, Receipt, Report, ReportStatus, StatusChange, Submission,
-                                    TimelineEntry, VerifiedChanges, account_number, applied, check_body,
+                                    AttachmentFile, Contact, EntryKind, Receipt, Report, ReportStatus, StatusChange,
+                                    Submission, TimelineEntry, VerifiedChanges, account_number, applied, check_body,
                                     check_status_change, check_tracking_id, check_verified_changes,
                                     ensure_agency_may_answer, ensure_completion_allowed, ensure_open,
                                     ensure_reply_allowed, text)
@@ -191,12 +191,15 @@ class IntakeService:
                 report = replace(report, status=change.status)
             return self._full(conn, report)
 
-    def post_follow_up(self, *, caller: identity.Caller, key: str, tracking_id: str, body: str) -> TimelineEntry:
-        """The assigned agency's follow-up; only its own staff may post it."""
+    def post_follow_up(self, *, caller: identity.Caller, key: str, tracking_id: str, body: str,
+                       attachments: tuple[AttachmentFile, ...] = ()) -> TimelineEntry:
+        """The assigned agency's follow-up with its files, stored in one transaction; only its own staff
+        may post it. A repeated key returns the first entry with its files and stores nothing."""
         identity.require_role(caller, identity.LIAISON_OFFICER, identity.AGENCY_ADMIN)
         check_idempotency_key(key)
         check_tracking_id(tracking_id)
         body = check_body(body)
+        attachments = check_attachments(attachments)
         with self.pool.connection() as conn, conn.transaction():
             report = _found(repository.get_report(conn, tracking_id, for_update=True), tracking_id)
             earlier = repository.entry_by_key(conn, tracking_id, EntryKind.FOLLOW_UP, key)
@@ -206,10 +209,14 @@ class IntakeService:
             if earlier is not None:
                 return earlier
             ensure_agency_may_answer(report)
+            first = repository.next_attachment_number(conn, tracking_id)
+            check_room(first, attachments)
             now = self.clock.now()
             entry = repository.add_entry(conn, tracking_id=tracking_id, kind=EntryKind.FOLLOW_UP,
                                          author=report.agency_name, agency_id=agency_id, body=body, created_at=now,
                                          key=key)
+            entry = replace(entry, attachments=repository.add_attachments(conn, tracking_id, attachments, first=first,
+                                                                          entry_id=entry.id))
             repository.set_status(conn, tracking_id, ReportStatus.FOLLOWED_UP)
             outbox.add(conn, SCHEMA, kind=FOLLOW_UP_POSTED, tracking_id=tracking_id, payload={
                 "entry_id": entry.id, "posted_at": now.isoformat(), "agency_id": agency_id})
@@ -276,7 +283,7 @@ class IntakeService:
 
     @staticmethod
     def _full(conn, report: Report) -> Report:
-        return replace(report, timeline=repository.timeline(conn, report.tracking_id),
+        return replace(report, timeline=repository.timeline_with_attachments(conn, report.tracking_id),
                        attachments=repository.attachments(conn, report.tracking_id))
 
 

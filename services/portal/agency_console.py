@@ -1,34 +1,35 @@
 """The agency console at /staf/instansi, for liaison officers and agency administrators: the inbox of
 their agency's assigned reports with their deadlines, a report's detail with its timeline and
-attachments, and the two things an agency does with a report: post a follow-up (tindak lanjut), or
-decline it as not within its authority (it then goes back to routing).
+attachments, and the two things an agency does with a report: post a follow-up (tindak lanjut), with
+files if it has any, or decline it as not within its authority (it then goes back to routing).
 
 Every call is made as the signed-in staff member (staff_session.call_metadata), and the services
 decide: intake shows an agency only its own reports and never the reporter's identity, routing lets
 only the assigned agency decline. A refusal (PERMISSION_DENIED) is the 403 page and changes nothing;
 a decision on a report no longer waiting for it (FAILED_PRECONDITION) is said on the page.
 
-Deadlines come from sla and are left out when it cannot be reached. A deadline is "due soon" when it
-ends within DUE_SOON (24 hours: one day of the clock, not of the agency's working calendar) and
-"overdue" once it has passed unmet.
+Deadlines come from sla and are left out when it cannot be reached; the console marks those due soon
+and overdue (services.portal.deadlines).
 
-Intake's PostFollowUp takes text only, so a follow-up has no attachments here.
+A follow-up's files go by the reporter's form's rules (forms.read_attachments: at most 5, 5 MiB each,
+and intake's check of what each file is); a refused file is said next to the file input and nothing is
+posted. Intake keeps them with the follow-up for the reporter and staff: the timeline here and on the
+tracking page links them, the public pages and APIs never show them.
 """
 
-import io
 import logging
-import re
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import grpc
-from flask import Blueprint, Flask, abort, redirect, render_template, request, send_file, url_for
-from werkzeug.exceptions import ServiceUnavailable
+from flask import Blueprint, Flask, abort, make_response, redirect, render_template, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge, ServiceUnavailable
 
 from services.plumbing.clock import Clock
-from services.portal import forms
+from services.portal import attachment_downloads, forms
+from services.portal.deadlines import DeadlineView, deadline_views
 from services.portal.i18n import N_, _
-from services.portal.intake_client import UNAVAILABLE, IntakeClient
+from services.portal.intake_client import UNAVAILABLE, IntakeClient, field_violation
 from services.portal.sessions import Sessions
 from services.portal.staff_accounts import AGENCY_ROLES
 from services.portal.staff_session import caller, call_metadata, forbidden, member, requires
@@ -42,12 +43,9 @@ PAGE_SIZE = 20
 # Ordered by deadline, the inbox holds the reports still waiting on the agency, up to this many.
 MAX_BY_DEADLINE = 500
 OPEN_STATUSES = (intake_pb2.REPORT_STATUS_FORWARDED, intake_pb2.REPORT_STATUS_FOLLOWED_UP)
-DUE_SOON = timedelta(hours=24)
 ORDER = "urutan"  # "baru" (newest first, the default) or "tenggat" (by deadline)
 PAGE = "halaman"  # intake's page token (newest first) or the page number (by deadline)
 MAX_PAGE_TOKEN = 1000
-ATTACHMENT_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
-SERVED_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "application/pdf"})
 DECLINE_REASON = (10, 2000)  # routing's limits
 NOTICE = "agency_notice"
 NOTICES = {
@@ -64,27 +62,10 @@ FOLLOW_UP_TOO_LONG = N_("Tindak lanjut maksimal %(high)s karakter (sekarang %(le
 REASON_LENGTH = N_("Tulis alasan penolakan, %(low)s sampai %(high)s karakter.")
 
 
-@dataclass(frozen=True)
-class DeadlineView:
-    """A deadline as the console shows it: its name, when it ends, and how urgent it is."""
-    name: str
-    due_at: datetime
-    state: str  # open, met, breached
-    urgency: str  # "overdue", "due_soon" or ""
-
-    @property
-    def open(self) -> bool:
-        return self.state == "open"
-
-
-def deadline_view(deadline: sla_pb2.Deadline, now: datetime) -> DeadlineView:
-    due_at = deadline.due_at.ToDatetime(tzinfo=timezone.utc)
-    urgency = ""
-    if deadline.state == "breached" or (deadline.state == "open" and due_at <= now):
-        urgency = "overdue"
-    elif deadline.state == "open" and due_at - now <= DUE_SOON:
-        urgency = "due_soon"
-    return DeadlineView(name=deadline.name, due_at=due_at, state=deadline.state, urgency=urgency)
+@dataclass
+class FollowUpForm(forms.TextForm):
+    """The follow-up as sent: its text, its files, and the message for each refused field."""
+    attachments: list[forms.Upload] = field(default_factory=list)
 
 
 def agency_deadline(deadlines: list[DeadlineView] | None) -> DeadlineView | None:
@@ -120,7 +101,7 @@ def blueprint(*, intake: IntakeClient, sla, routing, sessions: Sessions, clock: 
                     log.warning("no deadlines for %s: sla answered %s", tracking_id, e.code().name)
                 found[tracking_id] = [] if e.code() == grpc.StatusCode.NOT_FOUND else None
                 continue
-            found[tracking_id] = sorted((deadline_view(d, now) for d in case.deadlines), key=lambda d: d.due_at)
+            found[tracking_id] = deadline_views(case, now)
         return found
 
     def take_notice() -> str:
@@ -197,7 +178,7 @@ def blueprint(*, intake: IntakeClient, sla, routing, sessions: Sessions, clock: 
         if forms.tracking_id(tracking_id) != tracking_id:
             abort(404)
 
-    def show(tracking_id: str, *, follow_up: forms.TextForm | None = None, decline: forms.TextForm | None = None,
+    def show(tracking_id: str, *, follow_up: FollowUpForm | None = None, decline: forms.TextForm | None = None,
              nonce: str = "", status: int = 200):
         try:
             report = as_staff("GetReport", intake_pb2.GetReportRequest(tracking_id=tracking_id))
@@ -205,7 +186,7 @@ def blueprint(*, intake: IntakeClient, sla, routing, sessions: Sessions, clock: 
             return refused(e)
         deadlines = deadlines_of([tracking_id])[tracking_id]
         return render_template("agency_report.html", report=report, deadlines=deadlines,
-                               follow_up=follow_up or forms.TextForm(), decline=decline or forms.TextForm(),
+                               follow_up=follow_up or FollowUpForm(), decline=decline or forms.TextForm(),
                                nonce=nonce or nonces.issue(), decline_reason=DECLINE_REASON,
                                may_follow_up=report.status in OPEN_STATUSES, notice=take_notice()), status
 
@@ -218,34 +199,36 @@ def blueprint(*, intake: IntakeClient, sla, routing, sessions: Sessions, clock: 
     @bp.get("/staf/instansi/<tracking_id>/lampiran/<attachment_id>")
     @requires(*AGENCY_ROLES)
     def attachment(tracking_id: str, attachment_id: str):
-        known(tracking_id)
-        if not ATTACHMENT_ID.fullmatch(attachment_id):
-            abort(404)
-        try:
-            found = as_staff("GetAttachment", intake_pb2.GetAttachmentRequest(tracking_id=tracking_id,
-                                                                              attachment_id=attachment_id))
-        except grpc.RpcError as e:
-            return refused(e)
-        content_type = found.info.content_type if found.info.content_type in SERVED_TYPES \
-            else "application/octet-stream"
-        return send_file(io.BytesIO(found.content), mimetype=content_type, as_attachment=True,
-                         download_name=found.info.filename or attachment_id, etag=False, max_age=0)
+        def fetch(wanted: intake_pb2.GetAttachmentRequest) -> intake_pb2.Attachment:
+            try:
+                return as_staff("GetAttachment", wanted)
+            except grpc.RpcError as e:
+                abort(make_response(refused(e)))
 
-    def follow_up_form(data) -> forms.TextForm:
-        form = forms.TextForm.parse(data, "body")
+        return attachment_downloads.download(tracking_id, attachment_id, fetch)
+
+    def follow_up_form(data, files) -> FollowUpForm:
+        form = FollowUpForm(values={"body": data.get("body", "").strip()})
         length = len(form.values["body"])
         if length < forms.BODY[0]:
             form.errors["body"] = _(FOLLOW_UP_EMPTY)
         elif length > forms.BODY[1]:
             form.errors["body"] = _(FOLLOW_UP_TOO_LONG, high=forms.number(forms.BODY[1]),
                                     length=forms.number(length))
+        form.attachments = forms.read_attachments(files.getlist("attachments"), form.errors)
         return form
 
     @bp.post("/staf/instansi/<tracking_id>/tindak-lanjut")
     @requires(*AGENCY_ROLES)
     def post_follow_up(tracking_id: str):
         known(tracking_id)
-        form = follow_up_form(request.form)
+        if request.mimetype == "multipart/form-data":
+            request.max_content_length = forms.MAX_UPLOAD_BYTES  # the files; each other field keeps its limit
+        try:
+            form = follow_up_form(request.form, request.files)
+        except RequestEntityTooLarge:
+            return render_template("upload_too_large.html", back=url_for("agency.report", tracking_id=tracking_id,
+                                                                         _anchor="tindak-lanjut")), 413
         nonce = request.form.get("nonce", "")
         if not sessions.csrf_ok() or (key := nonces.key(nonce)) is None:
             form.errors = {"body": _(forms.SESSION_EXPIRED)}
@@ -253,14 +236,16 @@ def blueprint(*, intake: IntakeClient, sla, routing, sessions: Sessions, clock: 
         if form.errors:
             return show(tracking_id, follow_up=form, nonce=nonce, status=400)
         try:
-            as_staff("PostFollowUp", intake_pb2.PostFollowUpRequest(idempotency_key=key, tracking_id=tracking_id,
-                                                                    body=form.values["body"]))
+            as_staff("PostFollowUp", intake_pb2.PostFollowUpRequest(
+                idempotency_key=key, tracking_id=tracking_id, body=form.values["body"],
+                attachments=forms.uploads_pb(form.attachments)))
         except grpc.RpcError as e:
             if e.code() == grpc.StatusCode.FAILED_PRECONDITION:
                 form.errors[forms.FORM_ERROR] = _(NOT_WAITING)
                 return show(tracking_id, follow_up=form, nonce=nonce, status=409)
             if e.code() == grpc.StatusCode.INVALID_ARGUMENT:
-                form.errors["body"] = _(FOLLOW_UP_REFUSED)
+                if not forms.attachment_refused(field_violation(e), form.errors):
+                    form.errors["body"] = _(FOLLOW_UP_REFUSED)
                 return show(tracking_id, follow_up=form, nonce=nonce, status=400)
             return refused(e)
         notify("followed_up", tracking_id)

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 PREFIX = "/api/v1"
 OPENAPI = Path(__file__).with_name("openapi") / "openapi.json"
 MAX_JSON_BYTES = 64 * 1024
-# Five attachments of 5 MiB each, base64-encoded, and room for the rest of the report.
+# Five attachments of 5 MiB each, base64-encoded, and room for the rest of the report (or follow-up).
 MAX_REPORT_BYTES = (documents.MAX_ATTACHMENTS * 4 * math.ceil(documents.MAX_ATTACHMENT_BYTES / 3)
                     + MAX_JSON_BYTES)
 MAX_CLIENT_KEY = 100
@@ -213,10 +213,10 @@ def blueprint(*, intake, sla, pool, identity_key: str, public_url: str, clock: C
         key = api_key(AGENCY)
         tracking_id = report_id(tracking_id)
         scoped = client_key(key, required=False)
-        body = text_body("body")
-        entry = ask(intake.PostFollowUp, pb.PostFollowUpRequest(idempotency_key=scoped, tracking_id=tracking_id,
-                                                                body=body), agency(key))
-        return reply_json(documents.entry(entry), 201)
+        message, errors = documents.follow_up(json_body(MAX_REPORT_BYTES), key=scoped, tracking_id=tracking_id)
+        if errors:
+            raise invalid(errors)
+        return reply_json(documents.entry(ask(intake.PostFollowUp, message, agency(key))), 201)
 
     @bp.get("/agency/reports")
     def agency_reports():

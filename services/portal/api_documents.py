@@ -31,6 +31,7 @@ REPORT_FIELDS = ("type", "title", "description", "incident_date", "region_code",
                  "attachments")
 REPORTER_FIELDS = ("name", "phone", "email")
 ATTACHMENT_FIELDS = ("filename", "content_base64")
+FOLLOW_UP_FIELDS = ("body", "attachments")
 
 
 class Fields:
@@ -166,12 +167,28 @@ def submission(data: dict, *, key: str) -> tuple[pb.SubmitReportRequest, list[tu
         request.reporter.CopyFrom(pb.Reporter(name=reporter.string("name", max_length=500),
                                               phone=reporter.string("phone", max_length=100),
                                               email=reporter.string("email", max_length=500)))
+    request.attachments.extend(_attachments(fields))
+    return request, fields.errors
+
+
+def follow_up(data: dict, *, key: str, tracking_id: str) -> tuple[pb.PostFollowUpRequest, list[tuple[str, str]]]:
+    """The intake request for a follow-up's JSON body (its text and any files, as a report takes them),
+    and the fields refused."""
+    fields = Fields(data)
+    fields.only(FOLLOW_UP_FIELDS)
+    request = pb.PostFollowUpRequest(idempotency_key=key, tracking_id=tracking_id,
+                                     body=fields.string("body", required=True))
+    request.attachments.extend(_attachments(fields))
+    return request, fields.errors
+
+
+def _attachments(fields: Fields) -> list[pb.AttachmentUpload]:
+    found = []
     for attachment in fields.items("attachments", max_items=MAX_ATTACHMENTS):
         attachment.only(ATTACHMENT_FIELDS)
         filename = attachment.string("filename", required=True, max_length=255)
-        content = _content(attachment)
-        request.attachments.append(pb.AttachmentUpload(filename=filename, content=content))
-    return request, fields.errors
+        found.append(pb.AttachmentUpload(filename=filename, content=_content(attachment)))
+    return found
 
 
 def _content(attachment: Fields) -> bytes:
@@ -247,11 +264,18 @@ def receipt(answer: pb.SubmitReportResponse, tracking_url: str) -> dict:
             "submitted_at": moment(answer.submitted_at), "tracking_url": tracking_url}
 
 
-def entry(e: pb.TimelineEntry) -> dict:
+def entry(e: pb.TimelineEntry, *, public: bool = False) -> dict:
+    """A timeline entry; a follow-up's files listed unless `public` (the public never sees them)."""
     doc = {"id": e.id, "kind": e.kind, "author": e.author, "body": e.body, "created_at": moment(e.created_at)}
     if e.status != pb.REPORT_STATUS_UNSPECIFIED:
         doc["status"] = report_status(e.status)
+    if e.attachments and not public:
+        doc["attachments"] = [attachment_info(a) for a in e.attachments]
     return doc
+
+
+def attachment_info(a: pb.AttachmentInfo) -> dict:
+    return {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size}
 
 
 def _location(report, doc: dict) -> dict:
@@ -284,8 +308,7 @@ def report(r: pb.Report, deadlines: list[sla_pb2.Deadline] | None) -> dict:
     if r.reporter_name:
         doc["reporter_name"] = r.reporter_name
     doc["timeline"] = [entry(e) for e in r.timeline]
-    doc["attachments"] = [{"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size}
-                          for a in r.attachments]
+    doc["attachments"] = [attachment_info(a) for a in r.attachments]
     if deadlines is not None:
         doc["deadlines"] = [deadline(d) for d in deadlines]
     return doc
@@ -314,7 +337,7 @@ def published(r: pb.PublishedReport, *, with_timeline: bool) -> dict:
     _location(r, doc)
     _agency(r, doc)
     if with_timeline:
-        doc["timeline"] = [entry(e) for e in r.timeline]
+        doc["timeline"] = [entry(e, public=True) for e in r.timeline]
     return doc
 
 

@@ -125,18 +125,7 @@ class ReportForm:
         return form
 
     def _read_attachments(self, files) -> None:
-        for sent in files:
-            if not sent.filename:
-                continue  # a file input left empty still sends a part
-            content = sent.read(MAX_ATTACHMENT_BYTES + 1)
-            name = re.split(r"[/\\]", sent.filename)[-1][-MAX_FILENAME:]
-            if len(content) > MAX_ATTACHMENT_BYTES:
-                self.errors["attachments"] = _("Berkas %(name)s lebih besar dari 5 MiB.", name=name)
-            elif not content:
-                self.errors["attachments"] = _("Berkas %(name)s kosong.", name=name)
-            self.attachments.append(Upload(name, content))
-        if len(self.attachments) > MAX_ATTACHMENTS:
-            self.errors["attachments"] = _("Lampirkan paling banyak %(n)s berkas.", n=MAX_ATTACHMENTS)
+        self.attachments = read_attachments(files, self.errors)
 
     def _check(self, today: date) -> None:
         v = self.values
@@ -179,8 +168,7 @@ class ReportForm:
 
     def refused_by_intake(self, intake_field: str) -> None:
         """Shows intake's refusal of `intake_field` next to the form field it came from."""
-        if match := ATTACHMENT_FIELD.fullmatch(intake_field):
-            self.errors["attachments"] = _(ATTACHMENT_REFUSED, n=int(match.group(1) or 0) + 1)
+        if attachment_refused(intake_field, self.errors):
             return
         name, wording, params = INTAKE_FIELDS.get(intake_field, (FORM_ERROR, FORM_INVALID, {}))
         self.errors[name] = _(wording, **{k: number(v) for k, v in params.items()})
@@ -193,14 +181,44 @@ class ReportForm:
             location_text=v["location_text"], anonymous=self.flags["anonymous"],
             confidential=self.flags["confidential"], language=language, account_id=account_id,
             reporter=intake_pb2.Reporter(name=v["name"], phone=v["phone"], email=v["email"]),
-            attachments=[intake_pb2.AttachmentUpload(filename=a.filename, content=a.content)
-                         for a in self.attachments])
+            attachments=uploads_pb(self.attachments))
         if v["incident_date"]:
             # A day as the reporter names it: its start in WIB, where most reporters live.
             start = timestamp_pb2.Timestamp()
             start.FromDatetime(datetime.combine(date.fromisoformat(v["incident_date"]), time(), WIB))
             request.incident_date.CopyFrom(start)
         return request
+
+
+def read_attachments(files, errors: dict[str, str]) -> list[Upload]:
+    """The files of a form's "attachments" input (a report's or a follow-up's), read up to the limits;
+    what breaks them is said in `errors["attachments"]`."""
+    uploads = []
+    for sent in files:
+        if not sent.filename:
+            continue  # a file input left empty still sends a part
+        content = sent.read(MAX_ATTACHMENT_BYTES + 1)
+        name = re.split(r"[/\\]", sent.filename)[-1][-MAX_FILENAME:]
+        if len(content) > MAX_ATTACHMENT_BYTES:
+            errors["attachments"] = _("Berkas %(name)s lebih besar dari 5 MiB.", name=name)
+        elif not content:
+            errors["attachments"] = _("Berkas %(name)s kosong.", name=name)
+        uploads.append(Upload(name, content))
+    if len(uploads) > MAX_ATTACHMENTS:
+        errors["attachments"] = _("Lampirkan paling banyak %(n)s berkas.", n=MAX_ATTACHMENTS)
+    return uploads
+
+
+def attachment_refused(intake_field: str, errors: dict[str, str]) -> bool:
+    """Whether intake's refused field is one of the attachments; if so, said in `errors["attachments"]`."""
+    if match := ATTACHMENT_FIELD.fullmatch(intake_field):
+        errors["attachments"] = _(ATTACHMENT_REFUSED, n=int(match.group(1) or 0) + 1)
+        return True
+    return False
+
+
+def uploads_pb(uploads: list[Upload]) -> list[intake_pb2.AttachmentUpload]:
+    return [intake_pb2.AttachmentUpload(filename=a.filename, content=a.content) for a in uploads]
 
 
 def incident_date(typed: str) -> date | None:

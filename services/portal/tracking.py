@@ -2,22 +2,22 @@
 
 Without access it asks for the report's access code and shows nothing else. With access (the code
 proven in this session, or the signed-in account owns the report) it shows the report, its
-deadlines (sla), timeline, attachments and the reporter's notifications (notify), with a box to
-reply to a follow-up or to complete a report sent back to the reporter. Intake decides what the
-reporter may see and do: the portal only chooses which reporter identity to act with.
+deadlines (sla), attachments, timeline (the agency's follow-ups with their files) and the reporter's
+notifications (notify), with a box to reply to a follow-up or to complete a report sent back to the
+reporter. Intake decides what the reporter may see and do: the portal only chooses which reporter
+identity to act with.
 """
 
-import io
 import logging
-import re
 from datetime import timedelta
 
 import grpc
-from flask import Flask, abort, redirect, render_template, request, send_file, url_for
+from flask import Flask, abort, redirect, render_template, request, url_for
 from psycopg_pool import ConnectionPool
 
 from services.plumbing.clock import Clock
-from services.portal import forms, reporter_session
+from services.portal import attachment_downloads, forms, reporter_session
+from services.portal.deadlines import DeadlineView, deadline_views
 from services.portal.i18n import N_, _
 from services.portal.intake_client import IntakeClient
 from services.portal.rate_limits import RateLimit
@@ -36,8 +36,6 @@ CODES_PER_ADDRESS = 30
 DENIED = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNAUTHENTICATED)
 # The reporter's answer a report waits for, by its status: the form's endpoint.
 WAITING_FOR = {intake_pb2.REPORT_STATUS_FOLLOWED_UP: "reply", intake_pb2.REPORT_STATUS_NEEDS_COMPLETION: "complete"}
-ATTACHMENT_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
-SERVED_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "application/pdf"})
 NOT_WAITING = N_("Laporan ini sedang tidak menunggu tanggapan Anda. Muat ulang halaman untuk melihat statusnya.")
 ANSWER_REFUSED = N_("Tanggapan tidak dapat diterima. Tulis paling banyak 5.000 karakter.")
 
@@ -152,26 +150,19 @@ def register(app: Flask, *, intake: IntakeClient, sla, notify, sessions: Session
 
     @app.get("/lacak/<tracking_id>/lampiran/<attachment_id>", endpoint="attachment")
     def attachment(tracking_id: str, attachment_id: str):
-        known(tracking_id)
-        if not ATTACHMENT_ID.fullmatch(attachment_id):
-            abort(404)
-        wanted = intake_pb2.GetAttachmentRequest(tracking_id=tracking_id, attachment_id=attachment_id)
-        for caller in reporter_session.callers(sessions.peek(), tracking_id):
-            try:
-                found = intake.call("GetAttachment", wanted, caller=caller)
-                break
-            except grpc.RpcError as e:
-                if e.code() not in DENIED:
-                    raise
-        else:
-            abort(404)
-        # Served as a download of the type intake recognised from its content, never shown inline.
-        content_type = found.info.content_type if found.info.content_type in SERVED_TYPES \
-            else "application/octet-stream"
-        return send_file(io.BytesIO(found.content), mimetype=content_type, as_attachment=True,
-                         download_name=found.info.filename or attachment_id, etag=False, max_age=0)
+        def fetch(wanted: intake_pb2.GetAttachmentRequest) -> intake_pb2.Attachment | None:
+            """The file as the first reporter identity of this session intake gives it to."""
+            for caller in reporter_session.callers(sessions.peek(), tracking_id):
+                try:
+                    return intake.call("GetAttachment", wanted, caller=caller)
+                except grpc.RpcError as e:
+                    if e.code() not in DENIED:
+                        raise
+            return None
 
-    def deadlines(tracking_id: str) -> list[sla_pb2.Deadline]:
+        return attachment_downloads.download(tracking_id, attachment_id, fetch)
+
+    def deadlines(tracking_id: str) -> list[DeadlineView]:
         """The report's current deadlines; none when sla does not know the report or cannot be reached."""
         try:
             case = sla.GetCase(sla_pb2.GetCaseRequest(tracking_id=tracking_id), timeout=extra_timeout)
@@ -179,7 +170,7 @@ def register(app: Flask, *, intake: IntakeClient, sla, notify, sessions: Session
             if e.code() != grpc.StatusCode.NOT_FOUND:
                 log.warning("no deadlines for %s: sla answered %s", tracking_id, e.code().name)
             return []
-        return sorted(case.deadlines, key=lambda d: d.due_at.ToDatetime())
+        return deadline_views(case, clock.now())
 
     def notifications(tracking_id: str) -> list[notify_pb2.Notification] | None:
         """What the reporter was sent; None when notify cannot be reached."""

@@ -13,6 +13,7 @@ import pytest
 
 from services.plumbing import identity
 from services.plumbing.errors import NotFound
+from services.portal import forms
 from services.routing import demo
 from services.routing import grpc_api as routing_api
 from services.routing.service import RoutingService
@@ -20,8 +21,8 @@ from sp4n.intake.v1 import intake_pb2 as pb
 from sp4n.routing.v1 import routing_pb2, routing_pb2_grpc
 from sp4n.sla.v1 import sla_pb2
 from tests.intake.reports import ADMIN, SLA, T0, at, forward, reporter, submit
-from tests.portal.conftest import png
-from tests.portal.test_pages import hidden, page, text_of
+from tests.portal.conftest import PDF, png
+from tests.portal.test_pages import field_message, hidden, page, text_of
 from tests.support import caller
 from tests.portal.test_staff_sign_in import DINKES, PUPR, signed_in, staff  # noqa: F401 (staff: a fixture)
 
@@ -218,6 +219,83 @@ def test_a_follow_up_on_a_report_no_longer_waiting_is_refused_with_a_message(ass
     assert response.status_code == 409
     assert "Laporan ini sedang tidak menunggu tindak lanjut instansi Anda." in text_of(response)
     assert timeline(intake_stub, tracking_id) == before
+
+
+def stored_attachments(database_url) -> list[tuple]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT tracking_id, number, entry_id IS NOT NULL FROM intake.attachments "
+                            "ORDER BY tracking_id, number").fetchall()
+
+
+def post_follow_up_with(person, tracking_id: str, *files: tuple[str, bytes], body: str = "Lubang sudah ditambal."):
+    return person.post(f"/staf/instansi/{tracking_id}/tindak-lanjut",
+                       data=follow_up_form(person, tracking_id, body=body), files=[("attachments", (name, content, "application/octet-stream")) for name, content in files])
+
+
+def entry_links(response) -> dict[str, str]:
+    """The download links of the follow-ups' files on a report's page."""
+    return {a.text_content(): a.get("href") for a in page(response).xpath("//ul[@class='entry-attachments']//a")}
+
+
+def test_a_follow_up_with_files_shows_them_in_the_timeline_to_download(assigned, liaison, other_liaison, intake_stub,
+                                                                       database_url):
+    tracking_id = assigned(attachments=[pb.AttachmentUpload(filename="lubang.png", content=png())])
+    response = post_follow_up_with(liaison, tracking_id, ("sesudah.png", png(3, 3)), ("berita-acara.pdf", PDF))
+    assert response.status_code == 303, response.text
+    report = intake_stub.GetReport(pb.GetReportRequest(tracking_id=tracking_id), metadata=ADMIN)
+    assert [(a.id, a.filename) for a in report.timeline[-1].attachments] == [("2", "sesudah.png"),
+                                                                             ("3", "berita-acara.pdf")]
+    shown = liaison.get(response.headers["Location"])
+    links = entry_links(shown)
+    assert list(links) == ["sesudah.png", "berita-acara.pdf"]
+    assert page(shown).xpath("//ul[@class='attachments']//a/text()") == ["lubang.png"]  # the report's own
+    download = liaison.get(links["berita-acara.pdf"])
+    assert download.status_code == 200 and download.content == PDF
+    assert download.headers["Content-Type"] == "application/pdf"
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    assert other_liaison.get(links["sesudah.png"]).status_code == 403
+    assert stored_attachments(database_url) == [(tracking_id, 1, False), (tracking_id, 2, True), (tracking_id, 3, True)]
+
+
+@pytest.mark.parametrize("files, message", [
+    ([("denah.png", png()), ("skrip.pdf", b"#!/bin/sh\necho bukan pdf\n")], "Lampiran ke-2 tidak dapat diterima."),
+    ([(f"foto-{n}.png", png()) for n in range(6)], "Lampirkan paling banyak 5 berkas."),
+    ([("besar.png", png() + bytes(forms.MAX_ATTACHMENT_BYTES))], "Berkas besar.png lebih besar dari 5 MiB."),
+    ([("kosong.png", b"")], "Berkas kosong.png kosong."),
+])
+def test_refused_files_are_said_next_to_the_file_input_and_nothing_is_posted(assigned, liaison, intake_stub,
+                                                                             database_url, files, message):
+    tracking_id = assigned()
+    before = timeline(intake_stub, tracking_id), stored_attachments(database_url)
+    response = post_follow_up_with(liaison, tracking_id, *files)
+    assert response.status_code == 400
+    assert field_message(response, "attachments").startswith(message)
+    assert page(response).get_element_by_id("body").text_content() == "Lubang sudah ditambal."
+    assert "pilih kembali sebelum mengirim" in page(response).get_element_by_id("attachments-hint").text_content()
+    assert (timeline(intake_stub, tracking_id), stored_attachments(database_url)) == before
+
+
+def test_files_over_the_upload_limit_are_refused_before_anything_is_read(assigned, liaison, intake_stub,
+                                                                         database_url):
+    tracking_id = assigned()
+    before = timeline(intake_stub, tracking_id), stored_attachments(database_url)
+    response = post_follow_up_with(liaison, tracking_id, *[(f"foto-{n}.png", bytes(forms.MAX_ATTACHMENT_BYTES))
+                                                           for n in range(6)])
+    assert response.status_code == 413
+    assert "Tindak lanjut belum terkirim" in text_of(response)
+    assert page(response).xpath("string(//main//a[last()]/@href)") == f"/staf/instansi/{tracking_id}#tindak-lanjut"
+    assert (timeline(intake_stub, tracking_id), stored_attachments(database_url)) == before
+
+
+def test_a_follow_up_with_files_sent_twice_is_posted_once(assigned, liaison, intake_stub, database_url):
+    tracking_id = assigned()
+    fields = follow_up_form(liaison, tracking_id, body="Foto perbaikan terlampir.")
+    for _ in range(2):
+        response = liaison.post(f"/staf/instansi/{tracking_id}/tindak-lanjut", data=fields,
+                                files=[("attachments", ("foto.png", png(), "image/png"))])
+        assert response.status_code == 303
+    assert [kind for kind, _body in timeline(intake_stub, tracking_id)].count("follow_up") == 1
+    assert stored_attachments(database_url) == [(tracking_id, 1, True)]
 
 
 # Decline

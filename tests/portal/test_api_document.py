@@ -81,3 +81,11 @@ def test_a_path_or_method_the_api_lacks_is_a_problem_not_a_page(public_api, app_
     assert problem(not_allowed, 405)["status"] == 405
     assert not_allowed.headers["Allow"] == "POST"
     assert problem(public_api.request("PUT", "/categories"), 405)
+
+
+def test_a_follow_up_with_files_is_valid_for_the_document_and_takes_as_many_as_a_report():
+    OPENAPI.check_request("FollowUpEntry", {"body": "Sudah ditambal.",
+                                            "attachments": [{"filename": "a.png", "content_base64": b64(png())}]})
+    schemas = DOCUMENT["components"]["schemas"]
+    assert schemas["FollowUpEntry"]["properties"]["attachments"]["maxItems"] == forms.MAX_ATTACHMENTS
+    assert schemas["FollowUpEntry"]["properties"]["body"]["maxLength"] == forms.BODY[1]

@@ -4,11 +4,13 @@ agency, answered with follow-ups and replies; every refusal a problem that store
 
 from datetime import datetime, timezone
 
+import psycopg
 import pytest
 
 from services.plumbing.wire import timestamp
 from services.portal import api
 from sp4n.sla.v1 import sla_pb2
+from tests.portal.conftest import PDF
 from tests.portal.api_support import (PUBLIC_URL, ApiClient, b64, close, forward, png, problem,  # noqa: F401
                                       refused_fields, report_body, stored, submit, agency_api, app_api, as_sla,
                                       clients, keys, public_api, root, serve_api)
@@ -114,13 +116,20 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(app_api, agency_api,
     response = app_api.post("/reports", data=too_big, headers={"Idempotency-Key": "k",
                                                                "Content-Type": "application/json"})
     assert problem(response, 413)
-    reply = agency_api.post("/reports/LAP-7K3QX9MA/follow-ups", data=b" " * (api.MAX_JSON_BYTES + 1),
-                            headers={"Content-Type": "application/json"})
-    assert problem(reply, 413)
-    chunked = agency_api.post("/reports/LAP-7K3QX9MA/follow-ups", data=iter([b" " * api.MAX_JSON_BYTES, b"  "]),
+    # A follow-up may carry files as a report does, so it has a report's limit.
+    follow_up = agency_api.post("/reports/LAP-7K3QX9MA/follow-ups", data=too_big,
+                                headers={"Content-Type": "application/json"})
+    assert problem(follow_up, 413)
+    chunked = agency_api.post("/reports/LAP-7K3QX9MA/follow-ups", data=iter([too_big, b"  "]),
                               headers={"Content-Type": "application/json"})
     assert problem(chunked, 413)
     assert stored(database_url)["reports"] == 0
+    receipt = submit(app_api)
+    before = stored(database_url)
+    reply = app_api.post(f"/reports/{receipt['tracking_id']}/replies", data=b" " * (api.MAX_JSON_BYTES + 1),
+                         headers={"Content-Type": "application/json", **reporter_headers(receipt)})
+    assert problem(reply, 413)
+    assert stored(database_url) == before
 
 
 # Attachments
@@ -249,6 +258,55 @@ def test_a_follow_up_needs_a_body(agency_api, app_api, as_sla, body, field):
     tracking_id = submit(app_api)["tracking_id"]
     forward(as_sla, tracking_id)
     assert field in refused_fields(agency_api.post(f"/reports/{tracking_id}/follow-ups", json=body))
+
+
+def attachments_stored(database_url) -> int:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT count(*) FROM intake.attachments").fetchone()[0]
+
+
+def test_a_follow_up_takes_files_which_its_reporter_and_agency_see_and_the_public_never(
+        app_api, agency_api, public_api, as_sla, database_url):
+    receipt = submit(app_api)
+    tracking_id = receipt["tracking_id"]
+    forward(as_sla, tracking_id)
+    files = [{"filename": "sesudah.png", "content_base64": b64(png())},
+             {"filename": "berita-acara.pdf", "content_base64": b64(PDF)}]
+    posted = agency_api.post(f"/reports/{tracking_id}/follow-ups",
+                             json={"body": "Sudah ditambal.", "attachments": files}, headers={"Idempotency-Key": "fu-1"})
+    assert posted.status_code == 201, posted.text
+    expected = [{"id": "1", "filename": "sesudah.png", "content_type": "image/png", "size": len(png())},
+                {"id": "2", "filename": "berita-acara.pdf", "content_type": "application/pdf", "size": len(PDF)}]
+    assert posted.json()["attachments"] == expected
+    again = agency_api.post(f"/reports/{tracking_id}/follow-ups", json={"body": "Lain.", "attachments": files[:1]},
+                            headers={"Idempotency-Key": "fu-1"})
+    assert again.json() == posted.json() and attachments_stored(database_url) == 2
+    for report in (agency_api.get(f"/reports/{tracking_id}").json(),
+                   app_api.get(f"/reports/{tracking_id}", headers=reporter_headers(receipt)).json()):
+        assert report["timeline"][-1]["attachments"] == expected and report["attachments"] == []
+    public = public_api.get(f"/public/reports/{tracking_id}")
+    assert public.status_code == 200 and "Sudah ditambal." in public.text
+    assert "attachments" not in public.text and "sesudah.png" not in public.text
+    feed = public_api.get("/public/reports")
+    assert tracking_id in feed.text and "sesudah.png" not in feed.text
+
+
+@pytest.mark.parametrize("attachments, field", [
+    ([{"filename": "a.png", "content_base64": "bukan base64!"}], "attachments[0].content_base64"),
+    ([{"filename": "a.png"}], "attachments[0].content_base64"),
+    ([{"filename": "skrip.png", "content_base64": b64(b"#!/bin/sh\necho bukan gambar\n")}], "attachments[0]"),
+    ([{"filename": "a.png", "content_base64": b64(png())}] * 6, "attachments"),
+    ([{"filename": "a.png", "content_base64": b64(png()), "type": "image/png"}], "attachments[0].type"),
+])
+def test_a_refused_file_refuses_the_follow_up_and_stores_nothing(app_api, agency_api, as_sla, database_url,
+                                                                  attachments, field):
+    tracking_id = submit(app_api)["tracking_id"]
+    forward(as_sla, tracking_id)
+    before = stored(database_url), attachments_stored(database_url)
+    response = agency_api.post(f"/reports/{tracking_id}/follow-ups",
+                               json={"body": "Foto terlampir.", "attachments": attachments})
+    assert field in refused_fields(response)
+    assert (stored(database_url), attachments_stored(database_url)) == before
 
 
 def test_the_agency_lists_its_reports_by_status_a_page_at_a_time(app_api, agency_api, clients, as_sla):

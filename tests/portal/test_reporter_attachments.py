@@ -1,9 +1,11 @@
-"""Attachments sent with the report form and downloaded from the tracking page, through real HTTP."""
+"""Attachments sent with the report form, and the agency's follow-ups' files, downloaded from the tracking
+page, through real HTTP."""
 
 import pytest
 
 from services.portal import forms
-from tests.intake.reports import row_counts
+from sp4n.intake.v1 import intake_pb2 as pb
+from tests.intake.reports import LIAISON, forward, row_counts
 from tests.portal.conftest import PDF, png
 from tests.portal.test_pages import NOTHING, confirmed, enter_code, field_message, page, report_form
 
@@ -95,3 +97,45 @@ def test_an_upload_over_the_total_limit_is_refused_in_the_reporters_language(per
     assert page(response).xpath("//html/@lang") == [language]
     assert row_counts(database_url) == NOTHING
 
+
+
+def followed_up_with_files(intake_stub, tracking_id: str, *files: tuple[str, bytes]) -> pb.TimelineEntry:
+    """The report forwarded to the agency, which posts a follow-up with `files` (as intake's own tests do)."""
+    forward(intake_stub, tracking_id)
+    return intake_stub.PostFollowUp(pb.PostFollowUpRequest(
+        idempotency_key="fu-1", tracking_id=tracking_id, body="Jalan sudah diperbaiki, foto terlampir.",
+        attachments=[pb.AttachmentUpload(filename=name, content=content) for name, content in files]),
+        metadata=LIAISON)
+
+
+def follow_up_links(person, tracking_id: str) -> dict[str, str]:
+    html = page(person.get(f"/lacak/{tracking_id}"))
+    return {a.text_content(): a.get("href")
+            for a in html.xpath("//li[contains(@class, 'entry-follow_up')]//ul[@class='entry-attachments']//a")}
+
+
+def test_the_follow_ups_files_are_listed_in_the_timeline_and_downloaded(person, intake_stub):
+    tracking_id, _code = confirmed(person, send(person, ("foto jalan.png", png())))
+    entry = followed_up_with_files(intake_stub, tracking_id, ("sesudah.png", png(4, 4)), ("berita-acara.pdf", PDF))
+    assert [a.id for a in entry.attachments] == ["2", "3"]
+    links = follow_up_links(person, tracking_id)
+    assert list(links) == ["sesudah.png", "berita-acara.pdf"]
+    assert list(attachment_links(person, tracking_id)) == ["foto jalan.png"]  # the report's own stay apart
+    for name, content, content_type in [("sesudah.png", png(4, 4), "image/png"),
+                                        ("berita-acara.pdf", PDF, "application/pdf")]:
+        response = person.get(links[name])
+        assert response.status_code == 200 and response.content == content
+        assert response.headers["Content-Type"] == content_type
+        assert response.headers["Content-Disposition"].startswith("attachment;")
+        assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_another_browser_gets_a_follow_ups_file_only_with_the_access_code(person, visitor, intake_stub):
+    tracking_id, code = confirmed(person, send(person))
+    followed_up_with_files(intake_stub, tracking_id, ("sesudah.png", png()))
+    link = follow_up_links(person, tracking_id)["sesudah.png"]
+    stranger = visitor()
+    assert stranger.get(link).status_code == 404
+    assert "sesudah.png" not in stranger.get(f"/lacak/{tracking_id}").text
+    assert enter_code(stranger, tracking_id, code).status_code == 303
+    assert stranger.get(link).content == png()
