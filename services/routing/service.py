@@ -14,6 +14,7 @@ from services.routing.directory_service import DirectoryService
 from services.routing.domain import (AGENCY_DECLINED, NATIONAL_DESK, Agency, Assignment, MatchedBy, RoutingRequest,
                                      best_rule, check_decline_reason, check_request,
                                      check_tracking_id, decline_payload, ensure_declinable, regional_governments)
+from services.routing.rules_service import RuleService
 from services.routing.regions import (REGIONS_CSV, Region, RegionListError, check_kind, check_parent_code,
                                       check_region_code, read_regions)
 
@@ -32,6 +33,7 @@ class RoutingService:
         self.pool = pool
         self.clock = clock
         self.directory = DirectoryService(pool=pool, clock=clock)
+        self.rules = RuleService(pool=pool, clock=clock)
 
     def ensure_national_desk(self) -> None:
         """Makes sure the last resort of routing exists (the migration creates it; this restores it)."""
