@@ -7,7 +7,7 @@ import psycopg
 import pytest
 
 from services.plumbing import db
-from services.routing import demo, repository
+from services.routing import demo
 from sp4n.routing.v1 import routing_pb2 as pb
 from tests.support import ROOT, caller, field_violation, service_caller
 
