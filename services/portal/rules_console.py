@@ -55,6 +55,11 @@ def precondition_field(error: grpc.RpcError) -> str:
     return ""
 
 
+def _rule_id(value: str) -> bool:
+    """Whether a path segment can be a rule's id (routing's are digits)."""
+    return value.isascii() and value.isdigit() and len(value) <= 18
+
+
 def blueprint(*, routing, sessions: Sessions, nonces: forms.Nonces, timeout: float = 5.0) -> Blueprint:
     bp = Blueprint("rules_console", __name__)
     call = routing_caller(routing, timeout)
@@ -133,7 +138,7 @@ def blueprint(*, routing, sessions: Sessions, nonces: forms.Nonces, timeout: flo
         return redirect(url_for("rules_console.rules"), 303)
 
     def rule_of(rule_id: str) -> pb.Rule:
-        if not rule_id.isascii() or not rule_id.isdigit() or len(rule_id) > 18:
+        if not _rule_id(rule_id):
             abort(404)
         return call("GetRule", pb.GetRuleRequest(rule_id=rule_id))
 
@@ -151,7 +156,7 @@ def blueprint(*, routing, sessions: Sessions, nonces: forms.Nonces, timeout: flo
             return edit_page(rule, form, 400)
         v = form.values
         try:
-            call("UpdateRule", pb.UpdateRuleRequest(idempotency_key=f"{key}:update", rule_id=rule.id,
+            call("UpdateRule", pb.UpdateRuleRequest(idempotency_key=f"{key}:update:{rule.id}", rule_id=rule.id,
                                                     category=v["category"], region_code=v["region_code"],
                                                     agency_id=v["agency_id"]))
         except grpc.RpcError as e:
@@ -163,13 +168,16 @@ def blueprint(*, routing, sessions: Sessions, nonces: forms.Nonces, timeout: flo
     @bp.post("/staf/aturan/<rule_id>/hapus")
     @requires(NATIONAL_ADMIN)
     def delete(rule_id: str):
-        rule = rule_of(rule_id)
         key = nonces.key(request.form.get("nonce", ""))
         if key is None or not sessions.csrf_ok():
+            rule = rule_of(rule_id)
             form = forms.TextForm(values={"category": rule.category, "region_code": rule.region_code,
                                           "agency_id": rule.agency_id}, errors={forms.FORM_ERROR: _(FORM_INVALID)})
             return edit_page(rule, form, 400)
-        call("DeleteRule", pb.DeleteRuleRequest(idempotency_key=f"{key}:delete", rule_id=rule.id))
+        if not _rule_id(rule_id):
+            abort(404)
+        # Not read first: a form sent twice finds the rule gone, and routing answers the repeat as the first.
+        call("DeleteRule", pb.DeleteRuleRequest(idempotency_key=f"{key}:delete:{rule_id}", rule_id=rule_id))
         sessions.leave_notice(NOTICE, {"done": "deleted"})
         return redirect(url_for("rules_console.rules"), 303)
 

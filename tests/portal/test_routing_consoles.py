@@ -299,8 +299,10 @@ def test_adding_a_rule_then_editing_then_deleting_it(admin, database_url, admin_
         assert conn.execute("SELECT region_prefix, agency_id, changed_by FROM routing.rules WHERE id = %s",
                             (int(rule),)).fetchone() == ("6310", "kab-tanah-bumbu", admin_subject)
 
-    deleted = post_rule(admin, f"/staf/aturan/{rule}/hapus", f"/staf/aturan/{rule}")
+    delete_form = posted_form(admin.get(f"/staf/aturan/{rule}"), f"/staf/aturan/{rule}/hapus")
+    deleted = admin.post(f"/staf/aturan/{rule}/hapus", data=delete_form)
     assert deleted.status_code == 303
+    assert admin.post(f"/staf/aturan/{rule}/hapus", data=delete_form).status_code == 303  # sent twice: one delete
     assert page(admin.get("/staf/aturan")).get_element_by_id("notice").text_content() == "Aturan dihapus."
     assert rule_rows(admin, "?kategori=lingkungan") == []
     with psycopg.connect(database_url) as conn:
@@ -362,3 +364,13 @@ def test_a_rule_form_without_the_csrf_token_or_nonce_changes_nothing(admin, data
 def test_a_rule_that_is_not_there_is_404(admin):
     assert admin.get("/staf/aturan/999999").status_code == 404
     assert admin.get("/staf/aturan/abc").status_code == 404
+
+
+def test_two_rules_deleted_from_the_same_list_are_both_deleted(admin):
+    listing = admin.get("/staf/aturan?kategori=kesehatan")
+    ids = [r.get("id").removeprefix("rule-") for r in page(listing).xpath("//table[@id='rules']/tbody/tr")]
+    assert len(ids) == 3
+    for rule in ids[:2]:
+        path = f"/staf/aturan/{rule}/hapus"
+        assert admin.post(path, data=posted_form(listing, path)).status_code == 303
+    assert [r[1] for r in rule_rows(admin, "?kategori=kesehatan")] == ["Kabupaten Tanah Bumbu"]
