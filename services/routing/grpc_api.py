@@ -125,14 +125,14 @@ class RoutingApi(routing_pb2_grpc.RoutingServiceServicer):
     # ---- Routing rules ----
 
     def ListRules(self, request: pb.ListRulesRequest, context) -> pb.ListRulesResponse:
-        found, next_page_token, total = self.service.rules.rules(
+        page = self.service.rules.rules(
             caller=identity.current(),
             filter=RuleFilter(category=text(request.category, "category", max_length=100).lower(),
                               region_code=text(request.region_code, "region_code", max_length=10),
                               agency_id=text(request.agency_id, "agency_id", max_length=100)),
             page_size=request.page_size, page_token=text(request.page_token, "page_token", max_length=1000))
-        return pb.ListRulesResponse(rules=[rule_pb(r) for r in found], next_page_token=next_page_token,
-                                    total_size=total)
+        return pb.ListRulesResponse(rules=[rule_pb(r) for r in page.rules], next_page_token=page.next_page_token,
+                                    total_size=page.total_size)
 
     def GetRule(self, request: pb.GetRuleRequest, context) -> pb.Rule:
         return rule_pb(self.service.rules.rule(caller=identity.current(), rule_id=request.rule_id.strip()))

@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import logging
+from dataclasses import dataclass
 
 from psycopg_pool import ConnectionPool
 
@@ -26,6 +27,13 @@ from services.routing.regions import check_region_code
 log = logging.getLogger(__name__)
 
 CREATE, UPDATE, DELETE = "create", "update", "delete"
+
+
+@dataclass(frozen=True)
+class RulePage:
+    rules: tuple[Rule, ...]
+    next_page_token: str  # '' on the last page
+    total_size: int  # rules that pass the filter, on every page
 
 
 def _page_token(rule: Rule) -> str:
@@ -57,9 +65,8 @@ class RuleService:
         self.clock = clock
 
     def rules(self, *, caller: identity.Caller, filter: RuleFilter = RuleFilter(), page_size: int = 0,
-              page_token: str = "") -> tuple[list[Rule], str, int]:
-        """One page of the rules that pass the filter, by category then region: (rules, next page token
-        or '', how many pass the filter)."""
+              page_token: str = "") -> RulePage:
+        """One page of the rules that pass the filter, by category then region (any region first)."""
         ensure_reader(caller)
         if filter.category:
             check_category(filter.category)
@@ -76,7 +83,7 @@ class RuleService:
             total = rules_repository.count_rules(conn, filter)
         more = len(found) > limit
         found = found[:limit]
-        return found, _page_token(found[-1]) if more else "", total
+        return RulePage(tuple(found), _page_token(found[-1]) if more else "", total)
 
     def rule(self, *, caller: identity.Caller, rule_id: str) -> Rule:
         ensure_reader(caller)
