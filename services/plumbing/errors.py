@@ -21,7 +21,12 @@ class PermissionDenied(DomainError):
 
 
 class FailedPrecondition(DomainError):
-    pass
+    """The request is well formed but the state forbids it; `field`, when given, names the field whose
+    value meets the obstacle (an inactive agency, a rule that already exists) so a form can show it there."""
+
+    def __init__(self, message: str, *, field: str = ""):
+        super().__init__(message)
+        self.field = field
 
 
 class Unauthenticated(DomainError):

@@ -46,13 +46,20 @@ class Worker(Protocol):
 
 
 def status_for(error: DomainError) -> status_pb2.Status:
-    """The rich gRPC status for a domain error (google.rpc.BadRequest names the field)."""
+    """The rich gRPC status for a domain error (google.rpc.BadRequest names the field of a bad argument,
+    google.rpc.PreconditionFailure the field of a failed precondition)."""
     code = next((c for cls, c in _CODES if isinstance(error, cls)), code_pb2.FAILED_PRECONDITION)
     status = status_pb2.Status(code=code, message=str(error))
     if isinstance(error, InvalidArgument):
         detail = any_pb2.Any()
         detail.Pack(error_details_pb2.BadRequest(field_violations=[
             error_details_pb2.BadRequest.FieldViolation(field=error.field, description=error.reason)]))
+        status.details.append(detail)
+    if isinstance(error, FailedPrecondition) and error.field:
+        detail = any_pb2.Any()
+        detail.Pack(error_details_pb2.PreconditionFailure(violations=[
+            error_details_pb2.PreconditionFailure.Violation(type="FIELD", subject=error.field,
+                                                           description=str(error))]))
         status.details.append(detail)
     return status
 

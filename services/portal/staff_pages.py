@@ -39,6 +39,8 @@ WORK_PAGES = (
     ("staff_accounts.accounts", N_("Akun staf"), MANAGERS),
     ("agency.inbox", N_("Kotak masuk instansi"), AGENCY_ROLES),
     ("verification_console.queue", N_("Antrean verifikasi"), ("national_admin",)),
+    ("directory_console.agencies", N_("Direktori instansi"), ("national_admin",)),
+    ("rules_console.rules", N_("Aturan routing"), ("national_admin",)),
 )
 
 

@@ -15,8 +15,8 @@ from psycopg_pool import ConnectionPool
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUnavailable
 
 from services.plumbing.clock import Clock, SystemClock
-from services.portal import (accounts, agency_console, feed, forms, i18n, labels, open311, reporter_session,
-                            staff_pages, tracking, verification_console)
+from services.portal import (accounts, agency_console, directory_console, feed, forms, i18n, labels, open311,
+                            reporter_session, rules_console, staff_pages, tracking, verification_console)
 from services.portal.i18n import N_, _
 from services.portal.intake_client import IntakeClient, field_violation
 from services.portal.regions import Regions
@@ -46,7 +46,7 @@ def create_app(*, intake, sla, notify, routing, identity_key: str, pool: Connect
                extra_blueprints: Sequence[tuple[Blueprint, str]] = (), regions: Regions,
                verification=None) -> Flask:
     """The portal app over stubs of intake, sla, notify and routing (their channels carry the portal's
-    identity; routing serves the agency console's decline) and the portal's own schema in `pool` (sessions).
+    identity; routing serves the agency console's decline, the directory and the routing rules) and the portal's own schema in `pool` (sessions).
 
     Calls to intake wait up to `intake_timeout` for it to be reachable, riding out a restart; sla
     and notify get `extra_timeout` and are left out when they do not answer. `open311_api_keys` may
@@ -80,6 +80,10 @@ def create_app(*, intake, sla, notify, routing, identity_key: str, pool: Connect
     app.register_blueprint(verification_console.blueprint(verification=verification, routing=routing, intake=intake,
                                                           sessions=sessions, nonces=nonces, clock=clock,
                                                           timeout=intake_timeout))
+    app.register_blueprint(directory_console.blueprint(routing=routing, sessions=sessions, nonces=nonces,
+                                                       timeout=intake_timeout))
+    app.register_blueprint(rules_console.blueprint(routing=routing, sessions=sessions, nonces=nonces,
+                                                   timeout=intake_timeout))
     for extra, prefix in extra_blueprints:
         app.register_blueprint(extra, url_prefix=prefix)
 

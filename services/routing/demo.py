@@ -11,30 +11,31 @@ from pathlib import Path
 from psycopg_pool import ConnectionPool
 
 from services.plumbing.clock import Clock, SystemClock
-from services.routing import directory_csv, repository
+from services.routing import directory_csv
 from services.routing.directory_rules import check_directory
 from services.routing.directory_service import DirectoryService, ImportSummary
-from services.routing.domain import Agency
+from services.routing.domain import Agency, RuleDraft
 from services.routing.regions import read_regions
+from services.routing.rules_service import RuleService
 
 AGENCIES_CSV = Path(__file__).with_name("data") / "demo_agencies.csv"
 LIAISON_OFFICERS_CSV = Path(__file__).with_name("data") / "demo_liaison_officers.csv"
 TANAH_BUMBU = "kab-tanah-bumbu"
 KALSEL = "prov-kalimantan-selatan"
 
-# (category, region prefix, agency, priority): local units first, then the province's, the ministry anywhere else.
-RULES: tuple[tuple[str, str, str, int], ...] = (
-    ("infrastruktur", "6310", f"{TANAH_BUMBU}-dinas-pupr", 0),
-    ("kesehatan", "6310", f"{TANAH_BUMBU}-dinas-kesehatan", 0),
-    ("pendidikan", "6310", f"{TANAH_BUMBU}-dinas-pendidikan", 0),
-    ("perhubungan", "6310", f"{TANAH_BUMBU}-dinas-perhubungan", 0),
-    ("lainnya", "6310", f"{TANAH_BUMBU}-diskominfo", 0),
-    ("kesehatan", "63", f"{KALSEL}-dinas-kesehatan", 0),
-    ("pendidikan", "63", f"{KALSEL}-dinas-pendidikan", 0),  # senior high schools are the province's
-    ("lainnya", "63", f"{KALSEL}-diskominfo", 0),
-    ("infrastruktur", "", "kementerian-pupr", 0),
-    ("kesehatan", "", "kementerian-kesehatan", 0),
-    ("pendidikan", "", "kementerian-pendidikan", 0),
+# (category, region, agency): local units first, then the province's, the ministry anywhere else.
+RULES: tuple[tuple[str, str, str], ...] = (
+    ("infrastruktur", "6310", f"{TANAH_BUMBU}-dinas-pupr"),
+    ("kesehatan", "6310", f"{TANAH_BUMBU}-dinas-kesehatan"),
+    ("pendidikan", "6310", f"{TANAH_BUMBU}-dinas-pendidikan"),
+    ("perhubungan", "6310", f"{TANAH_BUMBU}-dinas-perhubungan"),
+    ("lainnya", "6310", f"{TANAH_BUMBU}-diskominfo"),
+    ("kesehatan", "63", f"{KALSEL}-dinas-kesehatan"),
+    ("pendidikan", "63", f"{KALSEL}-dinas-pendidikan"),  # senior high schools are the province's
+    ("lainnya", "63", f"{KALSEL}-diskominfo"),
+    ("infrastruktur", "", "kementerian-pupr"),
+    ("kesehatan", "", "kementerian-kesehatan"),
+    ("pendidikan", "", "kementerian-pendidikan"),
 )
 
 
@@ -48,11 +49,11 @@ AGENCIES: tuple[Agency, ...] = _agencies()
 
 
 def load(pool: ConnectionPool, clock: Clock | None = None) -> ImportSummary:
-    """Imports the demo directory, then writes the rules; each in a transaction of its own."""
-    summary = DirectoryService(pool=pool, clock=clock or SystemClock()).apply(
+    """Imports the demo directory, then adds the demo rules that are missing (through the same checks and
+    record of changes as a national administrator's); each in a transaction of its own."""
+    clock = clock or SystemClock()
+    summary = DirectoryService(pool=pool, clock=clock).apply(
         agencies_csv=AGENCIES_CSV.read_bytes(), liaison_officers_csv=LIAISON_OFFICERS_CSV.read_bytes(),
         imported_by="demo")
-    with pool.connection() as conn, conn.transaction():
-        for category, prefix, agency_id, priority in RULES:
-            repository.put_rule(conn, category=category, region_prefix=prefix, agency_id=agency_id, priority=priority)
+    RuleService(pool=pool, clock=clock).add_missing([RuleDraft(*rule) for rule in RULES], changed_by="demo")
     return summary

@@ -25,6 +25,10 @@ AGENCY_DECLINED = "agency_declined"  # the outbox event, and the message the rep
 AGENCY_DISPATCHED = "agency_dispatched"  # likewise for a dispatch to a unit
 DISPATCH_NOTE_LENGTH = 2000
 
+# The categories reports carry: the portal offers the same codes on its forms (a test keeps the two in
+# step); a rule for any other category would never match a report.
+CATEGORIES = ("infrastruktur", "kesehatan", "pendidikan", "perhubungan", "lingkungan", "administrasi-kependudukan",
+              "lainnya")
 LEVELS = ("national", "ministry", "agency", "province", "regency", "city", "unit")
 TIMEZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")
 
@@ -81,7 +85,28 @@ class Rule:
     category: str
     region_prefix: str  # '' matches any region
     agency_id: str
-    priority: int  # among equally long prefixes, the higher priority wins
+    priority: int  # among equally long prefixes, the higher priority wins (the store keeps one rule per prefix)
+    agency_name: str = ""
+    agency_active: bool = True
+    changed_by: str = ""  # who made the last change: an account, or "demo"
+    changed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RuleDraft:
+    """A rule as a national administrator writes it: reports of `category` from `region_prefix` (a region
+    of the reference list, or '' for any region) go to `agency_id`."""
+    category: str
+    region_prefix: str
+    agency_id: str
+
+
+@dataclass(frozen=True)
+class RuleFilter:
+    """Which rules a list shows; every field narrows it."""
+    category: str = ""
+    region_code: str = ""  # rules for this region or for regions inside it
+    agency_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,6 +142,25 @@ def check_agency_id(value: str, field: str) -> str:
     if not AGENCY_ID.match(value or ""):
         raise InvalidArgument(field, "must be an agency id such as kab-tanah-bumbu")
     return value
+
+
+def check_category(value: str, field: str = "category") -> str:
+    if value not in CATEGORIES:
+        raise InvalidArgument(field, f"{value!r} is not a category reports carry; one of {', '.join(CATEGORIES)}")
+    return value
+
+
+def check_rule_draft(draft: RuleDraft) -> RuleDraft:
+    """Refuses a rule whose fields cannot be right whatever the directory holds; the service checks the
+    region against the reference list and the agency against the directory."""
+    check_category(draft.category)
+    if draft.region_prefix and not re.fullmatch(r"[0-9]{2}([0-9]{2})?", draft.region_prefix):
+        raise InvalidArgument("region_code", "a region of the reference list (2 digits for a province, 4 for a "
+                                             "regency or city), or empty for any region")
+    if not draft.agency_id:
+        raise InvalidArgument("agency_id", "is required: the agency that takes these reports")
+    check_agency_id(draft.agency_id, "agency_id")
+    return draft
 
 
 def check_request(request: RoutingRequest) -> RoutingRequest:

@@ -4,7 +4,8 @@ from services.plumbing import identity
 from services.plumbing.errors import InvalidArgument
 from services.plumbing.wire import text, timestamp
 from services.routing.directory_service import AgencyDetail, ImportSummary
-from services.routing.domain import Agency, AgencyFilter, Assignment, LiaisonOfficer, RoutingRequest
+from services.routing.domain import (Agency, AgencyFilter, Assignment, LiaisonOfficer, RoutingRequest, Rule,
+                                     RuleDraft, RuleFilter)
 from services.routing.regions import Region
 from services.routing.service import RoutingService
 from sp4n.routing.v1 import routing_pb2 as pb
@@ -48,6 +49,18 @@ def assignment_pb(a: Assignment) -> pb.Assignment:
 
 def region_pb(r: Region) -> pb.Region:
     return pb.Region(code=r.code, name=r.name, kind=r.kind, parent_code=r.parent_code, timezone=r.timezone)
+
+
+def rule_pb(r: Rule) -> pb.Rule:
+    return pb.Rule(id=str(r.id), category=r.category, region_code=r.region_prefix, agency_id=r.agency_id,
+                   agency_name=r.agency_name, agency_active=r.agency_active, changed_by=r.changed_by,
+                   changed_at=timestamp(r.changed_at))
+
+
+def rule_draft(request) -> RuleDraft:
+    return RuleDraft(category=text(request.category, "category", max_length=100).lower(),
+                     region_prefix=text(request.region_code, "region_code", max_length=10),
+                     agency_id=text(request.agency_id, "agency_id", max_length=100))
 
 
 class RoutingApi(routing_pb2_grpc.RoutingServiceServicer):
@@ -114,6 +127,33 @@ class RoutingApi(routing_pb2_grpc.RoutingServiceServicer):
                                      parent_code=text(request.parent_code, "parent_code", max_length=10),
                                      kind=text(request.kind, "kind", max_length=20).lower())
         return pb.ListRegionsResponse(regions=[region_pb(r) for r in found])
+
+    # ---- Routing rules ----
+
+    def ListRules(self, request: pb.ListRulesRequest, context) -> pb.ListRulesResponse:
+        page = self.service.rules.rules(
+            caller=identity.current(),
+            filter=RuleFilter(category=text(request.category, "category", max_length=100).lower(),
+                              region_code=text(request.region_code, "region_code", max_length=10),
+                              agency_id=text(request.agency_id, "agency_id", max_length=100)),
+            page_size=request.page_size, page_token=text(request.page_token, "page_token", max_length=1000))
+        return pb.ListRulesResponse(rules=[rule_pb(r) for r in page.rules], next_page_token=page.next_page_token,
+                                    total_size=page.total_size)
+
+    def GetRule(self, request: pb.GetRuleRequest, context) -> pb.Rule:
+        return rule_pb(self.service.rules.rule(caller=identity.current(), rule_id=request.rule_id.strip()))
+
+    def CreateRule(self, request: pb.CreateRuleRequest, context) -> pb.Rule:
+        return rule_pb(self.service.rules.create(caller=identity.current(), key=request.idempotency_key,
+                                                 draft=rule_draft(request)))
+
+    def UpdateRule(self, request: pb.UpdateRuleRequest, context) -> pb.Rule:
+        return rule_pb(self.service.rules.update(caller=identity.current(), key=request.idempotency_key,
+                                                 rule_id=request.rule_id.strip(), draft=rule_draft(request)))
+
+    def DeleteRule(self, request: pb.DeleteRuleRequest, context) -> pb.Rule:
+        return rule_pb(self.service.rules.delete(caller=identity.current(), key=request.idempotency_key,
+                                                 rule_id=request.rule_id.strip()))
 
 
 def register(service: RoutingService):

@@ -54,16 +54,6 @@ def ensure_national_desk(conn) -> bool:
     return row is not None
 
 
-def put_rule(conn, *, category: str, region_prefix: str, agency_id: str, priority: int = 0) -> Rule:
-    """Adds a rule, or sets the priority of the same (category, prefix, agency) rule."""
-    row = conn.execute(
-        "INSERT INTO routing.rules (category, region_prefix, agency_id, priority) VALUES (%s, %s, %s, %s) "
-        "ON CONFLICT (category, region_prefix, agency_id) DO UPDATE SET priority = EXCLUDED.priority RETURNING *",
-        (category, region_prefix, agency_id, priority),
-    ).fetchone()
-    return _rule(row)
-
-
 def rules_for(conn, category: str) -> list[Rule]:
     """The rules of a category that name an active agency: a rule naming an inactive one is passed over."""
     rows = conn.execute("SELECT r.* FROM routing.rules r JOIN routing.agencies a ON a.id = r.agency_id "

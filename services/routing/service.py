@@ -15,6 +15,7 @@ from services.routing.domain import (AGENCY_DECLINED, AGENCY_DISPATCHED, NATIONA
                                      RoutingRequest, best_rule, check_agency_id, check_decline_reason,
                                      check_dispatch_note, check_request, check_tracking_id, decline_payload,
                                      dispatch_payload, ensure_declinable, ensure_dispatchable, regional_governments)
+from services.routing.rules_service import RuleService
 from services.routing.regions import (REGIONS_CSV, Region, RegionListError, check_kind, check_parent_code,
                                       check_region_code, read_regions)
 
@@ -33,6 +34,7 @@ class RoutingService:
         self.pool = pool
         self.clock = clock
         self.directory = DirectoryService(pool=pool, clock=clock)
+        self.rules = RuleService(pool=pool, clock=clock)
 
     def ensure_national_desk(self) -> None:
         """Makes sure the last resort of routing exists (the migration creates it; this restores it)."""

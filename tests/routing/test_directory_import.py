@@ -370,4 +370,4 @@ def test_the_demo_directory_holds_the_agencies_the_system_and_its_tests_name(age
 
 
 def test_every_demo_rule_names_a_demo_agency():
-    assert {agency_id for _, _, agency_id, _ in demo.RULES} <= {a.id for a in demo.AGENCIES}
+    assert {agency_id for _, _, agency_id in demo.RULES} <= {a.id for a in demo.AGENCIES}

@@ -7,7 +7,7 @@ import psycopg
 import pytest
 
 from services.plumbing import db
-from services.routing import demo, repository
+from services.routing import demo
 from sp4n.routing.v1 import routing_pb2 as pb
 from tests.support import ROOT, caller, field_violation, service_caller
 
@@ -63,12 +63,11 @@ def test_the_longest_matching_region_prefix_wins_and_a_rule_for_any_region_cover
     assert (got.agency.id, got.matched_by, got.agency.timezone) == ("kementerian-pupr", "rule", "Asia/Jakarta")
 
 
-def test_the_higher_priority_decides_between_rules_of_equally_long_prefixes(stub, pool):
-    with pool.connection() as conn:
-        repository.put_rule(conn, category="infrastruktur", region_prefix="6310", agency_id="kab-tanah-bumbu",
-                            priority=10)
-    got = assign(stub, category="infrastruktur", region_code="6310")
-    assert (got.agency.id, got.matched_by) == ("kab-tanah-bumbu", "rule")
+def test_the_store_keeps_one_rule_per_category_and_region(stub, pool):
+    """The longest matching region decides: a second rule of the same region would leave it to chance."""
+    with pool.connection() as conn, pytest.raises(psycopg.errors.UniqueViolation):
+        conn.execute("INSERT INTO routing.rules (category, region_prefix, agency_id) "
+                     "VALUES ('infrastruktur', '6310', 'kab-tanah-bumbu')")
 
 
 @pytest.mark.parametrize("region_code, agency_id, tz", [
