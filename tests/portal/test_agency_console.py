@@ -307,7 +307,7 @@ def test_a_decline_reaches_routing(assigned, liaison, routing, database_url):
     assert (response.status_code, response.headers["Location"]) == (303, "/staf/instansi")
     assert latest_assignment(database_url, tracking_id) == (PUPR, REASON)
     with pytest.raises(NotFound):
-        routing.assignment(caller=None, tracking_id=tracking_id)
+        routing.assignment(caller=identity.Caller("sla", identity.SERVICE), tracking_id=tracking_id)
     assert "dikembalikan untuk dirutekan ulang" in text_of(liaison.get("/staf/instansi"))
 
 

@@ -277,7 +277,7 @@ def test_the_migration_keeps_the_rule_that_won_where_a_region_had_several(make_d
         conn.execute("INSERT INTO routing.rules (category, region_prefix, agency_id, priority) VALUES "
                      "('kesehatan', '', 'kementerian-a', 0), ('kesehatan', '', 'kementerian-b', 5), "
                      "('pendidikan', '', 'kementerian-a', 0), ('pendidikan', '', 'kementerian-b', 0)")
-    assert db.migrate(url, schema="routing", folder=migrations) == ["006_rules.sql"]
+    assert db.migrate(url, schema="routing", folder=migrations) == ["006_rules.sql", "007_dispatch.sql"]
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT category, agency_id FROM routing.rules ORDER BY category").fetchall() == [
             ("kesehatan", "kementerian-b"), ("pendidikan", "kementerian-a")]  # higher priority, then older
