@@ -131,7 +131,7 @@ def test_a_new_assignment_replaces_the_active_one(stub, database_url):
     first = assign(stub, key="k1", category="infrastruktur", region_code="6310")
     second = assign(stub, key="k2", category="infrastruktur", region_code="6310",
                     excluded_agency_ids=[first.agency.id])
-    current = stub.GetAssignment(pb.GetAssignmentRequest(tracking_id="LAP-AAAA0001"), metadata=OFFICER)
+    current = stub.GetAssignment(pb.GetAssignmentRequest(tracking_id="LAP-AAAA0001"), metadata=SLA)
     assert current == second and second.id != first.id
     assert assignment_rows(database_url) == [("LAP-AAAA0001", "kab-tanah-bumbu-dinas-pupr", "rule", False),
                                              ("LAP-AAAA0001", "kementerian-pupr", "rule", True)]
@@ -184,6 +184,24 @@ def test_only_the_lifecycle_process_assigns(stub, database_url, metadata):
     assert assignment_rows(database_url) == []
 
 
+def test_an_assignment_is_seen_by_its_agency_its_reporter_and_those_who_see_every_report(stub):
+    held = assign(stub, category="infrastruktur", region_code="6310")
+    request = pb.GetAssignmentRequest(tracking_id="LAP-AAAA0001")
+    for metadata in (SLA, service_caller("portal"), caller("national_admin", "admin-1"), caller("process_analyst", "pa"),
+                     caller("agency_admin", "aa-1", held.agency.id), OFFICER, caller("reporter", "LAP-AAAA0001")):
+        assert stub.GetAssignment(request, metadata=metadata) == held
+    # Another agency, staff of none, another report's reporter, a reporter account: refused, and so is
+    # another agency asking of a report no one holds (it learns nothing of which reports exist).
+    for tracking_id, metadata in [("LAP-AAAA0001", caller("liaison_officer", "lo-2", "kota-banjarmasin")),
+                                  ("LAP-AAAA0001", caller("agency_admin", "aa-3")),
+                                  ("LAP-AAAA0001", caller("reporter", "LAP-AAAA0002")),
+                                  ("LAP-AAAA0001", caller("reporter", "account:1")),
+                                  ("LAP-AAAA0009", OFFICER)]:
+        with pytest.raises(grpc.RpcError) as e:
+            stub.GetAssignment(pb.GetAssignmentRequest(tracking_id=tracking_id), metadata=metadata)
+        assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED, (tracking_id, metadata)
+
+
 def test_calls_without_a_valid_identity_are_refused(stub):
     for call in [lambda md: assign(stub, metadata=md),
                  lambda md: stub.GetAgency(pb.GetAgencyRequest(agency_id="nasional"), metadata=md),
@@ -197,7 +215,7 @@ def test_calls_without_a_valid_identity_are_refused(stub):
 
 def test_a_report_never_assigned_has_no_assignment(stub):
     with pytest.raises(grpc.RpcError) as e:
-        stub.GetAssignment(pb.GetAssignmentRequest(tracking_id="LAP-AAAA0009"), metadata=OFFICER)
+        stub.GetAssignment(pb.GetAssignmentRequest(tracking_id="LAP-AAAA0009"), metadata=SLA)
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
     with pytest.raises(grpc.RpcError) as e:
         stub.GetAssignment(pb.GetAssignmentRequest(tracking_id="not a tracking id"), metadata=OFFICER)
