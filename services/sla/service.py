@@ -75,6 +75,10 @@ class SlaService:
         return next(v for v in self.versions() if v.content_hash == model.content_hash)
 
     def versions(self, *, caller: identity.Caller | None = None) -> list[ProcessVersion]:
+        """The deployed versions of the process, for those who deploy and watch them (process analysts,
+        national administrators) and services; no one else needs the model's history."""
+        if caller is not None and not caller.is_service():
+            identity.require_role(caller, identity.PROCESS_ANALYST, identity.NATIONAL_ADMIN)
         with self.pool.connection() as conn:
             newest = repository.newest_version(conn, self.process_id)
             return [ProcessVersion(r["version"], r["process_id"], r["content_hash"], r["deployed_at"],
