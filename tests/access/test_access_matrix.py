@@ -10,10 +10,12 @@ called as every kind of caller on each report, and the answer is compared with P
 
 Callers are national administrators, process analysts, agency administrators and liaison officers of
 agency A ("own") and of another agency ("other"), a reporter who proved access to this report ("own")
-or to the other one ("other"), a signed-in reporter account that sent neither ("account"), and each
-service. A forged, expired, unknown-role or missing identity is UNAUTHENTICATED for every action, and
-changes nothing. The reporter's name reaches only national administrators, and never for the
-anonymous report.
+or to the other one ("other"), the signed-in reporter account that sent both reports ("acc own") and
+one that sent neither ("acc oth"), and each service. Only intake knows which account sent a report:
+routing, sla and notify refuse a reporter account, and the portal asks them with its own identity
+once intake let the account see the report. A forged, expired, unknown-role or missing identity is
+UNAUTHENTICATED for every action, and changes nothing. The reporter's name reaches only national
+administrators, and never for the anonymous report.
 """
 
 import base64
@@ -43,60 +45,60 @@ from tests.support import IDENTITY_KEY, ROOT, caller, service_caller
 pytestmark = pytest.mark.e2e
 
 # The columns of POLICY: (role, whose). For agency staff "own" is agency A, which holds both reports;
-# for a reporter "own" is the report they proved access to.
+# for a reporter "own" is the report they proved access to, "account-own" the account that sent it.
 COLUMNS = (
     ("national_admin", "-"), ("process_analyst", "-"),
     ("agency_admin", "own"), ("agency_admin", "other"), ("liaison_officer", "own"), ("liaison_officer", "other"),
-    ("reporter", "own"), ("reporter", "other"), ("reporter", "account"),
+    ("reporter", "own"), ("reporter", "other"), ("reporter", "account-own"), ("reporter", "account-other"),
     ("service", "portal"), ("service", "intake"), ("service", "verification"), ("service", "routing"),
     ("service", "sla"), ("service", "notify"),
 )
 _GRID = """
-                                   nat ana  adm adm  lo  lo   rep rep rep  por int ver rou sla not
-                                    .   .   own oth own oth  own oth acc   .   .   .   .   .   .
-intake.SubmitReport                 -   -    -   -   -   -    -   -   -    Y   -   -   -   -   -
-intake.GetReport                    Y   -    Y   -   Y   -    Y   -   -    -   Y   Y   Y   Y   Y
-intake.GetAttachment                Y   -    Y   -   Y   -    Y   -   -    -   Y   Y   Y   Y   Y
-intake.ForwardReport                -   -    -   -   -   -    -   -   -    -   -   -   -   Y   -
-intake.SetReportStatus              -   -    -   -   -   -    -   -   -    -   -   -   -   Y   -
-intake.PostFollowUp                 -   -    Y   -   Y   -    -   -   -    -   -   -   -   -   -
-intake.PostReply                    Y   -    -   -   -   -    Y   -   -    -   -   -   -   -   -
-intake.CompleteReport               -   -    -   -   -   -    Y   -   -    -   -   -   -   -   -
-intake.GetReporterContact           -   -    -   -   -   -    -   -   -    -   -   -   -   -   Y
-intake.ListPublishedReports         Y   Y    Y   Y   Y   Y    Y   Y   Y    Y   Y   Y   Y   Y   Y
-intake.GetPublishedReport           Y   Y    Y   Y   Y   Y    Y   Y   Y    Y   Y   Y   Y   Y   Y
-intake.SupportReport                Y   Y    Y   Y   Y   Y    Y   Y   Y    Y   Y   Y   Y   Y   Y
-intake.VerifyReporterAccess         -   -    -   -   -   -    -   -   -    Y   -   -   -   -   -
-intake.CreateReporterAccount        -   -    -   -   -   -    -   -   -    Y   -   -   -   -   -
-intake.SignInReporter               -   -    -   -   -   -    -   -   -    Y   -   -   -   -   -
-intake.ListReporterReports          -   -    -   -   -   -    -   -   Y    -   -   -   -   -   -
-intake.ListAgencyReports            Y   -    Y   -   Y   -    -   -   -    -   -   -   -   -   -
-intake.FindSimilarReports           Y   -    -   -   -   -    -   -   -    -   -   -   -   -   -
-intake.GetReportSummaries           Y   -    -   -   -   -    -   -   -    -   -   -   -   -   -
-verification.EnqueueReport          -   -    -   -   -   -    -   -   -    -   -   -   -   Y   -
-verification.ListQueue              Y   -    -   -   -   -    -   -   -    -   -   -   -   -   -
-verification.GetQueueItem           Y   -    -   -   -   -    -   -   -    -   -   -   -   -   -
-verification.DecideReport           Y   -    -   -   -   -    -   -   -    -   -   -   -   -   -
-verification.ListArchiveReasons     Y   -    -   -   -   -    -   -   -    -   -   -   -   -   -
-routing.AssignReport                -   -    -   -   -   -    -   -   -    -   -   -   -   Y   -
-routing.GetAssignment               Y   Y    Y   -   Y   -    Y   -   -    Y   Y   Y   Y   Y   Y
-routing.DeclineAssignment           -   -    Y   -   Y   -    -   -   -    -   -   -   -   -   -
-routing.GetAgency                   Y   Y    Y   Y   Y   Y    -   -   -    Y   Y   Y   Y   Y   Y
-routing.ListAgencies                Y   Y    Y   Y   Y   Y    -   -   -    Y   Y   Y   Y   Y   Y
-routing.ListRegions                 Y   Y    Y   Y   Y   Y    Y   Y   Y    Y   Y   Y   Y   Y   Y
-routing.GetRegion                   Y   Y    Y   Y   Y   Y    Y   Y   Y    Y   Y   Y   Y   Y   Y
-routing.ImportAgencies              Y   -    -   -   -   -    -   -   -    -   -   -   -   -   -
-routing.ExportAgencies              Y   -    -   -   -   -    -   -   -    -   -   -   -   -   -
-sla.StartCase                       -   -    -   -   -   -    -   -   -    -   Y   -   -   -   -
-sla.SignalCase                      -   -    -   -   -   -    -   -   -    -   Y   -   -   -   -
-sla.GetCase                         Y   Y    Y   -   Y   -    Y   -   -    Y   Y   Y   Y   Y   Y
-sla.DeployProcess                   -   Y    -   -   -   -    -   -   -    -   -   -   -   -   -
-sla.ListProcessVersions             Y   Y    -   -   -   -    -   -   -    Y   Y   Y   Y   Y   Y
-sla.SetCalendarOverride             Y   Y    -   -   -   -    -   -   -    -   -   -   -   -   -
-sla.RemoveCalendarOverride          Y   Y    -   -   -   -    -   -   -    -   -   -   -   -   -
-sla.ListCalendarOverrides           Y   Y    -   -   -   -    -   -   -    -   -   -   -   -   -
-notify.SendNotification             -   -    -   -   -   -    -   -   -    -   -   -   -   Y   -
-notify.ListNotifications            Y   -    Y   -   Y   -    Y   -   -    Y   Y   Y   Y   Y   Y
+                                   nat ana   adm adm  lo  lo   rep rep acc acc   por int ver rou sla not
+                                     .   .   own oth own oth   own oth own oth     .   .   .   .   .   .
+intake.SubmitReport                  -   -     -   -   -   -     -   -   -   -     Y   -   -   -   -   -
+intake.GetReport                     Y   -     Y   -   Y   -     Y   -   Y   -     -   Y   Y   Y   Y   Y
+intake.GetAttachment                 Y   -     Y   -   Y   -     Y   -   Y   -     -   Y   Y   Y   Y   Y
+intake.ForwardReport                 -   -     -   -   -   -     -   -   -   -     -   -   -   -   Y   -
+intake.SetReportStatus               -   -     -   -   -   -     -   -   -   -     -   -   -   -   Y   -
+intake.PostFollowUp                  -   -     Y   -   Y   -     -   -   -   -     -   -   -   -   -   -
+intake.PostReply                     Y   -     -   -   -   -     Y   -   Y   -     -   -   -   -   -   -
+intake.CompleteReport                -   -     -   -   -   -     Y   -   Y   -     -   -   -   -   -   -
+intake.GetReporterContact            -   -     -   -   -   -     -   -   -   -     -   -   -   -   -   Y
+intake.ListPublishedReports          Y   Y     Y   Y   Y   Y     Y   Y   Y   Y     Y   Y   Y   Y   Y   Y
+intake.GetPublishedReport            Y   Y     Y   Y   Y   Y     Y   Y   Y   Y     Y   Y   Y   Y   Y   Y
+intake.SupportReport                 Y   Y     Y   Y   Y   Y     Y   Y   Y   Y     Y   Y   Y   Y   Y   Y
+intake.VerifyReporterAccess          -   -     -   -   -   -     -   -   -   -     Y   -   -   -   -   -
+intake.CreateReporterAccount         -   -     -   -   -   -     -   -   -   -     Y   -   -   -   -   -
+intake.SignInReporter                -   -     -   -   -   -     -   -   -   -     Y   -   -   -   -   -
+intake.ListReporterReports           -   -     -   -   -   -     -   -   Y   Y     -   -   -   -   -   -
+intake.ListAgencyReports             Y   -     Y   -   Y   -     -   -   -   -     -   -   -   -   -   -
+intake.FindSimilarReports            Y   -     -   -   -   -     -   -   -   -     -   -   -   -   -   -
+intake.GetReportSummaries            Y   -     -   -   -   -     -   -   -   -     -   -   -   -   -   -
+verification.EnqueueReport           -   -     -   -   -   -     -   -   -   -     -   -   -   -   Y   -
+verification.ListQueue               Y   -     -   -   -   -     -   -   -   -     -   -   -   -   -   -
+verification.GetQueueItem            Y   -     -   -   -   -     -   -   -   -     -   -   -   -   -   -
+verification.DecideReport            Y   -     -   -   -   -     -   -   -   -     -   -   -   -   -   -
+verification.ListArchiveReasons      Y   -     -   -   -   -     -   -   -   -     -   -   -   -   -   -
+routing.AssignReport                 -   -     -   -   -   -     -   -   -   -     -   -   -   -   Y   -
+routing.GetAssignment                Y   Y     Y   -   Y   -     Y   -   -   -     Y   Y   Y   Y   Y   Y
+routing.DeclineAssignment            -   -     Y   -   Y   -     -   -   -   -     -   -   -   -   -   -
+routing.GetAgency                    Y   Y     Y   Y   Y   Y     -   -   -   -     Y   Y   Y   Y   Y   Y
+routing.ListAgencies                 Y   Y     Y   Y   Y   Y     -   -   -   -     Y   Y   Y   Y   Y   Y
+routing.ListRegions                  Y   Y     Y   Y   Y   Y     Y   Y   Y   Y     Y   Y   Y   Y   Y   Y
+routing.GetRegion                    Y   Y     Y   Y   Y   Y     Y   Y   Y   Y     Y   Y   Y   Y   Y   Y
+routing.ImportAgencies               Y   -     -   -   -   -     -   -   -   -     -   -   -   -   -   -
+routing.ExportAgencies               Y   -     -   -   -   -     -   -   -   -     -   -   -   -   -   -
+sla.StartCase                        -   -     -   -   -   -     -   -   -   -     -   Y   -   -   -   -
+sla.SignalCase                       -   -     -   -   -   -     -   -   -   -     -   Y   -   -   -   -
+sla.GetCase                          Y   Y     Y   -   Y   -     Y   -   -   -     Y   Y   Y   Y   Y   Y
+sla.DeployProcess                    -   Y     -   -   -   -     -   -   -   -     -   -   -   -   -   -
+sla.ListProcessVersions              Y   Y     -   -   -   -     -   -   -   -     Y   Y   Y   Y   Y   Y
+sla.SetCalendarOverride              Y   Y     -   -   -   -     -   -   -   -     -   -   -   -   -   -
+sla.RemoveCalendarOverride           Y   Y     -   -   -   -     -   -   -   -     -   -   -   -   -   -
+sla.ListCalendarOverrides            Y   Y     -   -   -   -     -   -   -   -     -   -   -   -   -   -
+notify.SendNotification              -   -     -   -   -   -     -   -   -   -     -   -   -   -   Y   -
+notify.ListNotifications             Y   -     Y   -   Y   -     Y   -   -   -     Y   Y   Y   Y   Y   Y
 """
 ALLOWED, DENIED = "allowed", grpc.StatusCode.PERMISSION_DENIED
 
@@ -150,7 +152,8 @@ class World:
     agency: str        # A: holds both reports
     agency_name: str
     other_agency: str  # B
-    account_id: str    # a reporter account that sent neither report
+    account_id: str        # the reporter account that sent both reports
+    stranger_account: str  # a reporter account that sent neither
     account_email: str
     bpmn: str
     agencies_csv: bytes
@@ -168,7 +171,8 @@ def metadata_for(world: World, report: Report, role: str, whose: str) -> list[tu
         agency = world.agency if whose == "own" else world.other_agency
         return caller(role, f"{role}-{agency}", agency)
     if role == identity.REPORTER:
-        subject = {"own": report.tracking_id, "other": report.other.tracking_id, "account": world.account_id}[whose]
+        subject = {"own": report.tracking_id, "other": report.other.tracking_id, "account-own": world.account_id,
+                   "account-other": world.stranger_account}[whose]
         return caller(role, subject)
     return caller(role, f"{role}-matrix")
 
@@ -313,10 +317,10 @@ class Rows:
 
 
 # -- the world: two reports assigned to agency A -------------------------------------------------------
-def submitted(world_running, *, anonymous: bool, reporter: dict) -> Report:
-    r = world_running
-    answer = r.intake.SubmitReport(intake.SubmitReportRequest(
+def submitted(running, *, anonymous: bool, reporter: dict, account_id: str) -> Report:
+    answer = running.intake.SubmitReport(intake.SubmitReportRequest(
         idempotency_key=_unique(), channel="web", type=intake.REPORT_TYPE_COMPLAINT, anonymous=anonymous,
+        account_id=account_id,
         title="Saluran air tersumbat di Jl. Transmigrasi Batulicin",
         description="Saluran air di Jl. Transmigrasi tersumbat sampah sehingga jalan tergenang setiap hujan.",
         category="infrastruktur", region_code="6310", location_text="Jl. Transmigrasi, Batulicin",
@@ -345,10 +349,11 @@ def forwarded(running, report: Report) -> intake.Report:
     return found
 
 
-def pair(running) -> tuple[Report, Report, intake.Report]:
-    """A named and an anonymous report, forwarded to the same agency; each the other's "other"."""
-    named = submitted(running, anonymous=False, reporter=NAMED_REPORTER)
-    anonymous = submitted(running, anonymous=True, reporter=ANONYMOUS_REPORTER)
+def pair(running, account_id: str) -> tuple[Report, Report, intake.Report]:
+    """A named and an anonymous report sent from `account_id`, forwarded to the same agency; each is
+    the other's "other"."""
+    named = submitted(running, anonymous=False, reporter=NAMED_REPORTER, account_id=account_id)
+    anonymous = submitted(running, anonymous=True, reporter=ANONYMOUS_REPORTER, account_id=account_id)
     named.other, anonymous.other = anonymous, named
     first = forwarded(running, named)
     second = forwarded(running, anonymous)
@@ -359,16 +364,16 @@ def pair(running) -> tuple[Report, Report, intake.Report]:
 @pytest.fixture(scope="module")
 def world(system):
     running, url = system
-    portal = service_caller("portal")
-    named, anonymous, report = pair(running)
+    email = f"warga-{_unique()}@contoh.id"
+    account, stranger = (running.intake.CreateReporterAccount(intake.CreateReporterAccountRequest(
+        idempotency_key=_unique(), email=address, password=PASSWORD, name="Warga Berakun"),
+        metadata=service_caller("portal")) for address in (email, f"warga-{_unique()}@contoh.id"))
+    named, anonymous, report = pair(running, account.id)
     agencies = running.routing.ListAgencies(routing.ListAgenciesRequest(), metadata=ADMIN).agencies
     other = next(a.id for a in agencies if a.id != report.agency_id)
-    email = f"warga-{_unique()}@contoh.id"
-    account = running.intake.CreateReporterAccount(intake.CreateReporterAccountRequest(
-        idempotency_key=_unique(), email=email, password=PASSWORD, name="Warga Berakun"), metadata=portal)
     exported = running.routing.ExportAgencies(routing.ExportAgenciesRequest(), metadata=ADMIN)
     bpmn = next(p for p in sorted((ROOT / "bpmn").glob("*.bpmn"))).read_text()
-    w = World(running, url, report.agency_id, report.agency_name, other, account.id, email, bpmn,
+    w = World(running, url, report.agency_id, report.agency_name, other, account.id, stranger.id, email, bpmn,
               exported.agencies_csv)
     return w, named, anonymous
 
@@ -429,7 +434,7 @@ def test_an_agency_declines_only_its_own_report(world):
     """Declining moves a report away, so each allowed decline gets reports of its own."""
     w, *_ = world
     for role, whose in [c for c in COLUMNS if POLICY["routing.DeclineAssignment", *c] is ALLOWED]:
-        named, anonymous, _report = pair(w.running)
+        named, anonymous, _report = pair(w.running, w.account_id)
         for report in (named, anonymous):
             code, answer = call(actions(w, report)["routing.DeclineAssignment"], metadata_for(w, report, role, whose))
             assert code == grpc.StatusCode.OK and answer.agency.id == w.agency and not answer.active, (role, code)
