@@ -1,4 +1,5 @@
-"""Reporter contact and a report's agency, asked from intake (the only keeper of PII) each time it is needed, never stored."""
+"""Reporter contact and a report's agency, asked from intake (the only keeper of PII) each time they
+are needed, never stored."""
 
 import grpc
 

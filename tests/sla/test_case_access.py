@@ -1,6 +1,8 @@
 """Who may read a report's case (GetCase): the agency it is assigned to now, its reporter, and those who
 see every case; through a real gRPC server and PostgreSQL, the other services recorded."""
 
+from datetime import timedelta
+
 import grpc
 import psycopg
 import pytest
@@ -62,3 +64,16 @@ def test_a_case_that_does_not_exist_is_refused_to_agency_staff_and_not_found_for
     with pytest.raises(grpc.RpcError) as e:
         stub.GetCase(pb.GetCaseRequest(tracking_id="LAP-TEST0009"), metadata=service_caller("portal"))
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_a_closed_case_stays_its_last_agencys(stub, service, clock, database_url):  # noqa: F811
+    """Intake keeps a closed report its agency's, so sla keeps the case theirs: the console shows its deadlines."""
+    start(stub)
+    forward(stub)
+    signal(stub, "follow_up_posted", "intake:2", metadata=service_caller("intake"), posted_at=clock.now().isoformat(),
+           entry_id="1", agency_id=FIRST)
+    clock.advance(timedelta(days=20))
+    service.fire_due()
+    assert stub.GetCase(pb.GetCaseRequest(tracking_id=TRACKING_ID), metadata=staff(FIRST)).status == "completed"
+    assert recorded_agency(database_url) == FIRST
+    assert not sees(stub, staff(SECOND))
