@@ -132,7 +132,6 @@ NAMED_REPORTER = dict(name="Siti Rahmawati Kusuma", phone="081234567891", email=
 ANONYMOUS_REPORTER = dict(name="Budi Santoso Wijaya", phone="081298765432", email="budi.wijaya@contoh.id")
 PASSWORD = "kata-sandi-uji-matriks"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(64)
-ADMIN = caller(identity.NATIONAL_ADMIN, "admin-matrix")
 AWAITING_AGENCY = ["agency_declined", "follow_up_posted"]
 
 
@@ -157,6 +156,11 @@ class World:
     account_email: str
     bpmn: str
     agencies_csv: bytes
+
+
+def admin() -> list[tuple[str, str]]:
+    """A national administrator, signed now: identities expire, and a slow run outlasts one signed at import."""
+    return caller(identity.NATIONAL_ADMIN, "admin-matrix")
 
 
 def _unique() -> str:
@@ -333,17 +337,17 @@ def forwarded(running, report: Report) -> intake.Report:
     """Decides the report (forward) once it is queued, and waits until it waits for agency A."""
     t = report.tracking_id
     eventually(lambda: running.verification.GetQueueItem(verification.GetQueueItemRequest(tracking_id=t),
-                                                          metadata=ADMIN), what=f"{t} reaching the queue")
+                                                          metadata=admin()), what=f"{t} reaching the queue")
     running.verification.DecideReport(verification.DecideReportRequest(
         idempotency_key=_unique(), tracking_id=t, outcome=verification.OUTCOME_FORWARD, category="infrastruktur"),
-        metadata=ADMIN)
+        metadata=admin())
     found = eventually(lambda: (got := running.intake.GetReport(intake.GetReportRequest(tracking_id=t),
-                                                                metadata=ADMIN)).status
+                                                                metadata=admin())).status
                        == intake.REPORT_STATUS_FORWARDED and got, what=f"{t} being forwarded")
-    eventually(lambda: list(running.sla.GetCase(sla.GetCaseRequest(tracking_id=t), metadata=ADMIN).waiting_for)
+    eventually(lambda: list(running.sla.GetCase(sla.GetCaseRequest(tracking_id=t), metadata=admin()).waiting_for)
                == AWAITING_AGENCY, what=f"{t} waiting for its agency")
     eventually(lambda: any(n.recipient == "agency" for n in running.notify.ListNotifications(
-        notify.ListNotificationsRequest(tracking_id=t), metadata=ADMIN).notifications),
+        notify.ListNotificationsRequest(tracking_id=t), metadata=admin()).notifications),
         what=f"{t}'s agency being told")
     report.attachment_id = found.attachments[0].id
     return found
@@ -369,9 +373,9 @@ def world(system):
         idempotency_key=_unique(), email=address, password=PASSWORD, name="Warga Berakun"),
         metadata=service_caller("portal")) for address in (email, f"warga-{_unique()}@contoh.id"))
     named, anonymous, report = pair(running, account.id)
-    agencies = running.routing.ListAgencies(routing.ListAgenciesRequest(), metadata=ADMIN).agencies
+    agencies = running.routing.ListAgencies(routing.ListAgenciesRequest(), metadata=admin()).agencies
     other = next(a.id for a in agencies if a.id != report.agency_id)
-    exported = running.routing.ExportAgencies(routing.ExportAgenciesRequest(), metadata=ADMIN)
+    exported = running.routing.ExportAgencies(routing.ExportAgenciesRequest(), metadata=admin())
     bpmn = next(p for p in sorted((ROOT / "bpmn").glob("*.bpmn"))).read_text()
     w = World(running, url, report.agency_id, report.agency_name, other, account.id, stranger.id, email, bpmn,
               exported.agencies_csv)
@@ -464,7 +468,7 @@ def test_reporters_and_agencies_see_only_their_own_notifications(world):
     w, named, anonymous = world
     for report in (named, anonymous):
         request = notify.ListNotificationsRequest(tracking_id=report.tracking_id)
-        everything = w.running.notify.ListNotifications(request, metadata=ADMIN).notifications
+        everything = w.running.notify.ListNotifications(request, metadata=admin()).notifications
         assert {n.recipient for n in everything} >= {"reporter", "agency"}
         mine = w.running.notify.ListNotifications(request, metadata=metadata_for(w, report, "reporter", "own"))
         assert [n.id for n in mine.notifications] == [n.id for n in everything if n.recipient == "reporter"]
