@@ -275,11 +275,17 @@ class IntakeService:
         return author
 
     def contact(self, *, caller: identity.Caller, tracking_id: str) -> Contact:
-        """Where to reach the reporter, for delivering a notification."""
+        """Where to reach the reporter, for delivering a notification. Without the name when the report is
+        anonymous: delivery needs an address, not who the reporter is, and no one outside verification
+        may learn that of an anonymous reporter."""
         identity.require_service(caller, "notify")
         check_tracking_id(tracking_id)
         with self.pool.connection() as conn:
-            return _found(repository.contact(conn, tracking_id), tracking_id)
+            found = _found(repository.contact(conn, tracking_id), tracking_id)
+            report = _found(repository.get_report(conn, tracking_id), tracking_id)
+        if report.anonymous:
+            found = replace(found, reporter=replace(found.reporter, name=""))
+        return found
 
     @staticmethod
     def _full(conn, report: Report) -> Report:

@@ -1,4 +1,5 @@
-"""Reporter contact, asked from intake (the only keeper of PII) each time it is needed, never stored."""
+"""Reporter contact and a report's agency, asked from intake (the only keeper of PII) each time they
+are needed, never stored."""
 
 import grpc
 
@@ -7,7 +8,8 @@ from sp4n.intake.v1 import intake_pb2, intake_pb2_grpc
 
 
 class IntakeContacts:
-    """Asks intake's GetReporterContact; the channel carries notify's signed identity."""
+    """Asks intake's GetReporterContact (and GetReport, for the agency a report is assigned to); the
+    channel carries notify's signed identity."""
 
     # Shorter than sla's deadline for SendNotification (10 s), so that an intake that does not answer
     # (channels wait for a restarting peer) becomes UNAVAILABLE here rather than a timeout there.
@@ -16,15 +18,24 @@ class IntakeContacts:
         self.timeout = timeout
 
     def reporter(self, tracking_id: str) -> ReporterContact:
-        try:
-            contact = self.stub.GetReporterContact(intake_pb2.GetReporterContactRequest(tracking_id=tracking_id),
-                                                   timeout=self.timeout)
-        except grpc.RpcError as e:
-            if e.code() == grpc.StatusCode.NOT_FOUND:
-                raise ReportUnknown(f"intake knows no report {tracking_id}") from None
-            raise ContactUnavailable(f"intake did not give the reporter's contact: {e.code().name}: "
-                                     f"{e.details()}") from None
+        contact = self._ask(self.stub.GetReporterContact,
+                            intake_pb2.GetReporterContactRequest(tracking_id=tracking_id), tracking_id,
+                            "the reporter's contact")
         return ReporterContact(email=contact.email.strip(), language=language_of(contact.language),
                                phone=contact.phone.strip(), channel=contact.channel.strip(),
                                x_handle=contact.x_handle.strip().lstrip("@"),
                                channel_message_id=contact.channel_message_id.strip())
+
+    def assigned_agency(self, tracking_id: str) -> str:
+        """Intake keeps which agency a report is assigned to: its own check of agency staff uses it too."""
+        return self._ask(self.stub.GetReport, intake_pb2.GetReportRequest(tracking_id=tracking_id),
+                         tracking_id, "the report's agency").agency_id
+
+    def _ask(self, method, request, tracking_id: str, what: str):
+        try:
+            return method(request, timeout=self.timeout)
+        except grpc.RpcError as e:
+            if e.code() == grpc.StatusCode.NOT_FOUND:
+                raise ReportUnknown(f"intake knows no report {tracking_id}") from None
+            raise ContactUnavailable(f"intake did not give {what}: {e.code().name}: "
+                                     f"{e.details()}") from None

@@ -91,6 +91,10 @@ class Contacts(Protocol):
     def reporter(self, tracking_id: str) -> ReporterContact:
         """The reporter's contact now; ReportUnknown or ContactUnavailable when it cannot be had."""
 
+    def assigned_agency(self, tracking_id: str) -> str:
+        """The agency the report is assigned to now (empty: none); ReportUnknown or ContactUnavailable
+        when intake cannot say."""
+
 
 class ReportUnknown(NotFound):
     """Intake does not know the report."""

@@ -4,8 +4,9 @@ from psycopg_pool import ConnectionPool
 
 from services.notify import repository
 from services.notify.domain import (DEFAULT_LANGUAGE, Channel, Contacts, Notification, NotificationRequest,
-                                    Recipient, Status, channels_for, check_request, check_tracking_id,
-                                    params_digest)
+                                    Recipient, ReportUnknown, Status, channels_for, check_request,
+                                    check_tracking_id, params_digest)
+from services.notify.access import AGENCY_STAFF, visible_to
 from services.notify.templates import Templates
 from services.plumbing import identity
 from services.plumbing.clock import Clock
@@ -70,13 +71,16 @@ class NotifyService:
             agency_id=request.agency_id, params_digest=params_digest(request.params))
 
     def for_report(self, *, caller: identity.Caller, tracking_id: str) -> list[Notification]:
-        """Every notification of a report, oldest first. A reporter sees only what was sent to them, and
-        only for the report they proved access to; staff and services see all."""
+        """Every notification of a report the caller may see, oldest first (see `visible_to`)."""
         check_tracking_id(tracking_id)
-        if caller.role == identity.REPORTER and caller.subject != tracking_id:
-            raise PermissionDenied("a reporter sees the notifications of their own report only")
+        assigned = None
+        if caller.role in AGENCY_STAFF:  # intake is asked outside any transaction, and only for staff
+            try:
+                assigned = self.contacts.assigned_agency(tracking_id)
+            except ReportUnknown:
+                assigned = ""
+        audience = visible_to(caller, tracking_id, assigned_agency=assigned)
+        if audience is None:
+            raise PermissionDenied(f"role {caller.role} may not see the notifications of report {tracking_id}")
         with self.pool.connection() as conn:
-            notifications = repository.for_report(conn, tracking_id)
-        if caller.role == identity.REPORTER:
-            notifications = [n for n in notifications if n.recipient is Recipient.REPORTER]
-        return notifications
+            return [n for n in repository.for_report(conn, tracking_id) if audience(n)]

@@ -90,7 +90,9 @@ def blueprint(*, intake: IntakeClient, sla, routing, sessions: Sessions, clock: 
     def deadlines_of(tracking_ids: list[str]) -> dict[str, list[DeadlineView] | None]:
         """Each report's deadlines from sla, asked at once; None for a report sla did not answer for."""
         now = clock.now()
-        asked = {t: sla.GetCase.future(sla_pb2.GetCaseRequest(tracking_id=t), timeout=extra_timeout)
+        metadata = call_metadata()  # sla lets staff read the cases of their own agency's reports only
+        asked = {t: sla.GetCase.future(sla_pb2.GetCaseRequest(tracking_id=t), timeout=extra_timeout,
+                                       metadata=metadata)
                  for t in tracking_ids}
         found: dict[str, list[DeadlineView] | None] = {}
         for tracking_id, future in asked.items():

@@ -178,15 +178,15 @@ class RoutingService:
 
     def assignment(self, *, caller: identity.Caller, tracking_id: str) -> Assignment:
         """The report's current (active) assignment: for services, national administrators and process
-        analysts, and for the staff of the agency that holds it (who read the dispatch note there)."""
-        identity.require_role(caller, identity.SERVICE, identity.NATIONAL_ADMIN, identity.PROCESS_ANALYST,
-                              identity.LIAISON_OFFICER, identity.AGENCY_ADMIN)
+        analysts, the reporter who proved access to it, and the staff of the agency that holds it (refused
+        alike when it holds none, so that other agencies learn nothing of the report)."""
         check_tracking_id(tracking_id)
+        if not may_read_assignments(caller, tracking_id):
+            raise PermissionDenied(f"you may not see the assignment of report {tracking_id}")
         with self.pool.connection() as conn:
             found = repository.active_assignment(conn, tracking_id)
             latest = repository.latest_assignment(conn, tracking_id) if found is None else None
-        if caller.role in (identity.LIAISON_OFFICER, identity.AGENCY_ADMIN):
-            # Agency staff learn nothing of a report their agency does not hold, not even whether it exists.
+        if caller.role in AGENCY_STAFF:
             _ensure_own(caller, found, tracking_id)
         if found is not None:
             return found
@@ -194,6 +194,17 @@ class RoutingService:
             raise NotFound(f"report {tracking_id} has no active assignment: {latest.agency.id} declined it and it "
                            "awaits re-routing")
         raise NotFound(f"report {tracking_id} has not been assigned to an agency")
+
+
+AGENCY_STAFF = frozenset({identity.AGENCY_ADMIN, identity.LIAISON_OFFICER})
+SEES_EVERY_ASSIGNMENT = frozenset({identity.SERVICE, identity.NATIONAL_ADMIN, identity.PROCESS_ANALYST})
+
+
+def may_read_assignments(caller: identity.Caller, tracking_id: str) -> bool:
+    """Whether `caller` may ask for report `tracking_id`'s assignment at all; agency staff then only
+    see it while their agency holds it (`_ensure_own`)."""
+    return (caller.role in SEES_EVERY_ASSIGNMENT or caller.role in AGENCY_STAFF
+            or (caller.role == identity.REPORTER and caller.subject == tracking_id))
 
 
 def _ensure_own(caller: identity.Caller, assignment: Assignment | None, tracking_id: str) -> None:

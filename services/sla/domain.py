@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from services.plumbing import identity
+
 # The messages a lifecycle model may wait for, and so the events sla accepts.
 MESSAGES = frozenset({"verification_decided", "report_completed", "follow_up_posted", "reply_posted",
                       "agency_declined", "agency_dispatched"})
@@ -13,6 +15,26 @@ MESSAGES = frozenset({"verification_decided", "report_completed", "follow_up_pos
 DEADLINE, REMINDER, EXPIRY, TIMER = "deadline", "reminder", "expiry", "timer"
 TIMER_KINDS = frozenset({DEADLINE, REMINDER, EXPIRY, TIMER})
 NATIONAL = "national"  # the owner of deadlines that fall to the national administrators
+
+
+AGENCY_STAFF = frozenset({identity.AGENCY_ADMIN, identity.LIAISON_OFFICER})
+# Who reads every case: the services that run the process (the portal among them, for the pages
+# it shows after intake let the person see the report), national administrators, and the process
+# analysts who study deadlines.
+READS_EVERY_CASE = frozenset({identity.SERVICE, identity.NATIONAL_ADMIN, identity.PROCESS_ANALYST})
+
+
+def may_read_case(caller: identity.Caller, tracking_id: str, agency_id: str) -> bool:
+    """Whether `caller` may read the case of report `tracking_id`, assigned now to `agency_id` (empty:
+    to none). Agency staff read the cases of their agency's reports only. A reporter reads their own,
+    named by the tracking ID they proved access to; sla does not know which account sent a report, so
+    a signed-in reporter ("account:<n>") is refused here (the portal asks with its own identity once
+    intake let the reporter see the report)."""
+    if caller.role in READS_EVERY_CASE:
+        return True
+    if caller.role in AGENCY_STAFF:
+        return caller.agency_id != "" and caller.agency_id == agency_id
+    return caller.role == identity.REPORTER and caller.subject == tracking_id
 
 
 class ModelError(Exception):

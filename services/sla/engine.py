@@ -232,6 +232,19 @@ class Engine:
                          deadlines=sorted(timers, key=lambda d: d.due_at),
                          stage="completed" if workflow.completed else "+".join(sorted(stage)))
 
+    @staticmethod
+    def assigned_agency(workflow: BpmnWorkflow) -> str:
+        """The agency the report is assigned to now, from the `assignment` the routing step left in the
+        waiting tasks' data (once finished, in the workflow's): empty before routing, and once that
+        agency declined (until routed again). A closed report stays its last agency's, as in intake."""
+        tasks = workflow.get_tasks(state=TaskState.WAITING | TaskState.READY | TaskState.ERROR)
+        for data in [t.data for t in tasks] + ([workflow.data] if workflow.completed else []):
+            assignment = data.get("assignment")
+            if isinstance(assignment, dict) and assignment.get("agency_id"):
+                agency_id = str(assignment["agency_id"])
+                return "" if agency_id in data.get("declined_agencies", []) else agency_id
+        return ""
+
     def _timer(self, task, definition, due_at: datetime) -> Deadline:
         properties = getattr(task.task_spec, "extensions", {}).get("properties", {})
         kind = properties.get("sla_kind", TIMER)

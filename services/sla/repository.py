@@ -68,23 +68,24 @@ def claim_due(conn, now: datetime):
 
 def save_instance(conn, *, tracking_id: str, version_id: int, state: str, serializer_version: str,
                   case: CaseState, error: str | None, attempts: int, retry_at: datetime | None,
-                  next_due_at: datetime | None, now: datetime) -> None:
+                  next_due_at: datetime | None, now: datetime, agency_id: str) -> None:
     deadlines = [{"name": d.name, "due_at": d.due_at.isoformat(), "kind": d.kind, "owner": d.owner}
                  for d in case.deadlines]
     conn.execute(
         "INSERT INTO sla.instances (tracking_id, version_id, serializer_version, state, status, waiting_for, "
-        "deadlines, failed_tasks, last_error, attempts, retry_at, next_due_at, started_at, updated_at, stage) "
+        "deadlines, failed_tasks, last_error, attempts, retry_at, next_due_at, started_at, updated_at, stage, "
+        "agency_id) "
         "VALUES (%(id)s, %(version)s, %(ser)s, %(state)s, %(status)s, %(waiting)s, %(deadlines)s, %(failed)s, "
-        "%(error)s, %(attempts)s, %(retry_at)s, %(due)s, %(now)s, %(now)s, %(stage)s) "
+        "%(error)s, %(attempts)s, %(retry_at)s, %(due)s, %(now)s, %(now)s, %(stage)s, %(agency)s) "
         "ON CONFLICT (tracking_id) DO UPDATE SET serializer_version = EXCLUDED.serializer_version, "
         "state = EXCLUDED.state, status = EXCLUDED.status, waiting_for = EXCLUDED.waiting_for, "
         "deadlines = EXCLUDED.deadlines, failed_tasks = EXCLUDED.failed_tasks, last_error = EXCLUDED.last_error, "
         "attempts = EXCLUDED.attempts, retry_at = EXCLUDED.retry_at, next_due_at = EXCLUDED.next_due_at, "
-        "updated_at = EXCLUDED.updated_at, stage = EXCLUDED.stage",
+        "updated_at = EXCLUDED.updated_at, stage = EXCLUDED.stage, agency_id = EXCLUDED.agency_id",
         {"id": tracking_id, "version": version_id, "ser": serializer_version, "state": state,
          "status": case.status, "waiting": case.waiting_for, "deadlines": Jsonb(deadlines),
          "failed": case.failed_tasks, "error": error, "attempts": attempts, "retry_at": retry_at,
-         "due": next_due_at, "now": now, "stage": case.stage})
+         "due": next_due_at, "now": now, "stage": case.stage, "agency": agency_id})
 
 
 def case_from_row(conn, row) -> Case:

@@ -9,10 +9,10 @@ from psycopg_pool import ConnectionPool
 
 from services.plumbing import identity
 from services.plumbing.clock import Clock
-from services.plumbing.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from services.plumbing.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
 from services.plumbing.logs import fields
 from services.sla import repository
-from services.sla.domain import DEADLINE, Case, ModelError
+from services.sla.domain import DEADLINE, Case, ModelError, may_read_case
 from services.sla.engine import Engine, Model, parse_model
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,10 @@ class SlaService:
         return next(v for v in self.versions() if v.content_hash == model.content_hash)
 
     def versions(self, *, caller: identity.Caller | None = None) -> list[ProcessVersion]:
+        """The deployed versions of the process, for those who deploy and watch them (process analysts,
+        national administrators) and services; no one else needs the model's history."""
+        if caller is not None and not caller.is_service():
+            identity.require_role(caller, identity.PROCESS_ANALYST, identity.NATIONAL_ADMIN)
         with self.pool.connection() as conn:
             newest = repository.newest_version(conn, self.process_id)
             return [ProcessVersion(r["version"], r["process_id"], r["content_hash"], r["deployed_at"],
@@ -145,7 +149,12 @@ class SlaService:
         return case, False
 
     def get_case(self, *, caller: identity.Caller, tracking_id: str) -> Case:
+        """A report's case, for those who may follow it (see `may_read_case`). Refused before anything
+        is said of the report, so that a refusal does not tell whether a case exists."""
         with self.pool.connection() as conn:
+            row = repository.get_instance(conn, tracking_id)
+            if not may_read_case(caller, tracking_id, row["agency_id"] if row else ""):
+                raise PermissionDenied(f"role {caller.role} may not see the case of report {tracking_id}")
             return self._case(conn, tracking_id)
 
     def fire_due(self, limit: int = 100) -> int:
@@ -180,7 +189,8 @@ class SlaService:
         next_due = None if case.status == "completed" else (min(due) if due else None)
         repository.save_instance(conn, tracking_id=tracking_id, version_id=version_id, state=state,
                                  serializer_version=serializer_version, case=case, error=error,
-                                 attempts=attempts, retry_at=retry_at, next_due_at=next_due, now=now)
+                                 attempts=attempts, retry_at=retry_at, next_due_at=next_due, now=now,
+                                 agency_id=self.engine.assigned_agency(workflow))
         if previous is None or previous["stage"] != case.stage:
             repository.add_stage_change(conn, tracking_id, case.stage, now)
         self._track_deadlines(conn, tracking_id, workflow, case, previous, now)

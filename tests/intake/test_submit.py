@@ -192,6 +192,12 @@ def test_reporter_contact_is_kept_apart_and_given_only_to_notify(stub, database_
         assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
+def test_notify_is_not_told_the_name_of_an_anonymous_reporter(stub):
+    anonymous = submit(stub, "k2", anonymous=True)
+    contact = stub.GetReporterContact(pb.GetReporterContactRequest(tracking_id=anonymous), metadata=NOTIFY)
+    assert (contact.name, contact.phone, contact.email) == ("", "6281234567890", "siti@contoh.id")
+
+
 def test_the_reporters_name_is_shown_only_to_national_administrators_and_never_when_anonymous(stub):
     named = submit(stub, "k1")
     anonymous = submit(stub, "k2", anonymous=True)

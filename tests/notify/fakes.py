@@ -33,12 +33,21 @@ SLA = service_caller("sla")
 
 
 class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
-    """intake's GetReporterContact, answering from `contacts`; `failing` makes it answer with an error."""
+    """intake's GetReporterContact, answering from `contacts`, and GetReport, telling the agency of
+    `assigned`; `failing` makes it answer with an error."""
 
     def __init__(self):
         self.contacts: dict[str, intake_pb2.ReporterContact] = {c.tracking_id: c for c in (SITI, BUDI, RINA)}
+        self.assigned: dict[str, str] = {}
         self.callers: list[str] = []
         self.failing = False
+
+    def GetReport(self, request, context):
+        identity.require_service(identity.current(), "notify")
+        if request.tracking_id not in self.contacts:
+            raise NotFound(f"no report {request.tracking_id}")
+        return intake_pb2.Report(tracking_id=request.tracking_id,
+                                 agency_id=self.assigned.get(request.tracking_id, ""))
 
     def GetReporterContact(self, request, context):
         caller = identity.current()

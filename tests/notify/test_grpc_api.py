@@ -11,6 +11,7 @@ from tests.notify.fakes import SITI, TRACKING_ID, free_port, send
 from tests.support import caller, field_violation, service_caller
 
 OFFICER = caller("liaison_officer", "lo-1", "kab-tanah-bumbu-dinas-pupr")
+ADMIN = caller("national_admin", "admin-1")
 
 
 def rows(database_url):
@@ -19,7 +20,7 @@ def rows(database_url):
                             "ORDER BY id").fetchall()
 
 
-def listed(stub, tracking_id=TRACKING_ID, metadata=OFFICER):
+def listed(stub, tracking_id=TRACKING_ID, metadata=ADMIN):
     return list(stub.ListNotifications(pb.ListNotificationsRequest(tracking_id=tracking_id),
                                        metadata=metadata).notifications)
 
@@ -154,7 +155,7 @@ def test_only_the_lifecycle_process_sends(stub, database_url, metadata):
     assert rows(database_url) == []
 
 
-def test_any_signed_in_caller_lists_a_reports_notifications_and_no_one_else(stub):
+def test_administrators_and_services_list_a_reports_notifications_and_no_one_unsigned(stub):
     send(stub)
     send(stub, event="new_assignment", recipient="agency", agency_id="kab-tanah-bumbu")
     assert [n.recipient for n in listed(stub)] == ["reporter", "reporter", "agency"]
@@ -177,6 +178,28 @@ def test_a_reporter_sees_only_what_was_sent_to_them_about_their_own_report(stub)
     with pytest.raises(grpc.RpcError) as e:
         listed(stub, metadata=caller("reporter", "LAP-BBBB0002"))
     assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_agency_staff_see_what_was_sent_to_their_agency_while_the_report_is_theirs(stub, intake):
+    send(stub)
+    send(stub, event="new_assignment", recipient="agency", agency_id="kab-tanah-bumbu")
+    send(stub, event="deadline_missed", recipient="agency", agency_id="kab-tanah-bumbu", params={"deadline": "x"})
+    send(stub, event="new_assignment", recipient="agency", agency_id="kota-banjarmasin", key="other-agency")
+    intake.assigned[TRACKING_ID] = "kab-tanah-bumbu"
+    for role in ("liaison_officer", "agency_admin"):
+        theirs = listed(stub, metadata=caller(role, "staff-1", "kab-tanah-bumbu"))
+        assert [(n.recipient, n.event) for n in theirs] == [("agency", "new_assignment"), ("agency", "deadline_missed")]
+    # Another agency, even one told of the report before; staff of no agency; process analysts.
+    for metadata in (caller("liaison_officer", "lo-2", "kota-banjarmasin"), caller("agency_admin", "aa-3"),
+                     caller("process_analyst", "pa-1"), caller("reporter", "account:7")):
+        with pytest.raises(grpc.RpcError) as e:
+            listed(stub, metadata=metadata)
+        assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    intake.assigned[TRACKING_ID] = "kota-banjarmasin"  # re-routed: the first agency sees nothing any more
+    with pytest.raises(grpc.RpcError) as e:
+        listed(stub, metadata=caller("liaison_officer", "lo-1", "kab-tanah-bumbu"))
+    assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert len(listed(stub, metadata=caller("liaison_officer", "lo-2", "kota-banjarmasin"))) == 1
 
 
 def test_a_report_intake_does_not_know_is_not_found(stub, database_url):

@@ -66,6 +66,7 @@ def assigned(intake_stub, routing_address, fake_sla):
         routing_stub.AssignReport(routing_pb2.AssignReportRequest(
             idempotency_key=f"assign-{count[0]}", tracking_id=tracking_id, category="infrastruktur",
             region_code="6310", preferred_agency_id=agency_id), metadata=SLA)
+        fake_sla.agencies[tracking_id] = agency_id
         fake_sla.cases[tracking_id] = sla_pb2.Case(tracking_id=tracking_id, deadlines=[sla_pb2.Deadline(
             name="follow_up_overdue", due_at=at(T0 + due_in), owner=agency_id, state=state, started_at=at(T0))])
         return tracking_id
@@ -379,3 +380,15 @@ def test_a_report_sla_has_no_deadlines_for_is_listed_without_one(assigned, liais
     rows = page(liaison.get("/staf/instansi"))
     assert rows.xpath(f"string(//tr[@id='report-{tracking_id}']/td[@class='deadline'])").strip() == "—"
     assert "Belum ada batas waktu." in text_of(liaison.get(f"/staf/instansi/{tracking_id}"))
+
+
+def test_deadlines_are_asked_of_sla_as_the_staff_member(assigned, liaison, fake_sla):
+    """sla decides whose deadlines a staff member sees: a case it holds for another agency (the report
+    re-routed there, before intake heard) is not shown, though intake still lists the report."""
+    tracking_id = assigned()
+    fake_sla.agencies[tracking_id] = DINKES
+    rows = page(liaison.get("/staf/instansi"))
+    assert "Batas tindak lanjut instansi" not in rows.xpath(f"string(//tr[@id='report-{tracking_id}'])")
+    assert "Batas waktu sedang tidak dapat ditampilkan" in text_of(liaison.get(f"/staf/instansi/{tracking_id}"))
+    fake_sla.agencies[tracking_id] = PUPR
+    assert "Batas tindak lanjut instansi" in text_of(liaison.get(f"/staf/instansi/{tracking_id}"))

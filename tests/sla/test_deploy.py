@@ -82,6 +82,17 @@ def test_a_bad_model_is_refused_naming_what_is_wrong_and_nothing_changes(stub, c
     assert [(v.version, v.newest) for v in versions] == [(1, True)]
 
 
+def test_process_versions_are_listed_for_analysts_administrators_and_services_only(stub):
+    deploy(stub, V1)
+    for metadata in (ANALYST, caller("national_admin"), caller("service", "portal")):
+        assert len(stub.ListProcessVersions(pb.ListProcessVersionsRequest(), metadata=metadata).versions) == 1
+    for metadata in (caller("agency_admin", "aa-1", "kab-tanah-bumbu"), caller("liaison_officer", "lo-1", "x"),
+                     caller("reporter", "LAP-AAAA0001")):
+        with pytest.raises(grpc.RpcError) as e:
+            stub.ListProcessVersions(pb.ListProcessVersionsRequest(), metadata=metadata)
+        assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
 def test_only_process_analysts_deploy(stub):
     with pytest.raises(grpc.RpcError) as e:
         deploy(stub, V1, metadata=caller("national_admin"))
