@@ -83,12 +83,18 @@ verification.ListArchiveReasons      Y   -     -   -   -   -     -   -   -   -  
 routing.AssignReport                 -   -     -   -   -   -     -   -   -   -     -   -   -   -   Y   -
 routing.GetAssignment                Y   Y     Y   -   Y   -     Y   -   -   -     Y   Y   Y   Y   Y   Y
 routing.DeclineAssignment            -   -     Y   -   Y   -     -   -   -   -     -   -   -   -   -   -
+routing.DispatchReport               -   -     Y   -   -   -     -   -   -   -     -   -   -   -   -   -
 routing.GetAgency                    Y   Y     Y   Y   Y   Y     -   -   -   -     Y   Y   Y   Y   Y   Y
 routing.ListAgencies                 Y   Y     Y   Y   Y   Y     -   -   -   -     Y   Y   Y   Y   Y   Y
 routing.ListRegions                  Y   Y     Y   Y   Y   Y     Y   Y   Y   Y     Y   Y   Y   Y   Y   Y
 routing.GetRegion                    Y   Y     Y   Y   Y   Y     Y   Y   Y   Y     Y   Y   Y   Y   Y   Y
 routing.ImportAgencies               Y   -     -   -   -   -     -   -   -   -     -   -   -   -   -   -
 routing.ExportAgencies               Y   -     -   -   -   -     -   -   -   -     -   -   -   -   -   -
+routing.ListRules                    Y   Y     Y   Y   Y   Y     -   -   -   -     Y   Y   Y   Y   Y   Y
+routing.GetRule                      Y   Y     Y   Y   Y   Y     -   -   -   -     Y   Y   Y   Y   Y   Y
+routing.CreateRule                   Y   -     -   -   -   -     -   -   -   -     -   -   -   -   -   -
+routing.UpdateRule                   Y   -     -   -   -   -     -   -   -   -     -   -   -   -   -   -
+routing.DeleteRule                   Y   -     -   -   -   -     -   -   -   -     -   -   -   -   -   -
 sla.StartCase                        -   -     -   -   -   -     -   -   -   -     -   Y   -   -   -   -
 sla.SignalCase                       -   -     -   -   -   -     -   -   -   -     -   Y   -   -   -   -
 sla.GetCase                          Y   Y     Y   -   Y   -     Y   -   -   -     Y   Y   Y   Y   Y   Y
@@ -122,7 +128,7 @@ READS = {
     "intake.GetPublishedReport", "intake.ListReporterReports", "intake.ListAgencyReports",
     "intake.FindSimilarReports", "intake.GetReportSummaries", "verification.ListQueue", "verification.GetQueueItem",
     "verification.ListArchiveReasons", "routing.GetAssignment", "routing.GetAgency", "routing.ListAgencies",
-    "routing.ListRegions", "routing.GetRegion", "routing.ExportAgencies", "sla.GetCase", "sla.ListProcessVersions",
+    "routing.ListRegions", "routing.GetRegion", "routing.ExportAgencies", "routing.ListRules", "routing.GetRule", "sla.GetCase", "sla.ListProcessVersions",
     "sla.ListCalendarOverrides", "notify.ListNotifications",
 }
 # Allowed, these move a report to another agency: each allowed call gets reports of its own.
@@ -132,7 +138,7 @@ NAMED_REPORTER = dict(name="Siti Rahmawati Kusuma", phone="081234567891", email=
 ANONYMOUS_REPORTER = dict(name="Budi Santoso Wijaya", phone="081298765432", email="budi.wijaya@contoh.id")
 PASSWORD = "kata-sandi-uji-matriks"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(64)
-AWAITING_AGENCY = ["agency_declined", "follow_up_posted"]
+AWAITING_AGENCY = ["agency_declined", "agency_dispatched", "follow_up_posted"]
 
 
 @dataclass
@@ -156,6 +162,7 @@ class World:
     account_email: str
     bpmn: str
     agencies_csv: bytes
+    rule_id: str  # a rule of the demo directory
 
 
 def admin() -> list[tuple[str, str]]:
@@ -242,6 +249,20 @@ def actions(world: World, report: Report) -> dict[str, tuple]:
         "routing.GetAssignment": lambda: (r.routing.GetAssignment, routing.GetAssignmentRequest(tracking_id=t)),
         "routing.DeclineAssignment": lambda: (r.routing.DeclineAssignment, routing.DeclineAssignmentRequest(
             idempotency_key=key(), tracking_id=t, reason="Jalan ini jalan provinsi, bukan wewenang kabupaten.")),
+        # To an agency not under A: refused as such (INVALID_ARGUMENT) once the caller may dispatch at all,
+        # so the report stays where it is; a dispatch that moves it is tested in tests/routing and tests/e2e.
+        "routing.DispatchReport": lambda: (r.routing.DispatchReport, routing.DispatchReportRequest(
+            idempotency_key=key(), tracking_id=t, agency_id=world.other_agency, note="Mohon ditindaklanjuti.")),
+        "routing.ListRules": lambda: (r.routing.ListRules, routing.ListRulesRequest()),
+        "routing.GetRule": lambda: (r.routing.GetRule, routing.GetRuleRequest(rule_id=world.rule_id)),
+        # A rule for a region no report of the matrix comes from, so that routing them is unchanged.
+        "routing.CreateRule": lambda: (r.routing.CreateRule, routing.CreateRuleRequest(
+            idempotency_key=key(), category="lingkungan", region_code="9471", agency_id=world.other_agency)),
+        "routing.UpdateRule": lambda: (r.routing.UpdateRule, routing.UpdateRuleRequest(
+            idempotency_key=key(), rule_id="999999", category="lingkungan", region_code="9471",
+            agency_id=world.other_agency)),
+        "routing.DeleteRule": lambda: (r.routing.DeleteRule, routing.DeleteRuleRequest(
+            idempotency_key=key(), rule_id="999999")),
         "routing.GetAgency": lambda: (r.routing.GetAgency, routing.GetAgencyRequest(agency_id=world.agency)),
         "routing.ListAgencies": lambda: (r.routing.ListAgencies, routing.ListAgenciesRequest()),
         "routing.ListRegions": lambda: (r.routing.ListRegions, routing.ListRegionsRequest(parent_code="63")),
@@ -377,8 +398,9 @@ def world(system):
     other = next(a.id for a in agencies if a.id != report.agency_id)
     exported = running.routing.ExportAgencies(routing.ExportAgenciesRequest(), metadata=admin())
     bpmn = next(p for p in sorted((ROOT / "bpmn").glob("*.bpmn"))).read_text()
+    [rule] = running.routing.ListRules(routing.ListRulesRequest(page_size=1), metadata=admin()).rules
     w = World(running, url, report.agency_id, report.agency_name, other, account.id, stranger.id, email, bpmn,
-              exported.agencies_csv)
+              exported.agencies_csv, rule.id)
     return w, named, anonymous
 
 
