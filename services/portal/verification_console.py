@@ -30,7 +30,9 @@ from sp4n.verification.v1 import verification_pb2 as vpb
 log = logging.getLogger(__name__)
 
 NATIONAL_ADMIN = "national_admin"
-QUEUE_SIZE = 200
+QUEUE_PAGE = 50  # reports a page of the queue shows; the next page follows a link
+AFTER = "setelah"  # the queue page's position: verification's page token
+MAX_AFTER = 200
 SIMILAR_SHOWN = 10
 AGENCIES_SHOWN = 100
 AGENCY_QUERY = "cari_instansi"
@@ -160,7 +162,18 @@ def blueprint(*, verification, routing, intake, sessions: Sessions, nonces: form
     @bp.get("/staf/verifikasi")
     @requires(NATIONAL_ADMIN)
     def queue():
-        items = call(verification, "ListQueue", vpb.ListQueueRequest(limit=QUEUE_SIZE)).items
+        token = request.args.get(AFTER, "")
+        if len(token) > MAX_AFTER:
+            abort(400)
+        try:
+            found = call(verification, "ListQueue", vpb.ListQueueRequest(limit=QUEUE_PAGE, page_token=token))
+        except grpc.RpcError as e:
+            if e.code() == grpc.StatusCode.INVALID_ARGUMENT:  # a position that is none (an edited link)
+                abort(400)
+            raise
+        items = found.items
+        next_page = url_for("verification_console.queue", **{AFTER: found.next_page_token}) \
+            if found.next_page_token else ""
         summaries = {}
         if items:
             found = call(intake, "GetReportSummaries",
@@ -171,8 +184,8 @@ def blueprint(*, verification, routing, intake, sessions: Sessions, nonces: form
         for item in items:
             left, overdue = time_left(item.due_at.ToDatetime(tzinfo=timezone.utc), moment)
             rows.append({"item": item, "summary": summaries.get(item.tracking_id), "left": left, "overdue": overdue})
-        return render_template("verification_queue.html", rows=rows, notice=take_notice(),
-                               queue_status=queue_status)
+        return render_template("verification_queue.html", rows=rows, notice=take_notice(), next_page=next_page,
+                               later_page=bool(token), queue_status=queue_status)
 
     def report_page(tracking_id: str, *, action: str = "", form: forms.TextForm | None = None, message: str = "",
                     nonce: str = "", status: int = 200):

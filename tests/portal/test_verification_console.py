@@ -149,6 +149,39 @@ def test_the_queue_is_ordered_by_deadline_with_the_time_left_and_overdue_marked(
     assert [c.text_content().strip() for c in english] == ["2 hours overdue", "5 hours left", "3 days left"]
 
 
+def queue_rows(response) -> list[str]:
+    return [r.get("id").removeprefix("queue-") for r in page(response).xpath("//table[@id='queue']/tbody/tr")]
+
+
+def test_a_queue_of_more_than_a_page_is_read_page_by_page_in_deadline_order(admin, queue_stub, database_url):
+    # 210 reports (more than the 200 the console showed at most), deadlines shared by six at a time
+    due = {f"LAP-P{n:07d}": timedelta(hours=n // 6 - 10) for n in range(210)}
+    for tracking_id in sorted(due, reverse=True):
+        enqueue(queue_stub, tracking_id, due[tracking_id])
+    expected = sorted(due, key=lambda t: (due[t], t))
+    seen, response, pages = [], admin.get("/staf/verifikasi"), 1
+    assert not page(response).xpath("//a[@rel='first']")
+    while True:
+        assert response.status_code == 200
+        rows = queue_rows(response)
+        assert len(rows) == (50 if pages < 5 else 10)
+        seen += rows
+        following = page(response).xpath("//a[@rel='next']/@href")
+        if not following:
+            break
+        response = admin.get(following[0])
+        pages += 1
+        assert page(response).xpath("//a[@rel='first']/@href") == ["/staf/verifikasi"]
+    assert (seen, pages) == (expected, 5)
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM verification.queue").fetchone()[0] == 210
+
+
+def test_a_queue_page_that_names_no_position_is_a_bad_request(admin, reports):
+    assert admin.get("/staf/verifikasi?setelah=bukan-posisi").status_code == 400
+    assert admin.get("/staf/verifikasi?setelah=" + "A" * 201).status_code == 400
+
+
 def test_the_staff_home_links_the_console_for_national_administrators_only(people):
     assert "/staf/verifikasi" in page(people(NATIONAL_ADMIN).get("/staf")).xpath("//main//a/@href")
     assert "/staf/verifikasi" not in page(people(LIAISON_OFFICER).get("/staf")).xpath("//main//a/@href")
