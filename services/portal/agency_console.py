@@ -8,9 +8,10 @@ decide: intake shows an agency only its own reports and never the reporter's ide
 only the assigned agency decline. A refusal (PERMISSION_DENIED) is the 403 page and changes nothing;
 a decision on a report no longer waiting for it (FAILED_PRECONDITION) is said on the page.
 
-Deadlines come from sla and are left out when it cannot be reached. A deadline is "due soon" when it
-ends within DUE_SOON (24 hours: one day of the clock, not of the agency's working calendar) and
-"overdue" once it has passed unmet.
+Deadlines come from sla and are left out when it cannot be reached. A deadline is "due soon" in its
+last working day (from sla's due_soon_from: by the Indonesian working-day calendar in the zone of the
+deadline's owner, services.portal.deadlines) and "overdue" once it has passed unmet; the time left to
+an open one is shown beside it.
 
 Intake's PostFollowUp takes text only, so a follow-up has no attachments here.
 """
@@ -19,14 +20,14 @@ import io
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import grpc
 from flask import Blueprint, Flask, abort, redirect, render_template, request, send_file, url_for
 from werkzeug.exceptions import ServiceUnavailable
 
 from services.plumbing.clock import Clock
-from services.portal import forms
+from services.portal import deadlines, forms
 from services.portal.i18n import N_, _
 from services.portal.intake_client import UNAVAILABLE, IntakeClient
 from services.portal.sessions import Sessions
@@ -42,7 +43,6 @@ PAGE_SIZE = 20
 # Ordered by deadline, the inbox holds the reports still waiting on the agency, up to this many.
 MAX_BY_DEADLINE = 500
 OPEN_STATUSES = (intake_pb2.REPORT_STATUS_FORWARDED, intake_pb2.REPORT_STATUS_FOLLOWED_UP)
-DUE_SOON = timedelta(hours=24)
 ORDER = "urutan"  # "baru" (newest first, the default) or "tenggat" (by deadline)
 PAGE = "halaman"  # intake's page token (newest first) or the page number (by deadline)
 MAX_PAGE_TOKEN = 1000
@@ -66,11 +66,12 @@ REASON_LENGTH = N_("Tulis alasan penolakan, %(low)s sampai %(high)s karakter.")
 
 @dataclass(frozen=True)
 class DeadlineView:
-    """A deadline as the console shows it: its name, when it ends, and how urgent it is."""
+    """A deadline as the console shows it: its name, when it ends, how urgent it is and the time left."""
     name: str
     due_at: datetime
     state: str  # open, met, breached
     urgency: str  # "overdue", "due_soon" or ""
+    left: str = ""  # the time left (or how late) in words, for an open deadline
 
     @property
     def open(self) -> bool:
@@ -79,12 +80,9 @@ class DeadlineView:
 
 def deadline_view(deadline: sla_pb2.Deadline, now: datetime) -> DeadlineView:
     due_at = deadline.due_at.ToDatetime(tzinfo=timezone.utc)
-    urgency = ""
-    if deadline.state == "breached" or (deadline.state == "open" and due_at <= now):
-        urgency = "overdue"
-    elif deadline.state == "open" and due_at - now <= DUE_SOON:
-        urgency = "due_soon"
-    return DeadlineView(name=deadline.name, due_at=due_at, state=deadline.state, urgency=urgency)
+    left = deadlines.time_left(due_at, now)[0] if deadline.state == "open" else ""
+    return DeadlineView(name=deadline.name, due_at=due_at, state=deadline.state,
+                        urgency=deadlines.urgency(deadline, now), left=left)
 
 
 def agency_deadline(deadlines: list[DeadlineView] | None) -> DeadlineView | None:

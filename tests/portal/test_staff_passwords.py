@@ -8,7 +8,7 @@ import pytest
 from services.portal.staff_accounts import TEMPORARY_PASSWORD_BYTES
 from tests.portal.test_pages import field_message, page, text_of
 from tests.portal.test_staff_accounts import as_, cast, csrf, disable, refused, sent_to_sign_in  # noqa: F401
-from tests.portal.test_staff_sign_in import PASSWORD, is_signed_in, sign_in, signed_in, staff, staff_table  # noqa: F401
+from tests.portal.test_staff_sign_in import PASSWORD, is_signed_in, sign_in, staff, staff_table  # noqa: F401
 
 NEW_PASSWORD = "kata-sandi-ganti-1708"
 
