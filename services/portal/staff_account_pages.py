@@ -8,12 +8,16 @@ posted, not only by what the pages offer.
 
 A reset's temporary password is shown once, on the answer to the form (never stored in a session,
 never cached); its account is then sent to /staf/kata-sandi from every staff page until it sets its own.
+Changing one's password asks for the current one, a few wrong tries per account at most (429 after).
 """
+
+from datetime import timedelta
 
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 
 from services.portal import forms
 from services.portal.i18n import N_, _
+from services.portal.rate_limits import RateLimit
 from services.portal.sessions import Sessions
 from services.portal.staff_accounts import (AGENCY_ADMIN, MANAGERS, PASSWORD_LENGTH, TAKEN, Invalid,
                                             NewStaffAccount, NoSuchAccount, Refused, WrongPassword, may_disable,
@@ -52,10 +56,16 @@ def field_message(field: str) -> str:
 
 FIELDS = ("username", "password", "password_again", "role", "agency_id")
 PASSWORD_FIELDS = ("current_password", "password", "password_again")
+# Whoever holds a signed-in session must not learn its password by trying: a few wrong current passwords
+# per account, then "too many attempts" (429) until the window ends. Counted beside the account, not in it.
+WRONG_CURRENT_PASSWORDS = 5
+WRONG_CURRENT_PASSWORD_WINDOW = timedelta(minutes=15)
 
 
 def blueprint(*, service: StaffService, sessions: Sessions, staff: StaffSessions) -> Blueprint:
     bp = Blueprint("staff_accounts", __name__)
+    wrong_current_passwords = RateLimit(pool=service.pool, clock=service.clock, name="staff-password:account",
+                                        limit=WRONG_CURRENT_PASSWORDS, window=WRONG_CURRENT_PASSWORD_WINDOW)
 
     def new_account_page(form: forms.TextForm, status: int = 200):
         for secret in ("password", "password_again"):
@@ -179,6 +189,9 @@ def blueprint(*, service: StaffService, sessions: Sessions, staff: StaffSessions
         if not sessions.csrf_ok():
             form.errors[forms.FORM_ERROR] = _(forms.SESSION_EXPIRED)
             return own_password_page(form, 400)
+        actor = member()
+        if wrong_current_passwords.exceeded(str(actor.id)):
+            abort(429)
         v = form.values
         if not v["current_password"]:
             form.errors["current_password"] = _(CURRENT_PASSWORD_MISSING)
@@ -191,9 +204,10 @@ def blueprint(*, service: StaffService, sessions: Sessions, staff: StaffSessions
         if form.errors:
             return own_password_page(form, 400)
         try:
-            changed = service.change_password(member(), v["current_password"], v["password"],
+            changed = service.change_password(actor, v["current_password"], v["password"],
                                               session_id=sessions.peek().id)
         except WrongPassword:
+            wrong_current_passwords.hit(str(actor.id))
             form.errors["current_password"] = _(WRONG_CURRENT_PASSWORD)
             return own_password_page(form, 400)
         staff.rotate(changed)

@@ -261,3 +261,13 @@ def test_the_password_pages_in_english(as_, cast):
     person = as_("analis")
     html = page(person.get("/staf/kata-sandi?lang=en"))
     assert html.xpath("string(//h1)") == "Change password"
+
+
+def test_wrong_current_passwords_are_tried_a_few_times_only(as_, cast, database_url):
+    person = as_("analis")
+    before = staff_table(database_url)
+    for _ in range(5):
+        assert change(person, current="salah-sekali-1708").status_code == 400
+    assert change(person).status_code == 429  # the right one too, until the window ends
+    assert staff_table(database_url) == before
+    assert change(as_("petugas-pupr")).status_code == 303  # another account's attempts are its own
