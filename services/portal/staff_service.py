@@ -150,6 +150,9 @@ class StaffService:
             raise WrongPassword()
         password_hash = passwords.hash_password(new)
         with self.pool.connection() as conn, conn.transaction():
+            repository.get(conn, actor.id, for_update=True)
+            if repository.password_hash(conn, actor.id) != stored:  # reset or changed since it was checked
+                raise WrongPassword()
             repository.set_password(conn, actor.id, password_hash, must_change=False, changed_at=self.clock.now())
             end_sessions(conn, actor.id, keep=session_id)
             return repository.get(conn, actor.id)
