@@ -8,8 +8,10 @@ decide: intake shows an agency only its own reports and never the reporter's ide
 only the assigned agency decline. A refusal (PERMISSION_DENIED) is the 403 page and changes nothing;
 a decision on a report no longer waiting for it (FAILED_PRECONDITION) is said on the page.
 
-Deadlines come from sla and are left out when it cannot be reached; the console marks those due soon
-and overdue (services.portal.deadlines).
+Deadlines come from sla and are left out when it cannot be reached. A deadline is "due soon" in its
+last working day (from sla's due_soon_from: by the Indonesian working-day calendar in the zone of the
+deadline's owner, services.portal.deadlines) and "overdue" once it has passed unmet; the time left to
+an open one is shown beside it.
 
 A follow-up's files go by the reporter's form's rules (forms.read_attachments: at most 5, 5 MiB each,
 and intake's check of what each file is); a refused file is said next to the file input and nothing is

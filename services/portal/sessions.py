@@ -46,6 +46,14 @@ def _hash(session_id: str) -> bytes:
     return hashlib.sha256(session_id.encode()).digest()
 
 
+def end_sessions_holding(conn, name: str, entry: dict, *, keep: str | None = None) -> int:
+    """Ends every session whose data holds `entry` under `name` (a staff member's, say), but the one with
+    id `keep`; returns how many. On the caller's connection, so that it commits with what it follows
+    (a changed password)."""
+    return conn.execute("DELETE FROM portal.sessions WHERE data -> %s = %s AND id_hash IS DISTINCT FROM %s",
+                        (name, Jsonb(entry), _hash(keep) if keep else None)).rowcount
+
+
 class SessionStore:
     """Sessions in portal.sessions. Each method is its own transaction."""
 

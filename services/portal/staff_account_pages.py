@@ -1,20 +1,29 @@
-"""Staff account management at /staf/akun: the list, a new account, disabling one.
+"""Staff account management at /staf/akun: the list, a new account, disabling and enabling one again,
+resetting its password; and at /staf/kata-sandi, a staff member's own password.
 
 A national administrator manages every account; an agency administrator the agency administrators
 and liaison officers of their own agency (services.portal.staff_accounts). Anything else is refused
 with the 403 page and changes nothing, whatever the form says: the rights are checked on what is
 posted, not only by what the pages offer.
+
+A reset's temporary password is shown once, on the answer to the form (never stored in a session,
+never cached); its account is then sent to /staf/kata-sandi from every staff page until it sets its own.
+Changing one's password asks for the current one, a few wrong tries per account at most (429 after).
 """
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from datetime import timedelta
+
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 
 from services.portal import forms
 from services.portal.i18n import N_, _
+from services.portal.rate_limits import RateLimit
 from services.portal.sessions import Sessions
 from services.portal.staff_accounts import (AGENCY_ADMIN, MANAGERS, PASSWORD_LENGTH, TAKEN, Invalid,
-                                            NewStaffAccount, NoSuchAccount, Refused, may_disable, roles_made_by)
+                                            NewStaffAccount, NoSuchAccount, Refused, WrongPassword, may_disable,
+                                            roles_made_by)
 from services.portal.staff_service import StaffService
-from services.portal.staff_session import forbidden, member, requires
+from services.portal.staff_session import StaffSessions, forbidden, member, requires
 
 PAGE_SIZE = 50
 AFTER = "setelah"  # the username a page of the list starts after
@@ -23,7 +32,12 @@ NOTICE = "staff_notice"  # what the list says once after an account was made or 
 NOTICES = {
     "created": N_("Akun %(username)s dibuat."),
     "disabled": N_("Akun %(username)s dinonaktifkan."),
+    "enabled": N_("Akun %(username)s diaktifkan kembali."),
 }
+PASSWORD_NOTICE = "staff_password_notice"  # what the staff home says once after a changed password
+PASSWORD_CHANGED = N_("Kata sandi Anda diganti. Sesi lain akun ini telah diakhiri.")
+WRONG_CURRENT_PASSWORD = N_("Kata sandi saat ini salah.")
+CURRENT_PASSWORD_MISSING = N_("Isi kata sandi Anda saat ini.")
 FIELD_MESSAGES = {
     "username": N_("Nama pengguna terdiri dari 3 sampai 64 karakter: huruf kecil, angka, titik, garis bawah, atau "
                    "tanda hubung, diawali huruf atau angka."),
@@ -41,10 +55,17 @@ def field_message(field: str) -> str:
 
 
 FIELDS = ("username", "password", "password_again", "role", "agency_id")
+PASSWORD_FIELDS = ("current_password", "password", "password_again")
+# Whoever holds a signed-in session must not learn its password by trying: a few wrong current passwords
+# per account, then "too many attempts" (429) until the window ends. Counted beside the account, not in it.
+WRONG_CURRENT_PASSWORDS = 5
+WRONG_CURRENT_PASSWORD_WINDOW = timedelta(minutes=15)
 
 
-def blueprint(*, service: StaffService, sessions: Sessions) -> Blueprint:
+def blueprint(*, service: StaffService, sessions: Sessions, staff: StaffSessions) -> Blueprint:
     bp = Blueprint("staff_accounts", __name__)
+    wrong_current_passwords = RateLimit(pool=service.pool, clock=service.clock, name="staff-password:account",
+                                        limit=WRONG_CURRENT_PASSWORDS, window=WRONG_CURRENT_PASSWORD_WINDOW)
 
     def new_account_page(form: forms.TextForm, status: int = 200):
         for secret in ("password", "password_again"):
@@ -122,4 +143,80 @@ def blueprint(*, service: StaffService, sessions: Sessions) -> Blueprint:
         notify("disabled", disabled.username)
         return redirect(url_for("staff_accounts.accounts"), 303)
 
+    @bp.post("/staf/akun/<int:account_id>/aktifkan")
+    @requires(*MANAGERS)
+    def enable_account(account_id: int):
+        if not sessions.csrf_ok():
+            abort(400)
+        try:
+            enabled = service.enable(member(), account_id)
+        except NoSuchAccount:
+            abort(404)
+        except Refused:
+            return forbidden()
+        notify("enabled", enabled.username)
+        return redirect(url_for("staff_accounts.accounts"), 303)
+
+    @bp.post("/staf/akun/<int:account_id>/atur-ulang-sandi")
+    @requires(*MANAGERS)
+    def reset_password(account_id: int):
+        if not sessions.csrf_ok():
+            abort(400)
+        try:
+            account, temporary = service.reset_password(member(), account_id)
+        except NoSuchAccount:
+            abort(404)
+        except Refused:
+            return forbidden()
+        response = make_response(render_template("staff_password_reset.html", account=account, temporary=temporary))
+        response.headers["Cache-Control"] = "no-store"  # shown once: not kept by the browser or a proxy
+        return response
+
+    def own_password_page(form: forms.TextForm, status: int = 200):
+        form.values.clear()  # no password is ever sent back
+        return render_template("staff_password.html", form=form, account=member(),
+                               password_length=PASSWORD_LENGTH), status
+
+    @bp.get("/staf/kata-sandi")
+    @requires(with_temporary_password=True)
+    def own_password():
+        return own_password_page(forms.TextForm())
+
+    @bp.post("/staf/kata-sandi")
+    @requires(with_temporary_password=True)
+    def change_own_password():
+        form = forms.TextForm.parse(request.form, *PASSWORD_FIELDS, keep_spaces=PASSWORD_FIELDS)
+        if not sessions.csrf_ok():
+            form.errors[forms.FORM_ERROR] = _(forms.SESSION_EXPIRED)
+            return own_password_page(form, 400)
+        actor = member()
+        if wrong_current_passwords.exceeded(str(actor.id)):
+            abort(429)
+        v = form.values
+        if not v["current_password"]:
+            form.errors["current_password"] = _(CURRENT_PASSWORD_MISSING)
+        try:
+            service.check_new_password(v["password"])
+        except Invalid:
+            form.errors["password"] = field_message("password")
+        if "password" not in form.errors and v["password"] != v["password_again"]:
+            form.errors["password_again"] = _(PASSWORDS_DIFFER)
+        if form.errors:
+            return own_password_page(form, 400)
+        try:
+            changed = service.change_password(actor, v["current_password"], v["password"],
+                                              session_id=sessions.peek().id)
+        except WrongPassword:
+            wrong_current_passwords.hit(str(actor.id))
+            form.errors["current_password"] = _(WRONG_CURRENT_PASSWORD)
+            return own_password_page(form, 400)
+        staff.rotate(changed)
+        sessions.leave_notice(PASSWORD_NOTICE, {"kind": "changed"})
+        return redirect(url_for("staff.home"), 303)
+
     return bp
+
+
+def take_password_notice(sessions: Sessions) -> str:
+    """What the staff home says once after its reader changed their password."""
+    return _(PASSWORD_CHANGED) if sessions.take_notice(PASSWORD_NOTICE) else ""

@@ -1,15 +1,21 @@
 """Staff accounts of the portal: national administrators, agency administrators, liaison officers and
 process analysts. Types and rules only (no SQL, no Flask).
 
-Who manages whom: a national administrator makes accounts of every role and disables any account; an
-agency administrator makes and disables the agency administrators and liaison officers of their own
-agency only. No one disables their own account, so that the last administrator cannot lock everyone out.
+Who manages whom: a national administrator makes accounts of every role and disables, enables again and
+resets the password of any account; an agency administrator does so for the agency administrators and
+liaison officers of their own agency only. No one disables, enables or resets their own account, so that
+the last administrator cannot lock everyone out and no one lifts a disabling decided by someone else
+(a staff member changes their own password, knowing the current one).
+
+Passwords: 12 to 200 characters, whoever sets them. A reset gives a temporary password, shown once to
+the administrator, which its account must replace at its next sign-in before any other page.
 
 Signing in: the fifth failed attempt within 15 minutes locks the account for 15 minutes, whatever
 password comes next; a success clears the count.
 """
 
 import re
+import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -36,6 +42,7 @@ class StaffAccount:
     created_at: datetime
     disabled_at: datetime | None = None
     last_signed_in_at: datetime | None = None
+    must_change_password: bool = False  # a temporary password (after a reset): set one before any other page
 
     @property
     def subject(self) -> str:
@@ -72,7 +79,30 @@ class Invalid(ValueError):
         self.problems = problems
 
 
+class WrongPassword(ValueError):
+    """The current password given to change it is not the account's; nothing was changed."""
+
+
 TAKEN = "is taken"
+TEMPORARY_PASSWORD_BYTES = 12  # 16 characters of base64url: within PASSWORD_LENGTH, some 96 bits
+
+
+def temporary_password() -> str:
+    """A random password for a reset, given to its owner by the administrator and replaced at sign-in."""
+    return secrets.token_urlsafe(TEMPORARY_PASSWORD_BYTES)
+
+
+def password_problem(password: str) -> str | None:
+    """What is wrong with a password anyone sets (made, changed), or None."""
+    low, high = PASSWORD_LENGTH
+    return None if low <= len(password) <= high else f"must be {low} to {high} characters"
+
+
+def check_password(password: str) -> str:
+    """The password, if it may be set; Invalid naming "password" otherwise."""
+    if (problem := password_problem(password)) is not None:
+        raise Invalid({"password": problem})
+    return password
 
 
 def normal_username(typed: str) -> str:
@@ -91,9 +121,8 @@ def check_new_account(new: NewStaffAccount) -> NewStaffAccount:
     problems = {}
     if not USERNAME.fullmatch(new.username):
         problems["username"] = "3 to 64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit"
-    low, high = PASSWORD_LENGTH
-    if not low <= len(new.password) <= high:
-        problems["password"] = f"must be {low} to {high} characters"
+    if (problem := password_problem(new.password)) is not None:
+        problems["password"] = problem
     if new.role not in ROLES:
         problems["role"] = f"one of {', '.join(ROLES)}"
     elif new.role in AGENCY_ROLES and not AGENCY_ID.fullmatch(new.agency_id):
@@ -121,9 +150,13 @@ def may_make(actor: StaffAccount, role: str, agency_id: str) -> bool:
 
 
 def may_disable(actor: StaffAccount, account: StaffAccount) -> bool:
+    """Whether `actor` may disable `account`: also whether they may enable it again or reset its password."""
     if actor.id == account.id:
         return False
     return may_make(actor, account.role, account.agency_id)
+
+
+may_enable = may_reset_password = may_disable
 
 
 def agency_seen_by(actor: StaffAccount) -> str | None:

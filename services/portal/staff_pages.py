@@ -51,7 +51,7 @@ def register(app: Flask, *, sessions: Sessions, pool: ConnectionPool, clock: Clo
     staff_session.install(app, staff)
     app.jinja_env.globals["staff_role_name"] = lambda role: _(ROLE_NAMES[role])
     app.register_blueprint(blueprint(staff=staff, sessions=sessions, pool=pool, clock=clock))
-    app.register_blueprint(staff_account_pages.blueprint(service=service, sessions=sessions))
+    app.register_blueprint(staff_account_pages.blueprint(service=service, sessions=sessions, staff=staff))
 
 
 def blueprint(*, staff: StaffSessions, sessions: Sessions, pool: ConnectionPool, clock: Clock) -> Blueprint:
@@ -106,6 +106,7 @@ def blueprint(*, staff: StaffSessions, sessions: Sessions, pool: ConnectionPool,
     def home():
         account = staff.member()
         pages = [(url_for(endpoint), _(wording)) for endpoint, wording, roles in WORK_PAGES if account.role in roles]
-        return render_template("staff_home.html", account=account, pages=pages)
+        return render_template("staff_home.html", account=account, pages=pages,
+                               notice=staff_account_pages.take_password_notice(sessions))
 
     return bp

@@ -4,12 +4,13 @@ from datetime import datetime
 
 from services.portal.staff_accounts import NewStaffAccount, SignInState, StaffAccount
 
-_ACCOUNT = "id, username, role, agency_id, created_at, disabled_at, last_signed_in_at"
+_FIELDS = ("id", "username", "role", "agency_id", "created_at", "disabled_at", "last_signed_in_at",
+           "must_change_password")
+_ACCOUNT = ", ".join(_FIELDS)
 
 
 def _account(row) -> StaffAccount:
-    return StaffAccount(**{k: row[k] for k in ("id", "username", "role", "agency_id", "created_at", "disabled_at",
-                                                "last_signed_in_at")})
+    return StaffAccount(**{k: row[k] for k in _FIELDS})
 
 
 def credentials(conn, username: str) -> tuple[StaffAccount, str] | None:
@@ -52,13 +53,27 @@ def set_password_hash(conn, account_id: int, password_hash: str) -> None:
     conn.execute("UPDATE portal.staff_accounts SET password_hash = %s WHERE id = %s", (password_hash, account_id))
 
 
+def set_password(conn, account_id: int, password_hash: str, *, must_change: bool, changed_at: datetime,
+                 reset_by: int | None = None) -> None:
+    """A new password: the owner's own (`must_change` False), or a temporary one set by a reset, which also
+    lifts a lock from failed sign-ins (the owner signs in with it next)."""
+    conn.execute("UPDATE portal.staff_accounts SET password_hash = %s, must_change_password = %s, "
+                 "password_changed_at = %s, password_reset_by = coalesce(%s, password_reset_by), "
+                 "failed_sign_ins = CASE WHEN %s THEN 0 ELSE failed_sign_ins END, "
+                 "failing_since = CASE WHEN %s THEN NULL ELSE failing_since END, "
+                 "locked_until = CASE WHEN %s THEN NULL ELSE locked_until END WHERE id = %s",
+                 (password_hash, must_change, changed_at, reset_by, must_change, must_change, must_change, account_id))
+
+
 def password_hash(conn, account_id: int) -> str | None:
     row = conn.execute("SELECT password_hash FROM portal.staff_accounts WHERE id = %s", (account_id,)).fetchone()
     return row["password_hash"] if row else None
 
 
-def get(conn, account_id: int) -> StaffAccount | None:
-    row = conn.execute(f"SELECT {_ACCOUNT} FROM portal.staff_accounts WHERE id = %s", (account_id,)).fetchone()
+def get(conn, account_id: int, *, for_update: bool = False) -> StaffAccount | None:
+    """The account; with `for_update`, its row locked until the transaction ends."""
+    lock = " FOR UPDATE" if for_update else ""
+    row = conn.execute(f"SELECT {_ACCOUNT} FROM portal.staff_accounts WHERE id = %s{lock}", (account_id,)).fetchone()
     return _account(row) if row else None
 
 
@@ -79,3 +94,9 @@ def disable(conn, account_id: int, *, disabled_by: int | None, disabled_at: date
     """Disables the account unless it is disabled already (then the first record stays)."""
     conn.execute("UPDATE portal.staff_accounts SET disabled_at = %s, disabled_by = %s "
                  "WHERE id = %s AND disabled_at IS NULL", (disabled_at, disabled_by, account_id))
+
+
+def enable(conn, account_id: int, *, enabled_by: int | None, enabled_at: datetime) -> None:
+    """Enables a disabled account (an active one is left as it is); the record of its disabling goes."""
+    conn.execute("UPDATE portal.staff_accounts SET disabled_at = NULL, disabled_by = NULL, enabled_at = %s, "
+                 "enabled_by = %s WHERE id = %s AND disabled_at IS NOT NULL", (enabled_at, enabled_by, account_id))

@@ -1,15 +1,30 @@
-"""Use cases of staff accounts: signing in, making, listing and disabling accounts. Each method is its
-own transaction; the rights are those of services.portal.staff_accounts."""
+"""Use cases of staff accounts: signing in, making, listing, disabling and enabling accounts, changing
+and resetting passwords. Each method is its own transaction; the rights are those of
+services.portal.staff_accounts.
+
+The sessions an account is signed in to are ended in the transaction that makes them wrong to keep: a
+changed password ends the account's other sessions (whoever knew the old one is out), a reset ends
+all of them, and so do disabling and enabling (a session from before a disabling does not come back
+to life with the account).
+"""
 
 from psycopg_pool import ConnectionPool
 
 from services.plumbing import passwords
 from services.plumbing.clock import Clock
 from services.portal import staff_repository as repository
+from services.portal.sessions import end_sessions_holding
 from services.portal.staff_accounts import (ROLES, TAKEN, USERNAME, Invalid, NewStaffAccount, NoSuchAccount, Refused,
-                                            SignInState, StaffAccount, after_failure, agency_seen_by,
-                                            check_new_account, is_locked, manages_accounts, may_disable, may_make,
-                                            normal_username, normalised)
+                                            SignInState, StaffAccount, WrongPassword, after_failure, agency_seen_by,
+                                            check_new_account, check_password, is_locked, manages_accounts,
+                                            may_disable, may_enable, may_make, may_reset_password, normal_username,
+                                            normalised, temporary_password)
+
+SESSION_ENTRY = "staff"  # what a staff member's session holds: {"id": <account id>} (staff_session.STAFF)
+
+
+def end_sessions(conn, account_id: int, *, keep: str | None = None) -> int:
+    return end_sessions_holding(conn, SESSION_ENTRY, {"id": account_id}, keep=keep)
 
 
 class StaffService:
@@ -86,7 +101,66 @@ class StaffService:
             if not may_disable(actor, account):
                 raise Refused()
             repository.disable(conn, account_id, disabled_by=actor.id, disabled_at=self.clock.now())
+            end_sessions(conn, account_id)
             return repository.get(conn, account_id)
+
+    def _managed(self, conn, actor: StaffAccount | None, account_id: int, may) -> StaffAccount:
+        """The account, locked for the change `actor` asks (None: the operator at the command line, who
+        may change any); NoSuchAccount, or Refused when `may(actor, account)` says no."""
+        account = repository.get(conn, account_id, for_update=True)
+        if account is None:
+            raise NoSuchAccount()
+        if actor is not None and not may(actor, account):
+            raise Refused()
+        return account
+
+    def enable(self, actor: StaffAccount | None, account_id: int) -> StaffAccount:
+        """Enables again an account `actor` may disable (not their own): it signs in with its password as
+        before. Enabling an active account changes nothing."""
+        with self.pool.connection() as conn, conn.transaction():
+            self._managed(conn, actor, account_id, may_enable)
+            repository.enable(conn, account_id, enabled_by=actor.id if actor else None, enabled_at=self.clock.now())
+            end_sessions(conn, account_id)
+            return repository.get(conn, account_id)
+
+    def reset_password(self, actor: StaffAccount | None, account_id: int) -> tuple[StaffAccount, str]:
+        """Gives an account `actor` may disable (not their own) a temporary password, returned to be shown
+        once: the account must set its own at its next sign-in. Its sessions end and its lock, if any, lifts."""
+        temporary = temporary_password()
+        password_hash = passwords.hash_password(temporary)
+        with self.pool.connection() as conn, conn.transaction():
+            self._managed(conn, actor, account_id, may_reset_password)
+            repository.set_password(conn, account_id, password_hash, must_change=True, changed_at=self.clock.now(),
+                                    reset_by=actor.id if actor else None)
+            end_sessions(conn, account_id)
+            return repository.get(conn, account_id), temporary
+
+    def check_new_password(self, password: str) -> None:
+        """Invalid when `password` may not be set (as when an account is made)."""
+        check_password(password)
+
+    def change_password(self, actor: StaffAccount, current: str, new: str, *, session_id: str) -> StaffAccount:
+        """`actor`'s own password changed, the current one given (WrongPassword otherwise; Invalid for a new
+        one that may not be set): a temporary password no longer has to be replaced, and every session of
+        the account but `session_id` (the one it was changed in, which the caller rotates) ends."""
+        check_password(new)
+        with self.pool.connection() as conn:
+            stored = repository.password_hash(conn, actor.id)
+        if stored is None or not passwords.password_matches(current, stored):
+            raise WrongPassword()
+        password_hash = passwords.hash_password(new)
+        with self.pool.connection() as conn, conn.transaction():
+            repository.get(conn, actor.id, for_update=True)
+            if repository.password_hash(conn, actor.id) != stored:  # reset or changed since it was checked
+                raise WrongPassword()
+            repository.set_password(conn, actor.id, password_hash, must_change=False, changed_at=self.clock.now())
+            end_sessions(conn, actor.id, keep=session_id)
+            return repository.get(conn, actor.id)
+
+    def by_username(self, username: str) -> StaffAccount | None:
+        """The account by its username (as typed), active or not."""
+        with self.pool.connection() as conn:
+            return repository.by_username(conn, normal_username(username))
 
     def ensure(self, new: NewStaffAccount) -> tuple[StaffAccount, str]:
         """Makes sure an account exists with this role, agency and password (the demo accounts):

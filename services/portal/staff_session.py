@@ -3,7 +3,8 @@
 The session (services.portal.sessions) holds only the account's id; the account is read again at each
 request, so that a disabled account's sessions stop working at once and a changed role applies at
 once. Pages guard themselves with `requires(*roles)`: a visitor who is not signed in is sent to
-sign in (303), a member without one of the roles gets the 403 page. Calls to services act for the
+sign in (303), a member without one of the roles gets the 403 page, and a member signed in with a
+temporary password (after a reset) is sent to set their own (303) from every page but that one. Calls to services act for the
 member with `call_metadata()`: the signed caller identity "staff:<id>" with its role and agency.
 """
 
@@ -15,9 +16,10 @@ from services.plumbing import channels, identity
 from services.plumbing.errors import Unauthenticated
 from services.portal.sessions import Sessions
 from services.portal.staff_accounts import StaffAccount
-from services.portal.staff_service import StaffService
+from services.portal.staff_service import SESSION_ENTRY, StaffService
 
-STAFF = "staff"  # the session's entry: {"id": <account id>}
+STAFF = SESSION_ENTRY  # the session's entry: {"id": <account id>}
+OWN_PASSWORD = "staff_accounts.own_password"  # the page a temporary password leads to
 EXTENSION = "sp4n_staff"
 NEXT = "lanjut"  # where sign-in leads afterwards: a staff page only
 MAX_NEXT = 500
@@ -46,6 +48,11 @@ class StaffSessions:
         session.data.clear()
         session.data[STAFF] = {"id": account.id}
         self.sessions.save()
+        g.staff_member = account
+
+    def rotate(self, account: StaffAccount) -> None:
+        """Gives the signed-in session a new id and CSRF token, as `account` is now (after a changed password)."""
+        self.sessions.rotate()
         g.staff_member = account
 
     def sign_out(self) -> None:
@@ -99,8 +106,9 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-def requires(*roles: str):
-    """A view only a signed-in staff member with one of `roles` (any role, when none are given) may open."""
+def requires(*roles: str, with_temporary_password: bool = False):
+    """A view only a signed-in staff member with one of `roles` (any role, when none are given) may open;
+    with a temporary password, only if `with_temporary_password` (the page that replaces it)."""
 
     def decorate(view):
         @functools.wraps(view)
@@ -109,6 +117,8 @@ def requires(*roles: str):
             if account is None:
                 here = request.full_path.rstrip("?") if request.method == "GET" else ""
                 return redirect(url_for("staff.sign_in", **({NEXT: here} if safe_next(here) else {})), 303)
+            if account.must_change_password and not with_temporary_password:
+                return redirect(url_for(OWN_PASSWORD), 303)
             if roles and account.role not in roles:
                 return forbidden()
             return view(*args, **kwargs)

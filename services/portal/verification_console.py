@@ -7,7 +7,8 @@ Verification owns the queue and the decisions and checks every one of them (serv
 the pages ask it, as the signed-in administrator, and show what it refuses, next to the field it
 names or, for a report no longer waiting for a decision, as the page's message. Intake gives the
 reports' text (GetReport, GetReportSummaries) and their candidate duplicates (FindSimilarReports);
-routing the agencies to choose from (ListAgencies).
+routing the agencies to choose from (ListAgencies); sla when each queued report's deadline is due soon
+(services.portal.deadlines: in its last working day), left unmarked when sla does not answer.
 """
 
 import logging
@@ -18,19 +19,24 @@ from flask import Blueprint, abort, make_response, redirect, render_template, re
 from werkzeug.exceptions import ServiceUnavailable
 
 from services.plumbing.clock import Clock
-from services.portal import forms
+from services.portal import deadlines, forms
 from services.portal.i18n import N_, _
+from services.portal.deadlines import time_left
 from services.portal.intake_client import UNAVAILABLE, violation
 from services.portal.sessions import Sessions
 from services.portal.staff_session import call_metadata, forbidden, requires
 from sp4n.intake.v1 import intake_pb2
 from sp4n.routing.v1 import routing_pb2
+from sp4n.sla.v1 import sla_pb2
 from sp4n.verification.v1 import verification_pb2 as vpb
 
 log = logging.getLogger(__name__)
 
 NATIONAL_ADMIN = "national_admin"
-QUEUE_SIZE = 200
+NATIONAL_OWNER = "national"  # sla's owner of the verification deadline
+QUEUE_PAGE = 50  # reports a page of the queue shows; the next page follows a link
+AFTER = "setelah"  # the queue page's position: verification's page token
+MAX_AFTER = 200
 SIMILAR_SHOWN = 10
 AGENCIES_SHOWN = 100
 AGENCY_QUERY = "cari_instansi"
@@ -100,25 +106,6 @@ NOTICE_TEXT = N_("Keputusan untuk %(tracking_id)s disimpan: %(outcome)s.")
 FORM_INVALID = N_("Formulir ini sudah tidak berlaku. Muat ulang halaman lalu coba lagi.")
 
 
-def time_left(due: datetime, now: datetime) -> tuple[str, bool]:
-    """The time until `due` in words (days, or hours in its last day), and whether it has passed."""
-    seconds = (due - now).total_seconds()
-    hours = int(abs(seconds) // 3600)
-    if hours >= 48:
-        amount = _("%(n)s hari", n=hours // 24)
-    elif hours >= 24:
-        amount = _("1 hari")
-    elif hours >= 2:
-        amount = _("%(n)s jam", n=hours)
-    elif hours >= 1:
-        amount = _("1 jam")
-    else:
-        amount = _("kurang dari 1 jam")
-    if seconds < 0:
-        return _("terlambat %(amount)s", amount=amount), True
-    return _("%(amount)s lagi", amount=amount), False
-
-
 def outcome_name(outcome: int) -> str:
     return _(OUTCOMES.get(outcome, N_("Keputusan")))
 
@@ -127,11 +114,38 @@ def queue_status(status: int) -> str:
     return _(QUEUE_STATUSES.get(status, N_("Menunggu keputusan")))
 
 
+def verification_deadline(case: sla_pb2.Case) -> sla_pb2.Deadline | None:
+    """The report's open deadline owned by the national administrators: the one of verification."""
+    waiting = [d for d in case.deadlines if d.owner == NATIONAL_OWNER and d.state == "open"]
+    return min(waiting, key=lambda d: d.due_at.ToDatetime()) if waiting else None
+
+
 def blueprint(*, verification, routing, intake, sessions: Sessions, nonces: forms.Nonces, clock: Clock,
-              timeout: float = 5.0) -> Blueprint:
-    """The console over stubs of verification, routing and intake; calls act for the signed-in administrator
-    and wait up to `timeout` for a service to be reachable."""
+              sla=None, timeout: float = 5.0, extra_timeout: float = 1.0) -> Blueprint:
+    """The console over stubs of verification, routing, intake and sla; calls act for the signed-in
+    administrator and wait up to `timeout` for a service to be reachable (sla, whose answer only marks
+    the deadlines due soon, `extra_timeout`)."""
     bp = Blueprint("verification_console", __name__)
+
+    def due_soon_of(tracking_ids: list[str]) -> set[str]:
+        """The reports whose verification deadline is due soon by sla, asked at once; a report sla did not
+        answer for is left unmarked (its time left still shows)."""
+        if sla is None or not tracking_ids:
+            return set()
+        moment = now()
+        asked = {t: sla.GetCase.future(sla_pb2.GetCaseRequest(tracking_id=t), timeout=extra_timeout)
+                 for t in tracking_ids}
+        soon = set()
+        for tracking_id, future in asked.items():
+            try:
+                deadline = verification_deadline(future.result())
+            except grpc.RpcError as e:
+                if e.code() != grpc.StatusCode.NOT_FOUND:
+                    log.warning("no deadline for %s: sla answered %s", tracking_id, e.code().name)
+                continue
+            if deadline is not None and deadlines.urgency(deadline, moment) == deadlines.DUE_SOON:
+                soon.add(tracking_id)
+        return soon
 
     def call(stub, method: str, message):
         if stub is None:
@@ -160,19 +174,32 @@ def blueprint(*, verification, routing, intake, sessions: Sessions, nonces: form
     @bp.get("/staf/verifikasi")
     @requires(NATIONAL_ADMIN)
     def queue():
-        items = call(verification, "ListQueue", vpb.ListQueueRequest(limit=QUEUE_SIZE)).items
+        token = request.args.get(AFTER, "")
+        if len(token) > MAX_AFTER:
+            abort(400)
+        try:
+            found = call(verification, "ListQueue", vpb.ListQueueRequest(limit=QUEUE_PAGE, page_token=token))
+        except grpc.RpcError as e:
+            if e.code() == grpc.StatusCode.INVALID_ARGUMENT:  # a position that is none (an edited link)
+                abort(400)
+            raise
+        items = found.items
+        next_page = url_for("verification_console.queue", **{AFTER: found.next_page_token}) \
+            if found.next_page_token else ""
         summaries = {}
         if items:
             found = call(intake, "GetReportSummaries",
                          intake_pb2.GetReportSummariesRequest(tracking_ids=[i.tracking_id for i in items]))
             summaries = {s.tracking_id: s for s in found.reports}
+        soon = due_soon_of([i.tracking_id for i in items])
         moment = now()
         rows = []
         for item in items:
             left, overdue = time_left(item.due_at.ToDatetime(tzinfo=timezone.utc), moment)
-            rows.append({"item": item, "summary": summaries.get(item.tracking_id), "left": left, "overdue": overdue})
-        return render_template("verification_queue.html", rows=rows, notice=take_notice(),
-                               queue_status=queue_status)
+            rows.append({"item": item, "summary": summaries.get(item.tracking_id), "left": left, "overdue": overdue,
+                         "due_soon": not overdue and item.tracking_id in soon})
+        return render_template("verification_queue.html", rows=rows, notice=take_notice(), next_page=next_page,
+                               later_page=bool(token), queue_status=queue_status)
 
     def report_page(tracking_id: str, *, action: str = "", form: forms.TextForm | None = None, message: str = "",
                     nonce: str = "", status: int = 200):

@@ -78,8 +78,8 @@ def create_app(*, intake, sla, notify, routing, identity_key: str, pool: Connect
     agency_console.register(app, intake=client, sla=sla, routing=routing, sessions=sessions, clock=clock,
                             extra_timeout=extra_timeout)
     app.register_blueprint(verification_console.blueprint(verification=verification, routing=routing, intake=intake,
-                                                          sessions=sessions, nonces=nonces, clock=clock,
-                                                          timeout=intake_timeout))
+                                                          sla=sla, sessions=sessions, nonces=nonces, clock=clock,
+                                                          timeout=intake_timeout, extra_timeout=extra_timeout))
     app.register_blueprint(directory_console.blueprint(routing=routing, sessions=sessions, nonces=nonces,
                                                        timeout=intake_timeout))
     app.register_blueprint(rules_console.blueprint(routing=routing, sessions=sessions, nonces=nonces,

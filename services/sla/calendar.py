@@ -193,6 +193,27 @@ class WorkingCalendar:
         return datetime.combine(day, time(0, 0), zone)
 
 
+NATIONAL_ZONE = "Asia/Jakarta"  # where national deadlines (verification) are counted, as in the model
+
+
+def zone_ending_day_at(moment: datetime) -> str | None:
+    """The Indonesian zone in which `moment` is the end of a day (23:59:59 local), as every deadline of
+    add_working_days is in the zone it was counted in; None when it is in none."""
+    for tz in ZONES:
+        if _aware(moment).astimezone(ZoneInfo(tz)).time().replace(microsecond=0) == END_OF_DAY:
+            return tz
+    return None
+
+
+def deadline_zone(owner: str, due_at: datetime) -> str:
+    """The time zone of a deadline's owner: Asia/Jakarta for the national administrators; for an agency
+    (or an expiry, which has no owner), the zone it was counted in (that of its end of day), Asia/Jakarta
+    when that is none."""
+    if owner == "national":
+        return NATIONAL_ZONE
+    return zone_ending_day_at(due_at) or NATIONAL_ZONE
+
+
 def day_name(day: date, override: CalendarOverride | None) -> str:
     """What a date is called in a listing: the decree's description, else the holiday's name."""
     holiday = national_holidays(day.year).get(day, "")

@@ -148,6 +148,7 @@ class Engine:
     def __init__(self, *, calendar: WorkingCalendar, caller: ServiceCaller, clock: Clock):
         use_clock(clock)
         self.clock = clock
+        self.calendar = calendar  # also for the "due soon" moment of each deadline (grpc_api)
         self.script_engine = _LifecycleScriptEngine(calendar, caller)
         self._specs: dict[str, tuple] = {}
 

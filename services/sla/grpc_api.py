@@ -8,6 +8,7 @@ from services.plumbing import identity
 from services.plumbing.errors import InvalidArgument
 from services.plumbing.identifiers import check_idempotency_key, check_tracking_id
 from services.plumbing.wire import required_time, timestamp
+from services.sla.calendar import WorkingCalendar, deadline_zone
 from services.sla.calendar_api import CalendarApi
 from services.sla.calendar_service import CalendarService
 from services.sla.domain import EXPIRY, MESSAGES, Case
@@ -16,13 +17,21 @@ from sp4n.sla.v1 import sla_pb2 as pb
 from sp4n.sla.v1 import sla_pb2_grpc
 
 
-def case_pb(case: Case, now: datetime) -> pb.Case:
-    """Every recorded deadline (met, breached, open), then the open expiries (closure, completion)."""
+def due_soon_from(calendar: WorkingCalendar, owner: str, due_at: datetime):
+    """The start of the deadline's last working day in its owner's zone, as a Timestamp."""
+    return timestamp(calendar.start_of_last_working_days(due_at, 1, deadline_zone(owner, due_at)))
+
+
+def case_pb(case: Case, now: datetime, calendar: WorkingCalendar) -> pb.Case:
+    """Every recorded deadline (met, breached, open), then the open expiries (closure, completion), each
+    with the moment it is due soon by `calendar` as it stands now."""
     deadlines = [pb.Deadline(name=d.name, owner=d.owner, due_at=timestamp(d.due_at), state=d.state,
                              started_at=timestamp(d.started_at), met_at=timestamp(d.met_at),
-                             breached_at=timestamp(d.breached_at), late_seconds=d.late_seconds(now))
+                             breached_at=timestamp(d.breached_at), late_seconds=d.late_seconds(now),
+                             due_soon_from=due_soon_from(calendar, d.owner, d.due_at))
                  for d in case.tracked]
-    deadlines += [pb.Deadline(name=d.name, due_at=timestamp(d.due_at), state="open")
+    deadlines += [pb.Deadline(name=d.name, due_at=timestamp(d.due_at), state="open",
+                              due_soon_from=due_soon_from(calendar, d.owner, d.due_at))
                   for d in case.state.deadlines if d.kind == EXPIRY]
     return pb.Case(
         tracking_id=case.tracking_id, process_version=case.process_version, status=case.state.status,
@@ -48,13 +57,16 @@ class SlaApi(CalendarApi):  # CalendarApi derives from the generated SlaServiceS
         self.service = service
         self.calendar_service = calendar_service
 
+    def _case_pb(self, case: Case) -> pb.Case:
+        return case_pb(case, self.service.clock.now(), self.service.engine.calendar)
+
     def StartCase(self, request: pb.StartCaseRequest, context) -> pb.CaseResponse:
         case, repeated = self.service.start_case(
             caller=identity.current(), event_id=_event_id(request.event_id),
             tracking_id=check_tracking_id(request.tracking_id), submitted_at=required_time(request, "submitted_at"),
             category=request.category[:100], region_code=request.region_code[:10],
             suggested_agency_id=request.suggested_agency_id[:100])
-        return pb.CaseResponse(case=case_pb(case, self.service.clock.now()), repeated_event=repeated)
+        return pb.CaseResponse(case=self._case_pb(case), repeated_event=repeated)
 
     def SignalCase(self, request: pb.SignalCaseRequest, context) -> pb.CaseResponse:
         if request.message_name not in MESSAGES:
@@ -65,12 +77,12 @@ class SlaApi(CalendarApi):  # CalendarApi derives from the generated SlaServiceS
             caller=identity.current(), event_id=_event_id(request.event_id),
             tracking_id=check_tracking_id(request.tracking_id), message=request.message_name,
             payload=json_format.MessageToDict(request.payload))
-        return pb.CaseResponse(case=case_pb(case, self.service.clock.now()), repeated_event=repeated)
+        return pb.CaseResponse(case=self._case_pb(case), repeated_event=repeated)
 
     def GetCase(self, request: pb.GetCaseRequest, context) -> pb.Case:
         return case_pb(self.service.get_case(caller=identity.current(),
                                              tracking_id=check_tracking_id(request.tracking_id)),
-                       self.service.clock.now())
+                       self.service.clock.now(), self.service.engine.calendar)
 
     def DeployProcess(self, request: pb.DeployProcessRequest, context) -> pb.ProcessVersion:
         check_idempotency_key(request.idempotency_key)  # the content hash makes a repeat change nothing

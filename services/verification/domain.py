@@ -1,6 +1,8 @@
 """Verification: the queue of reports awaiting an administrator's decision, and the rules
 a decision must follow."""
 
+import base64
+import binascii
 import enum
 import unicodedata
 from dataclasses import dataclass, replace
@@ -210,6 +212,24 @@ def check_original(duplicate_of: str, original: QueueItem | None, its_decision: 
         raise InvalidArgument("duplicate_of", f"{duplicate_of} is itself a duplicate of "
                                               f"{its_decision.duplicate_of}: mark it a duplicate of "
                                               f"{its_decision.duplicate_of} instead")
+
+
+def queue_page_token(last: QueueItem) -> str:
+    """The token of the queue page that follows `last`: its place in the queue's order (due_at, tracking
+    id), so that the next page starts after it whatever was decided in between."""
+    return base64.urlsafe_b64encode(f"{last.due_at.isoformat()}|{last.tracking_id}".encode()).decode()
+
+
+def queue_position(token: str) -> tuple[datetime, str]:
+    """The (due_at, tracking_id) a page token names; InvalidArgument for anything that is not a token."""
+    try:
+        due_at, tracking_id = base64.urlsafe_b64decode(token.encode("ascii")).decode().split("|")
+        position = datetime.fromisoformat(due_at), check_tracking_id(tracking_id)
+    except (ValueError, UnicodeError, binascii.Error, InvalidArgument):
+        raise InvalidArgument("page_token", "must be the next_page_token of a page before") from None
+    if position[0].tzinfo is None:
+        raise InvalidArgument("page_token", "must be the next_page_token of a page before")
+    return position
 
 
 def ensure_waiting(item: QueueItem, last: Decision | None) -> None:

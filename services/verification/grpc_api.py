@@ -81,9 +81,9 @@ class VerificationApi(verification_pb2_grpc.VerificationServiceServicer):
     def ListQueue(self, request: pb.ListQueueRequest, context) -> pb.ListQueueResponse:
         if request.status != pb.QUEUE_STATUS_UNSPECIFIED and request.status not in _STATUSES:
             raise InvalidArgument("status", "must be pending or on hold")
-        items = self.service.queue(caller=identity.current(), limit=request.limit,
-                                   status=_STATUSES.get(request.status))
-        return pb.ListQueueResponse(items=[queue_item_pb(i) for i in items])
+        items, next_page = self.service.queue(caller=identity.current(), limit=request.limit,
+                                              status=_STATUSES.get(request.status), page_token=request.page_token)
+        return pb.ListQueueResponse(items=[queue_item_pb(i) for i in items], next_page_token=next_page)
 
     def DecideReport(self, request: pb.DecideReportRequest, context) -> pb.Decision:
         decision = self.service.decide(caller=identity.current(), key=request.idempotency_key,

@@ -70,14 +70,19 @@ def set_status(conn, tracking_id: str, status: QueueStatus) -> None:
     conn.execute("UPDATE verification.queue SET status = %s WHERE tracking_id = %s", (status.value, tracking_id))
 
 
-def open_items(conn, limit: int, status: QueueStatus | None = None) -> list[QueueItem]:
-    """Pending and held reports (or those of one `status`), earliest deadline first, each with its latest
-    decision. Read along queue_open_by_due."""
+def open_items(conn, limit: int, status: QueueStatus | None = None,
+               after: tuple[datetime, str] | None = None) -> list[QueueItem]:
+    """Pending and held reports (or those of one `status`), earliest deadline first (then by tracking id),
+    from the first after the position `after` (due_at, tracking_id), each with its latest decision. Read
+    along queue_open_by_due."""
     where = "q.status <> 'decided'" + (" AND q.status = %(status)s" if status else "")
+    if after is not None:
+        where += " AND (q.due_at, q.tracking_id) > (%(due_at)s, %(tracking_id)s)"
     rows = conn.execute(
         f"SELECT q.*, last.* FROM (SELECT * FROM verification.queue q WHERE {where} "
         f"ORDER BY q.due_at, q.tracking_id LIMIT %(limit)s) q {_LAST_DECISION} ORDER BY q.due_at, q.tracking_id",
-        {"limit": limit, "status": status.value if status else None}).fetchall()
+        {"limit": limit, "status": status.value if status else None, "due_at": after[0] if after else None,
+         "tracking_id": after[1] if after else None}).fetchall()
     return [_item(r) for r in rows]
 
 

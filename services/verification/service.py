@@ -12,7 +12,7 @@ from services.verification import repository
 from services.verification.domain import (ARCHIVE_REASONS, DECIDED_EVENT, ArchiveReasonLabel, Decision,
                                           DecisionRequest, Outcome, QueueItem, QueueItemDetail, QueueStatus,
                                           check_decision, check_original, check_tracking_id, ensure_waiting,
-                                          status_after)
+                                          queue_page_token, queue_position, status_after)
 
 SCHEMA = "verification"
 DEFAULT_QUEUE_PAGE, MAX_QUEUE_PAGE = 50, 500
@@ -37,16 +37,21 @@ class VerificationService:
                                 enqueued_at=self.clock.now(), key=key)
             return repository.get_item(conn, tracking_id)
 
-    def queue(self, *, caller: identity.Caller, limit: int, status: QueueStatus | None = None) -> list[QueueItem]:
-        """The open queue (or its pending or held part), earliest deadline first, each report with its latest
-        decision."""
+    def queue(self, *, caller: identity.Caller, limit: int, status: QueueStatus | None = None,
+              page_token: str = "") -> tuple[list[QueueItem], str]:
+        """A page of the open queue (or of its pending or held part), earliest deadline first, each report with
+        its latest decision, from after the position `page_token` names; and the token of the next page ('':
+        this is the last)."""
         identity.require_role(caller, identity.NATIONAL_ADMIN)
         if limit < 0:
             raise InvalidArgument("limit", "must not be negative")
         if status is QueueStatus.DECIDED:
             raise InvalidArgument("status", "must be pending or on hold: decided reports are not in the queue")
+        after = queue_position(page_token) if page_token else None
+        size = min(limit or DEFAULT_QUEUE_PAGE, MAX_QUEUE_PAGE)
         with self.pool.connection() as conn:
-            return repository.open_items(conn, min(limit or DEFAULT_QUEUE_PAGE, MAX_QUEUE_PAGE), status)
+            items = repository.open_items(conn, size + 1, status, after)
+        return items[:size], queue_page_token(items[size - 1]) if len(items) > size else ""
 
     def item(self, *, caller: identity.Caller, tracking_id: str) -> QueueItemDetail:
         """A report's place in verification: its queue item, the decisions taken on it, its duplicates."""

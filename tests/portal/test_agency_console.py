@@ -5,9 +5,10 @@ A liaison officer of Dinas PUPR Tanah Bumbu sees its reports only, with their de
 follow-up that reaches intake's timeline; declines a report, which reaches routing. Another agency's
 staff, national roles and signed-out visitors are refused, and nothing changes."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import grpc
+import lxml.html
 import psycopg
 import pytest
 
@@ -17,6 +18,7 @@ from services.portal import forms
 from services.routing import demo
 from services.routing import grpc_api as routing_api
 from services.routing.service import RoutingService
+from services.sla.calendar import WorkingCalendar
 from sp4n.intake.v1 import intake_pb2 as pb
 from sp4n.routing.v1 import routing_pb2, routing_pb2_grpc
 from sp4n.sla.v1 import sla_pb2
@@ -59,7 +61,7 @@ def assigned(intake_stub, routing_address, fake_sla):
     count = [0]
 
     def make(agency_id: str = PUPR, agency_name: str = PUPR_NAME, due_in: timedelta = timedelta(days=10),
-             state: str = "open", **fields) -> str:
+             state: str = "open", due_soon_from: datetime | None = None, **fields) -> str:
         count[0] += 1
         tracking_id = submit(intake_stub, f"web-{count[0]}", **fields)
         forward(intake_stub, tracking_id, key=f"fwd-{count[0]}", agency_id=agency_id, agency_name=agency_name)
@@ -68,7 +70,8 @@ def assigned(intake_stub, routing_address, fake_sla):
             region_code="6310", preferred_agency_id=agency_id), metadata=SLA)
         fake_sla.agencies[tracking_id] = agency_id
         fake_sla.cases[tracking_id] = sla_pb2.Case(tracking_id=tracking_id, deadlines=[sla_pb2.Deadline(
-            name="follow_up_overdue", due_at=at(T0 + due_in), owner=agency_id, state=state, started_at=at(T0))])
+            name="follow_up_overdue", due_at=at(T0 + due_in), owner=agency_id, state=state, started_at=at(T0),
+            due_soon_from=at(due_soon_from) if due_soon_from else None)])
         return tracking_id
 
     yield make
@@ -135,6 +138,41 @@ def test_the_inbox_marks_overdue_and_due_soon_and_orders_by_deadline(assigned, l
     assert rows.get_element_by_id(f"report-{later}").get("class") is None
     assert "Batas tindak lanjut instansi" in rows.get_element_by_id(f"report-{later}").text_content()
     assert inbox_ids(liaison.get("/staf/instansi?urutan=tenggat")) == [overdue, soon, later]
+
+
+WITA = timezone(timedelta(hours=8))
+
+
+def last_working_day(due_at: datetime) -> datetime:
+    """What sla gives as due_soon_from for a deadline of an agency in Asia/Makassar: the start of its last
+    working day by the national calendar (sla's own, computed here as sla does)."""
+    return WorkingCalendar().start_of_last_working_days(due_at, 1, "Asia/Makassar")
+
+
+def test_a_deadline_is_due_soon_in_its_last_working_day_not_its_last_24_hours(assigned, liaison, clock, visitor):
+    def inbox(query: str = "") -> lxml.html.HtmlElement:  # signed in anew: days pass, sessions expire
+        return page(signed_in(visitor, "lo-pupr").get("/staf/instansi" + query))
+
+    # Friday 20 March 2026 became a day off (cuti bersama Idul Fitri), after Nyepi on Thursday and its cuti
+    # bersama on Wednesday: a deadline that Friday is due soon from Tuesday, three days before it ends.
+    friday = datetime(2026, 3, 20, 23, 59, 59, tzinfo=WITA)
+    wednesday = datetime(2026, 3, 25, 23, 59, 59, tzinfo=WITA)  # the first working day after Idul Fitri
+    assert last_working_day(friday) == datetime(2026, 3, 17, 0, 0, tzinfo=WITA)
+    holiday = assigned(due_in=friday - T0, due_soon_from=last_working_day(friday))
+    after = assigned(due_in=wednesday - T0, due_soon_from=last_working_day(wednesday))
+    rows = inbox()  # Monday 16 March, 11:00 WITA
+    assert [rows.get_element_by_id(f"report-{t}").get("class") for t in (holiday, after)] == [None, None]
+    clock.set(datetime(2026, 3, 17, 9, 0, tzinfo=WITA))  # Tuesday morning
+    rows = inbox()
+    marked = rows.get_element_by_id(f"report-{holiday}")
+    assert marked.get("class") == "due-soon" and "Segera berakhir" in marked.text_content()
+    assert marked.xpath("string(.//*[@class='time-left'])") == "(3 hari lagi)"
+    assert rows.get_element_by_id(f"report-{after}").get("class") is None
+    clock.set(datetime(2026, 3, 24, 23, 59, 0, tzinfo=WITA))  # a minute before Wednesday: 24 hours away
+    assert inbox().get_element_by_id(f"report-{after}").get("class") is None
+    clock.set(datetime(2026, 3, 25, 0, 0, 1, tzinfo=WITA))
+    shown = inbox("?lang=en").get_element_by_id(f"report-{after}")
+    assert shown.get("class") == "due-soon" and "(23 hours left)" in shown.text_content()
 
 
 def test_the_inbox_is_paged(assigned, liaison, monkeypatch):

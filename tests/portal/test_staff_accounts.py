@@ -181,10 +181,11 @@ def test_who_sees_which_accounts(as_, actor, seen):
         assert listed(response) == seen
 
 
-def test_the_list_offers_to_disable_only_what_its_reader_may(as_, cast):
+def test_the_list_offers_to_disable_and_reset_only_what_its_reader_may(as_, cast):
     html = page(as_("admin-pupr").get("/staf/akun"))
     actions = html.xpath("//table[@id='accounts']//form/@action")
-    assert actions == [f"/staf/akun/{cast[u].id}/nonaktifkan" for u in ("admin-pupr-2", "petugas-pupr")]
+    assert actions == [f"/staf/akun/{cast[u].id}/{action}" for u in ("admin-pupr-2", "petugas-pupr")
+                       for action in ("nonaktifkan", "atur-ulang-sandi")]
 
 
 def test_the_list_is_shown_a_page_at_a_time(as_, staff, monkeypatch):
@@ -211,7 +212,8 @@ def test_making_and_disabling_are_told_once_and_shown_in_the_list(as_, cast):
     shown = page(person.get("/staf/akun"))
     assert shown.xpath("string(//*[@id='notice'])") == "Akun analis dinonaktifkan."
     row = shown.get_element_by_id(f"account-{cast['analis'].id}")
-    assert "Nonaktif sejak" in row.text_content() and not row.xpath(".//form")
+    assert "Nonaktif sejak" in row.text_content()
+    assert row.xpath(".//form/@action") == [f"/staf/akun/{cast['analis'].id}/aktifkan"]
 
 
 def test_disabling_a_disabled_account_changes_nothing(as_, cast, database_url):

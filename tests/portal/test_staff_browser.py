@@ -87,3 +87,38 @@ def test_a_liaison_officers_home_and_the_refusal_of_a_page_not_theirs(page, port
     assert response.status == 403
     assert page.locator("h1").inner_text() == "Akses ditolak"
     assert_accessible(page)
+
+
+def test_a_reset_password_is_replaced_at_sign_in_and_a_disabled_account_enabled_again(page, open_page, portal_url,
+                                                                                      staff):
+    staff("admin-pupr", identity.AGENCY_ADMIN, PUPR)
+    staff("petugas-pupr", identity.LIAISON_OFFICER, PUPR)
+    sign_in(page, portal_url, "admin-pupr")
+    page.wait_for_url(f"{portal_url}/staf")
+    page.get_by_role("link", name="Akun staf").click()
+    page.get_by_role("button", name="Atur ulang kata sandi akun petugas-pupr").click()
+    temporary = page.locator("#temporary-password").inner_text()
+    assert len(temporary) >= 12
+    assert_accessible(page)
+
+    officer = open_page(axe=True)
+    sign_in(officer, portal_url, "petugas-pupr", temporary)
+    officer.wait_for_url(f"{portal_url}/staf/kata-sandi")  # before any other page
+    assert officer.locator("#must-change").count() == 1
+    assert_accessible(officer)
+    officer.get_by_role("button", name="Ganti kata sandi").click()  # empty: every problem listed
+    assert officer.locator(".error-summary").count() == 1
+    assert_accessible(officer)
+    officer.get_by_label("Kata sandi saat ini").fill(temporary)
+    officer.get_by_label("Kata sandi baru", exact=True).fill(NEW_PASSWORD)
+    officer.get_by_label("Ulangi kata sandi baru").fill(NEW_PASSWORD)
+    officer.get_by_role("button", name="Ganti kata sandi").click()
+    officer.wait_for_url(f"{portal_url}/staf")
+    assert officer.locator("#notice").inner_text() == "Kata sandi Anda diganti. Sesi lain akun ini telah diakhiri."
+    assert_accessible(officer)
+
+    page.goto(f"{portal_url}/staf/akun")
+    page.get_by_role("button", name="Nonaktifkan akun petugas-pupr").click()
+    page.get_by_role("button", name="Aktifkan kembali akun petugas-pupr").click()
+    assert page.locator("#notice").inner_text() == "Akun petugas-pupr diaktifkan kembali."
+    assert_accessible(page)

@@ -128,3 +128,40 @@ def test_a_username_of_another_role_is_not_made_a_demo_account(pool, clock, data
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT role FROM portal.staff_accounts WHERE username = 'analis'").fetchone() == (
             identity.NATIONAL_ADMIN,)
+
+
+def test_the_command_line_resets_a_password_that_must_be_changed_at_sign_in(database_url, visitor):
+    assert cli(database_url, "create", "--username", "admin-pusat", "--role", "national_admin",
+               "--password-stdin").returncode == 0
+    signed_in_before = visitor()
+    assert sign_in(signed_in_before, "admin-pusat", PASSWORD).status_code == 303
+    reset = cli(database_url, "reset-password", "--username", "Admin-Pusat", password="")
+    assert reset.returncode == 0, reset.stderr
+    temporary = reset.stdout.strip()
+    assert "must be changed at the next sign-in" in reset.stderr and temporary not in reset.stderr
+    assert temporary not in str(staff_table(database_url))
+    assert signed_in_before.get("/staf").status_code == 303  # its sessions ended
+    assert sign_in(visitor(), "admin-pusat", PASSWORD).status_code == 400
+    person = visitor()
+    assert sign_in(person, "admin-pusat", temporary).status_code == 303
+    assert person.get("/staf").headers["Location"] == "/staf/kata-sandi"
+
+
+def test_the_command_line_enables_a_disabled_account(database_url, visitor):
+    assert cli(database_url, "create", "--username", "admin-pusat", "--role", "national_admin",
+               "--password-stdin").returncode == 0
+    with psycopg.connect(database_url) as conn:
+        conn.execute("UPDATE portal.staff_accounts SET disabled_at = now()")
+    assert sign_in(visitor(), "admin-pusat", PASSWORD).status_code == 400
+    enabled = cli(database_url, "enable", "--username", "admin-pusat", password="")
+    assert (enabled.returncode, enabled.stderr.strip()) == (0, "enabled admin-pusat")
+    assert sign_in(visitor(), "admin-pusat", PASSWORD).status_code == 303
+    again = cli(database_url, "enable", "--username", "admin-pusat", password="")
+    assert (again.returncode, again.stderr.strip()) == (0, "admin-pusat is active already")
+
+
+@pytest.mark.parametrize("command", ["reset-password", "enable"])
+def test_the_command_line_names_an_unknown_account(database_url, command):
+    done = cli(database_url, command, "--username", "tidak-ada", password="")
+    assert (done.returncode, done.stderr.strip()) == (1, "error: there is no account named tidak-ada")
+    assert staff_table(database_url) == []

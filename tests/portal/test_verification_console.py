@@ -2,7 +2,7 @@
 routing servers on the test database: the queue by deadline, a report's page, each decision reaching
 verification, refusals shown where they belong and changing nothing, and other roles kept out."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import grpc
 import psycopg
@@ -13,11 +13,13 @@ from services.routing import demo
 from services.routing import grpc_api as routing_api
 from services.portal.http_server import HttpServer
 from services.routing.service import RoutingService
+from services.sla.calendar import WorkingCalendar
 from services.verification import grpc_api as verification_api
 from services.verification.service import VerificationService
+from sp4n.sla.v1 import sla_pb2
 from sp4n.verification.v1 import verification_pb2 as vpb
 from sp4n.verification.v1 import verification_pb2_grpc
-from tests.intake.reports import T0, submit
+from tests.intake.reports import T0, at, submit
 from tests.portal.conftest import Visitor
 from tests.portal.test_pages import field_message, hidden_in, page, text_of
 from tests.portal.test_staff_sign_in import PUPR, signed_in, staff  # noqa: F401 (fixture)
@@ -147,6 +149,65 @@ def test_the_queue_is_ordered_by_deadline_with_the_time_left_and_overdue_marked(
     assert rows[0].get("class") == "overdue" and rows[1].get("class") is None
     english = page(admin.get("/staf/verifikasi?lang=en")).xpath("//table[@id='queue']/tbody/tr/td[6]")
     assert [c.text_content().strip() for c in english] == ["2 hours overdue", "5 hours left", "3 days left"]
+
+
+def queue_rows(response) -> list[str]:
+    return [r.get("id").removeprefix("queue-") for r in page(response).xpath("//table[@id='queue']/tbody/tr")]
+
+
+def test_a_queue_of_more_than_a_page_is_read_page_by_page_in_deadline_order(admin, queue_stub, database_url):
+    # 210 reports (more than the 200 the console showed at most), deadlines shared by six at a time
+    due = {f"LAP-P{n:07d}": timedelta(hours=n // 6 - 10) for n in range(210)}
+    for tracking_id in sorted(due, reverse=True):
+        enqueue(queue_stub, tracking_id, due[tracking_id])
+    expected = sorted(due, key=lambda t: (due[t], t))
+    seen, response, pages = [], admin.get("/staf/verifikasi"), 1
+    assert not page(response).xpath("//a[@rel='first']")
+    while True:
+        assert response.status_code == 200
+        rows = queue_rows(response)
+        assert len(rows) == (50 if pages < 5 else 10)
+        seen += rows
+        following = page(response).xpath("//a[@rel='next']/@href")
+        if not following:
+            break
+        response = admin.get(following[0])
+        pages += 1
+        assert page(response).xpath("//a[@rel='first']/@href") == ["/staf/verifikasi"]
+    assert (seen, pages) == (expected, 5)
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM verification.queue").fetchone()[0] == 210
+
+
+def test_a_queue_page_that_names_no_position_is_a_bad_request(admin, reports):
+    assert admin.get("/staf/verifikasi?setelah=bukan-posisi").status_code == 400
+    assert admin.get("/staf/verifikasi?setelah=" + "A" * 201).status_code == 400
+
+
+def test_a_queued_report_is_due_soon_in_the_last_working_day_of_its_deadline(people, queue_stub, fake_sla, clock):
+    wib = timezone(timedelta(hours=7))
+    calendar = WorkingCalendar()  # sla's, from which sla's stand-in gives due_soon_from as sla does
+
+    def queued(tracking_id: str, due_at: datetime | None, in_sla: bool = True) -> None:
+        enqueue(queue_stub, tracking_id, due_at - T0)
+        if in_sla:
+            fake_sla.cases[tracking_id] = sla_pb2.Case(tracking_id=tracking_id, deadlines=[sla_pb2.Deadline(
+                name="verification_overdue", owner="national", state="open", due_at=at(due_at), started_at=at(T0),
+                due_soon_from=at(calendar.start_of_last_working_days(due_at, 1, "Asia/Jakarta")))])
+
+    # Friday 20 March 2026 is a day off (cuti bersama Idul Fitri), as are Nyepi's Wednesday and Thursday
+    queued("LAP-JMAT0001", datetime(2026, 3, 20, 23, 59, 59, tzinfo=wib))
+    queued("LAP-RABV0001", datetime(2026, 3, 25, 23, 59, 59, tzinfo=wib))
+    queued("LAP-TNPA0001", datetime(2026, 3, 20, 23, 59, 59, tzinfo=wib), in_sla=False)
+    clock.set(datetime(2026, 3, 17, 8, 0, tzinfo=wib))  # Tuesday: the Friday deadline's last working day
+    html = page(people(NATIONAL_ADMIN).get("/staf/verifikasi"))
+    rows = {r.get("id").removeprefix("queue-"): r for r in html.xpath("//table[@id='queue']/tbody/tr")}
+    assert rows["LAP-JMAT0001"].get("class") == "due-soon"
+    assert " ".join(rows["LAP-JMAT0001"].xpath("string(td[6])").split()) == "3 hari lagi Segera berakhir"
+    assert rows["LAP-RABV0001"].get("class") is None
+    assert " ".join(rows["LAP-RABV0001"].xpath("string(td[6])").split()) == "8 hari lagi"
+    assert rows["LAP-TNPA0001"].get("class") is None  # sla knows no case: the time left only
+    assert " ".join(rows["LAP-TNPA0001"].xpath("string(td[6])").split()) == "3 hari lagi"
 
 
 def test_the_staff_home_links_the_console_for_national_administrators_only(people):

@@ -72,6 +72,57 @@ def test_the_queue_lists_open_reports_earliest_deadline_first(stub):
     assert all(i.status == pb.QUEUE_STATUS_PENDING and not i.HasField("last_decision") for i in items)
 
 
+def all_pages(stub, **fields) -> tuple[list[str], int]:
+    """The tracking ids of the whole queue read a page at a time, and how many pages it took."""
+    seen, token, pages = [], "", 0
+    while True:
+        page = stub.ListQueue(pb.ListQueueRequest(page_token=token, **fields), metadata=ADMIN)
+        seen += [i.tracking_id for i in page.items]
+        pages += 1
+        if not page.next_page_token:
+            return seen, pages
+        token = page.next_page_token
+
+
+def test_the_queue_is_read_a_page_at_a_time_past_any_one_page_in_deadline_order(stub):
+    # 230 reports, many sharing a deadline: the order is (due_at, tracking id), whatever order they came in
+    expected = []
+    for n in reversed(range(230)):
+        tracking_id = f"LAP-Q{n:07d}"
+        due = T0 + timedelta(hours=n // 7)
+        enqueue(stub, tracking_id, due=due)
+        expected.append((due, tracking_id))
+    expected = [t for _, t in sorted(expected)]
+    assert [i.tracking_id for i in queue(stub, limit=500)] == expected
+    assert all_pages(stub, limit=50) == (expected, 5)
+    assert all_pages(stub) == (expected, 5)  # 50 a page when not asked
+    first = stub.ListQueue(pb.ListQueueRequest(limit=230), metadata=ADMIN)
+    assert len(first.items) == 230 and first.next_page_token == ""
+
+
+def test_a_decision_between_pages_neither_repeats_nor_skips_a_report(stub):
+    for n in range(12):
+        enqueue(stub, f"LAP-Q{n:07d}", due=T0 + timedelta(hours=n))
+    first = stub.ListQueue(pb.ListQueueRequest(limit=5), metadata=ADMIN)
+    assert [i.tracking_id for i in first.items] == [f"LAP-Q{n:07d}" for n in range(5)]
+    decide(stub, tracking_id="LAP-Q0000001", outcome=pb.OUTCOME_ARCHIVE, archive_reason=pb.ARCHIVE_REASON_ABUSIVE)
+    decide(stub, key="d2", tracking_id="LAP-Q0000006", outcome=pb.OUTCOME_ARCHIVE,
+           archive_reason=pb.ARCHIVE_REASON_ABUSIVE)
+    second = stub.ListQueue(pb.ListQueueRequest(limit=5, page_token=first.next_page_token), metadata=ADMIN)
+    assert [i.tracking_id for i in second.items] == [f"LAP-Q{n:07d}" for n in (5, 7, 8, 9, 10)]
+    third = stub.ListQueue(pb.ListQueueRequest(limit=5, page_token=second.next_page_token), metadata=ADMIN)
+    assert [i.tracking_id for i in third.items] == ["LAP-Q0000011"] and third.next_page_token == ""
+
+
+@pytest.mark.parametrize("token", ["bukan-token", "!!!", "MjAyNi0wMy0xNlQwMzowMDowMA==",
+                                   "MjAyNi0wMy0xNlQwMzowMDowMHxMQVAtUTAwMDAwMDE="])  # no zone; no bar
+def test_a_page_token_that_is_none_is_refused(stub, token):
+    enqueue(stub)
+    e = refused(grpc.StatusCode.INVALID_ARGUMENT, stub.ListQueue, pb.ListQueueRequest(page_token=token),
+                metadata=ADMIN)
+    assert field_violation(e) == "page_token"
+
+
 def test_the_queue_shows_each_reports_latest_decision_and_can_show_held_or_pending_ones_only(stub):
     enqueue(stub, REPORT, due=T0 + timedelta(days=3))
     enqueue(stub, OTHER, due=T0 + timedelta(days=4))
