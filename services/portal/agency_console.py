@@ -1,11 +1,13 @@
 """The agency console at /staf/instansi, for liaison officers and agency administrators: the inbox of
 their agency's assigned reports with their deadlines, a report's detail with its timeline and
-attachments, and the two things an agency does with a report: post a follow-up (tindak lanjut), with
-files if it has any, or decline it as not within its authority (it then goes back to routing).
+attachments, and what an agency does with a report: post a follow-up (tindak lanjut), with files if
+it has any; decline it as not within its authority (it then goes back to routing); or, for an agency
+administrator, dispatch it to a unit directly under the agency (disposisi), with an instruction the
+unit reads on this page once the report's process has forwarded it there, by the same deadline.
 
 Every call is made as the signed-in staff member (staff_session.call_metadata), and the services
 decide: intake shows an agency only its own reports and never the reporter's identity, routing lets
-only the assigned agency decline. A refusal (PERMISSION_DENIED) is the 403 page and changes nothing;
+only the assigned agency decline, and only its administrator dispatch. A refusal (PERMISSION_DENIED) is the 403 page and changes nothing;
 a decision on a report no longer waiting for it (FAILED_PRECONDITION) is said on the page.
 
 Deadlines come from sla and are left out when it cannot be reached. A deadline is "due soon" in its
@@ -33,7 +35,7 @@ from services.portal.deadlines import DeadlineView, deadline_views
 from services.portal.i18n import N_, _
 from services.portal.intake_client import UNAVAILABLE, IntakeClient, field_violation
 from services.portal.sessions import Sessions
-from services.portal.staff_accounts import AGENCY_ROLES
+from services.portal.staff_accounts import AGENCY_ADMIN, AGENCY_ROLES
 from services.portal.staff_session import caller, call_metadata, forbidden, member, requires
 from sp4n.intake.v1 import intake_pb2
 from sp4n.routing.v1 import routing_pb2
@@ -53,6 +55,7 @@ NOTICE = "agency_notice"
 NOTICES = {
     "followed_up": N_("Tindak lanjut untuk laporan %(id)s terkirim."),
     "declined": N_("Laporan %(id)s ditolak dan dikembalikan untuk dirutekan ulang ke instansi lain."),
+    "dispatched": N_("Laporan %(id)s didisposisikan ke %(unit)s, dengan tenggat yang sama."),
 }
 NOT_WAITING = N_("Laporan ini sedang tidak menunggu tindak lanjut instansi Anda. Muat ulang halaman untuk melihat "
                  "statusnya.")
@@ -62,6 +65,13 @@ FOLLOW_UP_REFUSED = N_("Tindak lanjut tidak dapat diterima. Tulis paling banyak 
 FOLLOW_UP_EMPTY = N_("Tulis tindak lanjut instansi Anda.")
 FOLLOW_UP_TOO_LONG = N_("Tindak lanjut maksimal %(high)s karakter (sekarang %(length)s).")
 REASON_LENGTH = N_("Tulis alasan penolakan, %(low)s sampai %(high)s karakter.")
+DISPATCH_NOTE = 2000  # routing's limit
+CHOOSE_UNIT = N_("Pilih unit di bawah instansi Anda.")
+NOTE_TOO_LONG = N_("Instruksi maksimal %(high)s karakter (sekarang %(length)s).")
+NOTE_REFUSED = N_("Instruksi tidak dapat diterima: tulis teks biasa, paling banyak %(high)s karakter.")
+NOT_DISPATCHABLE = N_("Laporan ini tidak dapat didisposisikan ke unit itu: unit itu tidak aktif atau pernah menolak "
+                      "laporan ini, atau instansi Anda tidak lagi memegang laporan ini. Muat ulang halaman.")
+MAX_UNITS = 1000  # routing's largest page: an agency with more units than this is not one we know of
 
 
 @dataclass
@@ -112,7 +122,7 @@ def blueprint(*, intake: IntakeClient, sla, routing, sessions: Sessions, clock: 
         held = sessions.take_notice(NOTICE)
         if held is None or held.get("kind") not in NOTICES:
             return ""
-        return _(NOTICES[held["kind"]], id=held["id"])
+        return _(NOTICES[held["kind"]], id=held["id"], unit=held.get("unit", ""))
 
     def notify(kind: str, tracking_id: str) -> None:
         sessions.leave_notice(NOTICE, {"kind": kind, "id": tracking_id})
@@ -182,17 +192,41 @@ def blueprint(*, intake: IntakeClient, sla, routing, sessions: Sessions, clock: 
         if forms.tracking_id(tracking_id) != tracking_id:
             abort(404)
 
+    def from_routing(method: str, message, what: str):
+        """routing's answer as the signed-in staff member, or None when it is not there to give one
+        (the page then leaves out what it was for)."""
+        try:
+            return getattr(routing, method)(message, metadata=call_metadata(), timeout=extra_timeout)
+        except grpc.RpcError as e:
+            log.warning("no %s: routing answered %s to %s", what, e.code().name, method)
+            return None
+
+    def units_of(agency_id: str) -> list[routing_pb2.Agency]:
+        """The active agencies directly under the caller's: where its administrator may dispatch to."""
+        found = from_routing("ListAgencies", routing_pb2.ListAgenciesRequest(
+            parent_id=agency_id, active=routing_pb2.ListAgenciesRequest.ACTIVE_FILTER_ACTIVE, page_size=MAX_UNITS),
+            "units")
+        return list(found.agencies) if found is not None else []
+
     def show(tracking_id: str, *, follow_up: FollowUpForm | None = None, decline: forms.TextForm | None = None,
-             nonce: str = "", status: int = 200):
+             dispatch: forms.TextForm | None = None, nonce: str = "", status: int = 200):
         try:
             report = as_staff("GetReport", intake_pb2.GetReportRequest(tracking_id=tracking_id))
         except grpc.RpcError as e:
             return refused(e)
+        account = member()
         deadlines = deadlines_of([tracking_id])[tracking_id]
+        waiting = report.status in OPEN_STATUSES
+        # How the agency came to hold it: a dispatch carries the dispatching administrator's instruction.
+        assignment = from_routing("GetAssignment", routing_pb2.GetAssignmentRequest(tracking_id=tracking_id),
+                                  "assignment")
+        units = units_of(account.agency_id) if waiting and account.role == AGENCY_ADMIN else []
         return render_template("agency_report.html", report=report, deadlines=deadlines,
                                follow_up=follow_up or FollowUpForm(), decline=decline or forms.TextForm(),
+                               dispatch=dispatch or forms.TextForm(), units=units, dispatch_note=DISPATCH_NOTE,
+                               assignment=assignment if assignment and assignment.matched_by == "dispatch" else None,
                                nonce=nonce or nonces.issue(), decline_reason=DECLINE_REASON,
-                               may_follow_up=report.status in OPEN_STATUSES, notice=take_notice()), status
+                               may_follow_up=waiting, notice=take_notice()), status
 
     @bp.get("/staf/instansi/<tracking_id>")
     @requires(*AGENCY_ROLES)
@@ -284,6 +318,48 @@ def blueprint(*, intake: IntakeClient, sla, routing, sessions: Sessions, clock: 
                 return show(tracking_id, decline=form, nonce=nonce, status=400)
             return refused(e)
         notify("declined", tracking_id)
+        return redirect(url_for("agency.inbox"), 303)
+
+    @bp.post("/staf/instansi/<tracking_id>/disposisi")
+    @requires(AGENCY_ADMIN)
+    def dispatch(tracking_id: str):
+        """The agency administrator hands the report to a unit of their agency (disposisi); routing
+        decides whether they may, and the report's process forwards it with the agency's deadline."""
+        known(tracking_id)
+        form = forms.TextForm.parse(request.form, "agency_id", "note")
+        nonce = request.form.get("nonce", "")
+        if not sessions.csrf_ok() or (key := nonces.key(nonce)) is None:
+            form.errors = {"agency_id": _(forms.SESSION_EXPIRED)}
+            return show(tracking_id, dispatch=form, status=400)
+        units = {u.id: u for u in units_of(member().agency_id)}
+        if form.values["agency_id"] not in units:
+            form.errors["agency_id"] = _(CHOOSE_UNIT)
+        if len(form.values["note"]) > DISPATCH_NOTE:
+            form.errors["note"] = _(NOTE_TOO_LONG, high=forms.number(DISPATCH_NOTE),
+                                    length=forms.number(len(form.values["note"])))
+        if form.errors:
+            return show(tracking_id, dispatch=form, nonce=nonce, status=400)
+        try:
+            routing.DispatchReport(routing_pb2.DispatchReportRequest(
+                idempotency_key=f"agency-dispatch:{key}", tracking_id=tracking_id,
+                agency_id=form.values["agency_id"], note=form.values["note"]),
+                metadata=call_metadata(), timeout=intake.timeout, wait_for_ready=True)
+        except grpc.RpcError as e:
+            if e.code() in UNAVAILABLE:
+                log.warning("routing did not answer DispatchReport: %s", e.code().name)
+                raise ServiceUnavailable() from None
+            if e.code() == grpc.StatusCode.FAILED_PRECONDITION:
+                form.errors[forms.FORM_ERROR] = _(NOT_DISPATCHABLE)
+                return show(tracking_id, dispatch=form, nonce=nonce, status=409)
+            if e.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                if field_violation(e) == "note":
+                    form.errors["note"] = _(NOTE_REFUSED, high=forms.number(DISPATCH_NOTE))
+                else:
+                    form.errors["agency_id"] = _(CHOOSE_UNIT)
+                return show(tracking_id, dispatch=form, nonce=nonce, status=400)
+            return refused(e)
+        sessions.leave_notice(NOTICE, {"kind": "dispatched", "id": tracking_id,
+                                       "unit": units[form.values["agency_id"]].name})
         return redirect(url_for("agency.inbox"), 303)
 
     return bp

@@ -430,3 +430,124 @@ def test_deadlines_are_asked_of_sla_as_the_staff_member(assigned, liaison, fake_
     assert "Batas waktu sedang tidak dapat ditampilkan" in text_of(liaison.get(f"/staf/instansi/{tracking_id}"))
     fake_sla.agencies[tracking_id] = PUPR
     assert "Batas tindak lanjut instansi" in text_of(liaison.get(f"/staf/instansi/{tracking_id}"))
+
+
+# Dispatch to a unit (disposisi)
+
+REGENCY, REGENCY_NAME = "kab-tanah-bumbu", "Pemerintah Kabupaten Tanah Bumbu"
+NOTE = "Mohon tim PJU memeriksa lampu di depan Pasar Batulicin."
+
+
+def dispatch_form(person, tracking_id: str, **fields) -> dict:
+    action = f"/staf/instansi/{tracking_id}/disposisi"
+    return {**hidden(person, f"/staf/instansi/{tracking_id}", action=action), **fields}
+
+
+def assignments_and_events(database_url, tracking_id: str) -> tuple[list, list]:
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute("SELECT agency_id, matched_by, active, dispatched_by, dispatch_note FROM "
+                            "routing.assignments WHERE tracking_id = %s ORDER BY id", (tracking_id,)).fetchall()
+        events = conn.execute("SELECT kind FROM routing.outbox WHERE tracking_id = %s ORDER BY id",
+                              (tracking_id,)).fetchall()
+    return rows, [kind for (kind,) in events]
+
+
+@pytest.fixture
+def regency_admin(staff, visitor):  # noqa: F811
+    staff("admin-tanbu", identity.AGENCY_ADMIN, REGENCY)
+    return signed_in(visitor, "admin-tanbu")
+
+
+def test_the_agency_administrator_dispatches_to_a_unit_with_an_instruction(assigned, regency_admin, database_url):
+    tracking_id = assigned(agency_id=REGENCY, agency_name=REGENCY_NAME)
+    shown = page(regency_admin.get(f"/staf/instansi/{tracking_id}"))
+    units = shown.xpath("//select[@id='dispatch-unit']/option/@value")
+    assert units[0] == "" and PUPR in units and DINKES in units
+    assert all(u.startswith(f"{REGENCY}-") for u in units[1:])  # the agencies directly under it, no others
+
+    response = regency_admin.post(f"/staf/instansi/{tracking_id}/disposisi",
+                                  data=dispatch_form(regency_admin, tracking_id, agency_id=PUPR, note=NOTE))
+    assert (response.status_code, response.headers["Location"]) == (303, "/staf/instansi")
+    rows, events = assignments_and_events(database_url, tracking_id)
+    assert rows[-1] == (PUPR, "dispatch", True, "staff:1", NOTE)  # the account, as the portal names it to services
+    assert events == ["agency_dispatched"]  # the report's process hears of it through routing's outbox
+    assert "didisposisikan ke Dinas Pekerjaan Umum" in text_of(regency_admin.get("/staf/instansi"))
+
+
+def test_the_unit_reads_the_instruction_once_the_report_is_its_own(assigned, regency_admin, staff, visitor,
+                                                                     intake_stub):  # noqa: F811
+    tracking_id = assigned(agency_id=REGENCY, agency_name=REGENCY_NAME)
+    regency_admin.post(f"/staf/instansi/{tracking_id}/disposisi",
+                       data=dispatch_form(regency_admin, tracking_id, agency_id=PUPR, note=NOTE))
+    forward(intake_stub, tracking_id, key="fwd-unit", agency_id=PUPR, agency_name=PUPR_NAME)  # as the process does
+    staff("lo-pupr", identity.LIAISON_OFFICER, PUPR)
+    unit = signed_in(visitor, "lo-pupr")
+    shown = page(unit.get(f"/staf/instansi/{tracking_id}"))
+    assert shown.xpath("string(//*[@id='dispatch-note'])") == NOTE
+    assert not shown.xpath("//select[@id='dispatch-unit']")  # a liaison officer dispatches nothing
+    assert regency_admin.get(f"/staf/instansi/{tracking_id}").status_code == 403  # no longer the regency's
+
+
+@pytest.mark.parametrize("fields, control, message", [
+    ({"agency_id": "prov-kalimantan-selatan-dinas-pupr"}, "dispatch-unit", "Pilih unit di bawah instansi Anda."),
+    ({"agency_id": ""}, "dispatch-unit", "Pilih unit di bawah instansi Anda."),
+    ({"agency_id": PUPR, "note": "x" * 2001}, "dispatch-note-input",
+     "Instruksi maksimal 2.000 karakter (sekarang 2.001)."),
+])
+def test_a_bad_dispatch_is_said_next_to_its_field_and_changes_nothing(assigned, regency_admin, database_url,
+                                                                      fields, control, message):
+    tracking_id = assigned(agency_id=REGENCY, agency_name=REGENCY_NAME)
+    before = assignments_and_events(database_url, tracking_id)
+    response = regency_admin.post(f"/staf/instansi/{tracking_id}/disposisi",
+                                  data=dispatch_form(regency_admin, tracking_id, **fields))
+    assert response.status_code == 400
+    assert field_message(response, control) == message
+    assert assignments_and_events(database_url, tracking_id) == before
+
+
+def test_a_dispatch_routing_refuses_is_said_on_the_page(assigned, regency_admin, database_url):
+    tracking_id = assigned(agency_id=REGENCY, agency_name=REGENCY_NAME)
+    fields = dispatch_form(regency_admin, tracking_id, agency_id=PUPR)
+    first = regency_admin.post(f"/staf/instansi/{tracking_id}/disposisi", data=fields)
+    assert first.status_code == 303
+    again = regency_admin.post(f"/staf/instansi/{tracking_id}/disposisi",
+                               data=dispatch_form(regency_admin, tracking_id, agency_id=DINKES))
+    # The regency no longer holds it: intake still shows it there (the process has not run here), so
+    # the page opens, and routing's refusal is said on it.
+    assert again.status_code == 409 and "tidak dapat didisposisikan" in text_of(again)
+    rows, events = assignments_and_events(database_url, tracking_id)
+    assert [r[0] for r in rows] == [REGENCY, PUPR] and events == ["agency_dispatched"]
+
+
+def test_only_an_agency_administrator_may_dispatch(assigned, staff, visitor, database_url):  # noqa: F811
+    tracking_id = assigned(agency_id=REGENCY, agency_name=REGENCY_NAME)
+    staff("lo-tanbu", identity.LIAISON_OFFICER, REGENCY)
+    officer = signed_in(visitor, "lo-tanbu")
+    assert not page(officer.get(f"/staf/instansi/{tracking_id}")).xpath("//select[@id='dispatch-unit']")
+    fields = {**hidden(officer, f"/staf/instansi/{tracking_id}", action=f"/staf/instansi/{tracking_id}/tindak-lanjut"),
+              "agency_id": PUPR}
+    before = assignments_and_events(database_url, tracking_id)
+    refused = officer.post(f"/staf/instansi/{tracking_id}/disposisi", data=fields)
+    assert refused.status_code == 403
+    assert assignments_and_events(database_url, tracking_id) == before
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_the_dispatch_form_in_chromium_is_accessible_with_and_without_errors(assigned, staff, open_page, portal_url,
+                                                                            language):  # noqa: F811
+    # Imported here: at the top they would bring test_staff_browser's `page` fixture over this module's page().
+    from tests.portal.test_browser_accessibility import assert_accessible
+    from tests.portal.test_staff_browser import sign_in as sign_in_in_browser
+
+    tracking_id = assigned(agency_id=REGENCY, agency_name=REGENCY_NAME)
+    staff("admin-tanbu", identity.AGENCY_ADMIN, REGENCY)
+    browser = open_page(axe=True)
+    sign_in_in_browser(browser, portal_url, "admin-tanbu")
+    browser.wait_for_url(f"{portal_url}/staf")
+    browser.goto(f"{portal_url}/staf/instansi/{tracking_id}?lang={language}")
+    assert browser.locator("#dispatch-unit option").count() > 1
+    assert_accessible(browser)
+    browser.locator("#disposisi button[type=submit]").click()  # no unit chosen
+    assert browser.locator("#disposisi .error-summary").count() == 1
+    assert browser.locator("#dispatch-unit").get_attribute("aria-invalid") == "true"
+    assert_accessible(browser)
