@@ -41,7 +41,12 @@ class HttpServer:
     def stop(self) -> None:
         """Lets requests being handled finish (up to the grace period), then closes every socket."""
         self._server.task_dispatcher.shutdown(timeout=self.grace)
-        # Sockets belong to the server's loop thread: close them there.
-        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
+        # Sockets belong to the server's loop thread: close them there. Waitress's wake-up pipe is sometimes
+        # gone by then (Pylons/waitress#468, EBADF): the loop cannot be asked, so close them from here.
+        try:
+            self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
+        except OSError as e:
+            log.warning("could not wake the portal's HTTP loop (%s); closing its sockets from here", e)
+            wasyncore.close_all(self._map, ignore_all=True)
         if self._thread is not None:
             self._thread.join(self.grace)

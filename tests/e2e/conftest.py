@@ -107,7 +107,7 @@ def running(make_database, tmp_path_factory, mailbox):
         yield system
 
 
-def eventually(check, timeout=20.0, interval=0.1, what="condition"):
+def eventually(check, timeout=60.0, interval=0.1, what="condition"):
     """Polls `check` until it returns a truthy value; fails with the last value after `timeout`."""
     deadline = time.monotonic() + timeout
     last = None
