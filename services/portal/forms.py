@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from google.protobuf import timestamp_pb2
 
+from services.plumbing import categories
 from services.portal import regions
 from services.portal.i18n import N_, _, current
 from sp4n.intake.v1 import intake_pb2
@@ -26,7 +27,7 @@ TYPES = {  # form value: (report type, label)
     "aspirasi": (intake_pb2.REPORT_TYPE_ASPIRATION, N_("Aspirasi")),
     "permintaan-informasi": (intake_pb2.REPORT_TYPE_INFORMATION_REQUEST, N_("Permintaan informasi")),
 }
-CATEGORIES = {
+CATEGORIES = categories.labelled({  # code: label, in the order of the shared codes
     "infrastruktur": N_("Infrastruktur"),
     "kesehatan": N_("Kesehatan"),
     "pendidikan": N_("Pendidikan"),
@@ -34,7 +35,7 @@ CATEGORIES = {
     "lingkungan": N_("Lingkungan hidup"),
     "administrasi-kependudukan": N_("Administrasi kependudukan"),
     "lainnya": N_("Lainnya"),
-}
+})
 
 TITLE = (5, 150)
 DESCRIPTION = (10, 5000)

@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.plumbing import categories
 from services.plumbing.errors import FailedPrecondition, InvalidArgument
 from services.plumbing.identifiers import check_tracking_id
 
@@ -25,10 +26,6 @@ AGENCY_DECLINED = "agency_declined"  # the outbox event, and the message the rep
 AGENCY_DISPATCHED = "agency_dispatched"  # likewise for a dispatch to a unit
 DISPATCH_NOTE_LENGTH = 2000
 
-# The categories reports carry: the portal offers the same codes on its forms (a test keeps the two in
-# step); a rule for any other category would never match a report.
-CATEGORIES = ("infrastruktur", "kesehatan", "pendidikan", "perhubungan", "lingkungan", "administrasi-kependudukan",
-              "lainnya")
 LEVELS = ("national", "ministry", "agency", "province", "regency", "city", "unit")
 TIMEZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")
 
@@ -145,8 +142,9 @@ def check_agency_id(value: str, field: str) -> str:
 
 
 def check_category(value: str, field: str = "category") -> str:
-    if value not in CATEGORIES:
-        raise InvalidArgument(field, f"{value!r} is not a category reports carry; one of {', '.join(CATEGORIES)}")
+    """Refuses a rule's category that reports do not carry: the rule would never match a report."""
+    if value not in categories.CODES:
+        raise InvalidArgument(field, f"{value!r} is not a category reports carry; one of {', '.join(categories.CODES)}")
     return value
 
 

@@ -15,6 +15,7 @@ from google.protobuf import timestamp_pb2
 
 from services.intake import grpc_api as intake_api
 from services.intake.service import IntakeService
+from services.plumbing import categories
 from services.plumbing.grpc_server import GrpcServer
 from services.portal import tracking, web
 from services.portal.http_server import MAX_BODY_BYTES
@@ -109,6 +110,14 @@ def test_the_form_labels_every_field_and_carries_a_nonce_and_a_csrf_token(person
     assert html.xpath("//input[@id='attachments']/@multiple")
     assert html.xpath("//input[@id='incident_date']/@type") == ["date"]
     assert "paling banyak 5 berkas, masing-masing paling besar 5 MiB" in html.get_element_by_id("attachments-hint").text
+
+
+def test_the_form_offers_every_category_reports_carry_in_order_each_by_its_label(person):
+    html = page(person.get("/"))
+    options = html.xpath("//select[@id='category']/option[@value!='']")
+    assert [o.get("value") for o in options] == list(categories.CODES)
+    assert options[0].text_content().strip() == "Infrastruktur"
+    assert options[-1].text_content().strip() == "Lainnya"
 
 
 def test_pages_carry_security_headers_and_a_session_cookie_only_the_server_reads(person):

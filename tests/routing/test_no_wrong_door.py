@@ -5,6 +5,7 @@ the real gRPC server over the demo directory, with agencies deactivated by the d
 import grpc
 import pytest
 
+from services.plumbing import categories
 from services.routing import demo
 from sp4n.routing.v1 import routing_pb2 as pb
 from tests.routing.test_decline import decline, officer_of
@@ -12,8 +13,7 @@ from tests.routing.test_directory_api import ADMIN
 from tests.routing.test_grpc_api import SLA, assign
 
 INACTIVE = ("prov-kalimantan-selatan-dinas-kesehatan", "kementerian-kesehatan", "kota-banjarmasin")
-CATEGORIES = ("infrastruktur", "kesehatan", "pendidikan", "perhubungan", "lingkungan", "administrasi-kependudukan",
-              "lainnya", "")
+CATEGORIES = (*categories.CODES, "")  # and a report with none
 REGIONS = ("6310012005", "6310", "6311", "6371", "63", "3171", "3172", "31", "9471", "")
 
 

@@ -11,9 +11,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from services.plumbing import db
-from services.portal import forms
 from services.routing import demo
-from services.routing.domain import CATEGORIES
 from sp4n.routing.v1 import routing_pb2 as pb
 from tests.routing.test_directory_api import ADMIN, NOT_ADMINS, READERS, refused
 from tests.routing.test_directory_import import HEADER
@@ -53,10 +51,6 @@ def precondition_subject(error: grpc.RpcError) -> str:
     failure = error_details_pb2.PreconditionFailure()
     assert rpc_status.from_call(error).details[0].Unpack(failure)
     return failure.violations[0].subject
-
-
-def test_the_categories_of_rules_are_the_ones_the_portal_offers_reporters():
-    assert set(CATEGORIES) == set(forms.CATEGORIES)
 
 
 def test_the_demo_rules_are_listed_by_category_then_region_with_who_wrote_them(stub):
