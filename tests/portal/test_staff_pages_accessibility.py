@@ -171,19 +171,21 @@ def tab_through_the_add_form(page) -> list[dict]:
     raise AssertionError(f"Tab never reached the button of the add-rule form: {seen[-5:]}")
 
 
-def follow_summary_link(page, field: str) -> None:
-    """Tabs from the top to the summary's link to `field`, presses Enter: the field has the focus."""
+def follow_summary_link(page, message: str) -> str:
+    """Tabs from the top of the page to the error summary's link saying `message` and presses Enter:
+    the id of what then has the focus."""
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")  # the skip link
     for _ in range(20):
         page.keyboard.press("Tab")
-        if focused(page)["href"] == f"#{field}":
+        if page.evaluate("document.activeElement.closest('.error-summary') !== null"):
             break
     else:
-        raise AssertionError(f"Tab never reached the error summary's link to {field}")
-    assert focused(page)["outline"]
+        raise AssertionError("Tab never reached the error summary")
+    link = focused(page)
+    assert (link["tag"], page.evaluate("document.activeElement.textContent"), link["outline"]) == ("a", message, True)
     page.keyboard.press("Enter")
-    assert focused(page)["id"] == field
+    return focused(page)["id"]
 
 
 def test_the_add_rule_form_with_the_keyboard_alone(page, console_url, accounts, database_url):
@@ -205,7 +207,7 @@ def test_the_add_rule_form_with_the_keyboard_alone(page, console_url, accounts, 
     assert page.locator("#category").get_attribute("aria-invalid") == "true"
     assert "category-error" in page.locator("#category").get_attribute("aria-describedby").split()
     checked(page, "id")
-    follow_summary_link(page, "category")
+    assert follow_summary_link(page, "Pilih kategori dari daftar.") == "category"
     page.keyboard.type("Kesehatan")
     page.keyboard.press("Tab")
     assert focused(page)["id"] == "region_code"
@@ -216,17 +218,20 @@ def test_the_add_rule_form_with_the_keyboard_alone(page, console_url, accounts, 
     with page.expect_navigation():
         page.keyboard.press("Enter")
 
+    already = "Sudah ada aturan untuk kategori dan wilayah ini. Ubah atau hapus aturan itu."
     summary = page.get_by_role("alert").filter(has=page.locator("#error-summary-title"))
-    assert summary.locator("a").all_inner_texts() == [
-        "Sudah ada aturan untuk kategori dan wilayah ini. Ubah atau hapus aturan itu."]
+    assert summary.locator("a").all_inner_texts() == [already]
     checked(page, "id")
-    follow_summary_link(page, "region_code")
-    page.keyboard.type("Provinsi Kalimantan Selatan")  # the province has no health rule of this agency
+    assert follow_summary_link(page, already) == "region_code"
+    page.keyboard.type("Provinsi Kalimantan Selatan")
     page.keyboard.press("Shift+Tab")
     assert focused(page)["id"] == "category"
-    page.keyboard.type("Lingkungan")
-    tab_to_button = [page.keyboard.press("Tab") or focused(page) for _ in range(3)]
-    assert [f["id"] or f["tag"] for f in tab_to_button] == ["region_code", "agency_id", "button"]
+    page.keyboard.type("Lingkungan")  # a category without rules: the province's is free
+    reached = []
+    for _ in range(3):
+        page.keyboard.press("Tab")
+        reached.append(focused(page)["id"] or focused(page)["tag"])
+    assert reached == ["region_code", "agency_id", "button"]
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert page.url == f"{root}/staf/aturan"
