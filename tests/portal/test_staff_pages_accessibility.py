@@ -131,6 +131,11 @@ def test_the_rules_adding_and_editing_one_and_their_refusals(page, console_url, 
     submit(page, "create-form")
     assert page.locator("#agency_id-error").count() == 1
     checked(page, language)
+    page.evaluate("document.querySelector('#create-form input[name=nonce]').value = 'forged.nonce'")
+    choose_rule(page, "lingkungan", "63", "prov-kalimantan-selatan-dinas-pupr")
+    submit(page, "create-form")  # a stale form: refused as a whole, said at the top and above the fields
+    assert page.locator(".error-summary li").count() == 1 and page.locator("#rule-form-error").count() == 1
+    checked(page, language)
     choose_rule(page, "lingkungan", "63", "prov-kalimantan-selatan-dinas-pupr")
     submit(page, "create-form")
     assert page.url == f"{root}/staf/aturan" and page.locator("#notice").count() == 1
