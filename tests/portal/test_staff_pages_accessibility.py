@@ -1,0 +1,294 @@
+"""The newest staff pages in headless Chromium, over a real routing server with the demo directory: the
+agency directory (the list, an agency's page, the CSV import and its dry run), the routing rules (the
+list, adding and editing a rule) and the password pages (changing one's own, the result of a reset).
+Each, in Indonesian and in English, and each form refused, has no accessibility violation of impact
+serious or critical as axe-core finds them; the add-rule form is used with the keyboard alone."""
+
+import psycopg
+import pytest
+
+from services.plumbing import identity
+from tests.portal.test_browser_accessibility import assert_accessible
+from tests.portal.test_routing_consoles import console_url  # noqa: F401 (fixture)
+from tests.portal.test_staff_sign_in import PASSWORD, PUPR, staff  # noqa: F401 (fixture)
+
+NEW_PASSWORD = "kata-sandi-baru-1708"
+LANGUAGES = ["id", "en"]
+
+
+@pytest.fixture
+def page(open_page):
+    return open_page(axe=True)
+
+
+@pytest.fixture
+def accounts(staff):
+    staff("admin-nasional", identity.NATIONAL_ADMIN)
+    staff("admin-pupr", identity.AGENCY_ADMIN, PUPR)
+    staff("petugas-pupr", identity.LIAISON_OFFICER, PUPR)
+
+
+def sign_in(page, root: str, username: str, password: str = PASSWORD, language: str = "id") -> None:
+    """Signs in through the form (by its fields' ids, so in either language) and chooses the language."""
+    page.goto(f"{root}/staf/masuk?lang={language}")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    with page.expect_navigation():
+        page.locator("main button[type=submit]").click()
+    assert not page.url.startswith(f"{root}/staf/masuk"), "not signed in"
+
+
+def opened(page, url: str, language: str, status: int = 200) -> None:
+    """Opens the page, checks its answer, its language and what axe finds on it."""
+    response = page.goto(url)
+    assert response.status == status, url
+    checked(page, language)
+
+
+def checked(page, language: str) -> None:
+    """The page is in the language chosen at sign-in (kept in a cookie) and axe finds nothing serious."""
+    assert page.locator("html").get_attribute("lang") == language, page.url
+    assert_accessible(page)
+
+
+def submit(page, form: str) -> None:
+    with page.expect_navigation():
+        page.locator(f"#{form} button[type=submit]").click()
+
+
+# ---- the agency directory ----
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_directory_its_agencies_and_the_import(page, console_url, accounts, language):
+    root = console_url
+    sign_in(page, root, "admin-nasional", language=language)
+    opened(page, f"{root}/staf/direktori", language)
+    assert page.locator("#agencies tbody tr").count() > 1
+    opened(page, f"{root}/staf/direktori?tingkat=ministry&cari=kementerian", language)
+    opened(page, f"{root}/staf/direktori?status=nonaktif", language)
+    assert page.locator("#no-agencies").count() == 1
+    opened(page, f"{root}/staf/direktori?status=mungkin", language, status=400)  # said on the page
+    assert page.locator("#page-message").count() == 1
+
+    opened(page, f"{root}/staf/direktori/instansi/kab-tanah-bumbu", language)
+    assert page.locator("#ancestors a").count() == 3 and page.locator("#units li").count() == 5
+    opened(page, f"{root}/staf/direktori/instansi/{PUPR}", language)
+    assert page.locator("#liaison-officers tbody tr").count() == 2
+    opened(page, f"{root}/staf/direktori/instansi/kab-atlantis", language, status=404)
+
+    page.goto(f"{root}/staf/direktori")
+    submit(page, "import-form")  # no file chosen
+    assert page.locator("#agencies_csv-error").count() == 1
+    checked(page, language)
+    exported = page.request.get(f"{root}/staf/direktori/ekspor/instansi.csv").text()
+    bad = exported + "kab-baru,KAB BARU,,prov-kalimantan-selatan,regency,6399,,\n"
+    page.locator("#agencies_csv").set_input_files(
+        {"name": "instansi.csv", "mimeType": "text/csv", "buffer": bad.encode()})
+    submit(page, "import-form")  # refused, with its lines beside the field
+    assert page.locator("#agencies_csv-error").count() == 1 and page.locator("#import-problems li").count() >= 1
+    checked(page, language)
+
+    renamed = exported.replace("Badan Pengawas Obat dan Makanan", "Badan POM RI")
+    page.locator("#agencies_csv").set_input_files(
+        {"name": "instansi.csv", "mimeType": "text/csv", "buffer": renamed.encode()})
+    submit(page, "import-form")
+    assert page.url == f"{root}/staf/direktori/impor"
+    assert page.locator("#dry-run").count() == 1 and page.locator("#changed li").count() == 1
+    checked(page, language)
+    submit(page, "apply-form")
+    assert page.url == f"{root}/staf/direktori" and page.locator("#notice").count() == 1
+    checked(page, language)
+
+
+# ---- the routing rules ----
+
+def choose_rule(page, category: str, region: str, agency: str) -> None:
+    page.locator("#category").select_option(category)
+    page.locator("#region_code").select_option(region)
+    page.locator("#agency_id").fill(agency)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_rules_adding_and_editing_one_and_their_refusals(page, console_url, accounts, language):
+    root = console_url
+    sign_in(page, root, "admin-nasional", language=language)
+    opened(page, f"{root}/staf/aturan", language)
+    assert page.locator("#rules tbody tr").count() > 1
+    opened(page, f"{root}/staf/aturan?kategori=kesehatan&wilayah=63", language)
+    opened(page, f"{root}/staf/aturan?kategori=banjir", language, status=400)
+    assert page.locator("#page-message").count() == 1
+
+    page.goto(f"{root}/staf/aturan")
+    submit(page, "create-form")  # empty: refused beside the category
+    assert page.locator(".error-summary a[href='#category']").count() == 1
+    assert page.locator("#category-error").count() == 1
+    checked(page, language)
+    choose_rule(page, "kesehatan", "6310", "badan-pom")  # the place of another rule
+    submit(page, "create-form")
+    assert page.locator("#region_code-error").count() == 1
+    checked(page, language)
+    choose_rule(page, "lingkungan", "", "kab-atlantis")  # no such agency
+    submit(page, "create-form")
+    assert page.locator("#agency_id-error").count() == 1
+    checked(page, language)
+    page.evaluate("document.querySelector('#create-form input[name=nonce]').value = 'forged.nonce'")
+    choose_rule(page, "lingkungan", "63", "prov-kalimantan-selatan-dinas-pupr")
+    submit(page, "create-form")  # a stale form: refused as a whole, said at the top and above the fields
+    assert page.locator(".error-summary li").count() == 1 and page.locator("#rule-form-error").count() == 1
+    checked(page, language)
+    choose_rule(page, "lingkungan", "63", "prov-kalimantan-selatan-dinas-pupr")
+    submit(page, "create-form")
+    assert page.url == f"{root}/staf/aturan" and page.locator("#notice").count() == 1
+    checked(page, language)
+
+    page.goto(f"{root}/staf/aturan?kategori=lingkungan")
+    with page.expect_navigation():
+        page.locator("#rules tbody tr a[href^='/staf/aturan/']").click()
+    checked(page, language)
+    choose_rule(page, "kesehatan", "6310", "kab-tanah-bumbu")  # into another rule's place
+    submit(page, "edit-form")
+    assert page.locator("#region_code-error").count() == 1
+    checked(page, language)
+    choose_rule(page, "lingkungan", "6310", "kab-tanah-bumbu")
+    submit(page, "edit-form")
+    assert page.url == f"{root}/staf/aturan" and page.locator("#notice").count() == 1
+    checked(page, language)
+
+
+def focused(page) -> dict:
+    """The element with the keyboard focus: its id, tag, form, and whether its focus outline shows."""
+    return page.evaluate("""() => { const e = document.activeElement, s = getComputedStyle(e);
+        return {id: e.id, tag: e.tagName.toLowerCase(), form: e.form ? e.form.id : "", href: e.getAttribute("href"),
+                outline: s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2}; }""")
+
+
+def tab_through_the_add_form(page) -> list[dict]:
+    """From the top of the page, Tab until the add-rule form's button has the focus: what had it, in order."""
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.keyboard.press("Enter")
+    seen = []
+    for _ in range(300):
+        page.keyboard.press("Tab")
+        seen.append(focused(page))
+        if seen[-1]["form"] == "create-form" and seen[-1]["tag"] == "button":
+            return seen
+    raise AssertionError(f"Tab never reached the button of the add-rule form: {seen[-5:]}")
+
+
+def follow_summary_link(page, message: str) -> str:
+    """Tabs from the top of the page to the error summary's link saying `message` and presses Enter:
+    the id of what then has the focus."""
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # the skip link
+    for _ in range(20):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.closest('.error-summary') !== null"):
+            break
+    else:
+        raise AssertionError("Tab never reached the error summary")
+    link = focused(page)
+    assert (link["tag"], page.evaluate("document.activeElement.textContent"), link["outline"]) == ("a", message, True)
+    page.keyboard.press("Enter")
+    return focused(page)["id"]
+
+
+def test_the_add_rule_form_with_the_keyboard_alone(page, console_url, accounts, database_url):
+    """Tab reaches every field of the form, then its button, each with its focus visible; a refusal is
+    announced in an error summary near the top of the page, whose link takes the focus to the field;
+    the rule is then added without the mouse."""
+    root = console_url
+    sign_in(page, root, "admin-nasional")
+    page.goto(f"{root}/staf/aturan")
+    in_form = [(f["tag"], f["id"], f["outline"]) for f in tab_through_the_add_form(page) if f["form"] == "create-form"]
+    assert in_form == [("select", "category", True), ("select", "region_code", True), ("input", "agency_id", True),
+                       ("button", "", True)]
+
+    with page.expect_navigation():
+        page.keyboard.press("Enter")  # sent empty
+    summary = page.get_by_role("alert").filter(has=page.locator("#error-summary-title"))
+    assert summary.locator("a").all_inner_texts() == ["Pilih kategori dari daftar."]
+    assert page.locator("#category-error").text_content() == "Kesalahan: Pilih kategori dari daftar."
+    assert page.locator("#category").get_attribute("aria-invalid") == "true"
+    assert "category-error" in page.locator("#category").get_attribute("aria-describedby").split()
+    checked(page, "id")
+    assert follow_summary_link(page, "Pilih kategori dari daftar.") == "category"
+    page.keyboard.type("Kesehatan")
+    page.keyboard.press("Tab")
+    assert focused(page)["id"] == "region_code"
+    page.keyboard.type("Kabupaten Tanah Bumbu")  # where a health rule already is
+    page.keyboard.press("Tab")
+    assert focused(page)["id"] == "agency_id"
+    page.keyboard.type("badan-pom")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    already = "Sudah ada aturan untuk kategori dan wilayah ini. Ubah atau hapus aturan itu."
+    summary = page.get_by_role("alert").filter(has=page.locator("#error-summary-title"))
+    assert summary.locator("a").all_inner_texts() == [already]
+    checked(page, "id")
+    assert follow_summary_link(page, already) == "region_code"
+    page.keyboard.type("Provinsi Kalimantan Selatan")
+    page.keyboard.press("Shift+Tab")
+    assert focused(page)["id"] == "category"
+    page.keyboard.type("Lingkungan")  # a category without rules: the province's is free
+    reached = []
+    for _ in range(3):
+        page.keyboard.press("Tab")
+        reached.append(focused(page)["id"] or focused(page)["tag"])
+    assert reached == ["region_code", "agency_id", "button"]
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url == f"{root}/staf/aturan"
+    assert page.locator("#notice").inner_text() == "Aturan ditambahkan."
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT category, region_prefix, agency_id FROM routing.rules WHERE category = "
+                            "'lingkungan'").fetchall() == [("lingkungan", "63", "badan-pom")]
+
+
+# ---- the password pages ----
+
+def change_password(page, current: str, new: str, again: str) -> None:
+    page.locator("#current_password").fill(current)
+    page.locator("#password").fill(new)
+    page.locator("#password_again").fill(again)
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_password_pages_and_their_refusals(page, open_page, console_url, accounts, language):
+    root = console_url
+    sign_in(page, root, "petugas-pupr", language=language)
+    opened(page, f"{root}/staf/kata-sandi", language)
+    assert page.locator("#must-change").count() == 0
+    change_password(page, "", "", "")  # every problem listed
+    assert page.locator(".error-summary li").count() == 2
+    checked(page, language)
+    change_password(page, PASSWORD, NEW_PASSWORD, NEW_PASSWORD + "-lain")
+    assert page.locator("#password_again-error").count() == 1
+    checked(page, language)
+    change_password(page, "bukan-kata-sandinya", NEW_PASSWORD, NEW_PASSWORD)
+    assert page.locator("#current_password-error").count() == 1
+    checked(page, language)
+
+    admin = open_page(axe=True)
+    sign_in(admin, root, "admin-pupr", language=language)
+    admin.goto(f"{root}/staf/akun")
+    with admin.expect_navigation():
+        admin.locator("tr", has_text="petugas-pupr").locator("form[action$='/atur-ulang-sandi'] button").click()
+    assert admin.url.endswith("/atur-ulang-sandi")
+    temporary = admin.locator("#temporary-password").inner_text()
+    checked(admin, language)
+
+    officer = open_page(axe=True)
+    sign_in(officer, root, "petugas-pupr", temporary, language=language)
+    assert officer.url == f"{root}/staf/kata-sandi"
+    assert officer.locator("#must-change").count() == 1
+    checked(officer, language)
+    change_password(officer, temporary, "pendek", "pendek")  # too short
+    assert officer.locator("#password-error").count() == 1 and officer.locator("#must-change").count() == 1
+    checked(officer, language)
+    change_password(officer, temporary, NEW_PASSWORD, NEW_PASSWORD)
+    assert officer.url == f"{root}/staf" and officer.locator("#notice").count() == 1
+    checked(officer, language)
