@@ -27,16 +27,16 @@ from datetime import datetime, timezone
 
 import grpc
 from flask import Blueprint, Flask, abort, make_response, redirect, render_template, request, url_for
-from werkzeug.exceptions import RequestEntityTooLarge, ServiceUnavailable
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from services.plumbing.clock import Clock
 from services.portal import attachment_downloads, forms
 from services.portal.deadlines import DeadlineView, deadline_views
 from services.portal.i18n import N_, _
-from services.portal.intake_client import UNAVAILABLE, IntakeClient, field_violation
+from services.portal.intake_client import IntakeClient, field_violation
 from services.portal.sessions import Sessions
 from services.portal.staff_accounts import AGENCY_ADMIN, AGENCY_ROLES
-from services.portal.staff_session import caller, call_metadata, forbidden, member, requires
+from services.portal.staff_session import call_as_staff, caller, call_metadata, forbidden, member, requires
 from sp4n.intake.v1 import intake_pb2
 from sp4n.routing.v1 import routing_pb2
 from sp4n.sla.v1 import sla_pb2
@@ -302,13 +302,10 @@ def blueprint(*, intake: IntakeClient, sla, routing, sessions: Sessions, clock: 
             form.errors["reason"] = _(REASON_LENGTH, low=DECLINE_REASON[0], high=forms.number(DECLINE_REASON[1]))
             return show(tracking_id, decline=form, nonce=nonce, status=400)
         try:
-            routing.DeclineAssignment(routing_pb2.DeclineAssignmentRequest(
+            call_as_staff(routing, "DeclineAssignment", routing_pb2.DeclineAssignmentRequest(
                 idempotency_key=f"agency-decline:{key}", tracking_id=tracking_id, reason=form.values["reason"]),
-                metadata=call_metadata(), timeout=intake.timeout, wait_for_ready=True)
+                timeout=intake.timeout)
         except grpc.RpcError as e:
-            if e.code() in UNAVAILABLE:
-                log.warning("routing did not answer DeclineAssignment: %s", e.code().name)
-                raise ServiceUnavailable() from None
             if e.code() == grpc.StatusCode.FAILED_PRECONDITION:
                 form.errors[forms.FORM_ERROR] = _(NOT_DECLINABLE)
                 return show(tracking_id, decline=form, nonce=nonce, status=409)
@@ -340,14 +337,10 @@ def blueprint(*, intake: IntakeClient, sla, routing, sessions: Sessions, clock: 
         if form.errors:
             return show(tracking_id, dispatch=form, nonce=nonce, status=400)
         try:
-            routing.DispatchReport(routing_pb2.DispatchReportRequest(
+            call_as_staff(routing, "DispatchReport", routing_pb2.DispatchReportRequest(
                 idempotency_key=f"agency-dispatch:{key}", tracking_id=tracking_id,
-                agency_id=form.values["agency_id"], note=form.values["note"]),
-                metadata=call_metadata(), timeout=intake.timeout, wait_for_ready=True)
+                agency_id=form.values["agency_id"], note=form.values["note"]), timeout=intake.timeout)
         except grpc.RpcError as e:
-            if e.code() in UNAVAILABLE:
-                log.warning("routing did not answer DispatchReport: %s", e.code().name)
-                raise ServiceUnavailable() from None
             if e.code() == grpc.StatusCode.FAILED_PRECONDITION:
                 form.errors[forms.FORM_ERROR] = _(NOT_DISPATCHABLE)
                 return show(tracking_id, dispatch=form, nonce=nonce, status=409)

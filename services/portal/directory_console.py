@@ -12,17 +12,18 @@ checked, and routing checks it again.
 
 import base64
 import binascii
+import functools
 import logging
 
 import grpc
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
-from werkzeug.exceptions import RequestEntityTooLarge, ServiceUnavailable
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from services.portal import forms, regions
 from services.portal.i18n import N_, _
-from services.portal.intake_client import UNAVAILABLE, violation
+from services.portal.intake_client import violation
 from services.portal.sessions import Sessions
-from services.portal.staff_session import call_metadata, forbidden, requires
+from services.portal.staff_session import call_as_staff, requires
 from sp4n.routing.v1 import routing_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -67,25 +68,8 @@ def level_name(level: str) -> str:
 
 
 def routing_caller(routing, timeout: float):
-    """`call(method, message)`: routing's `method` as the signed-in staff member. Unreachable: 503;
-    PERMISSION_DENIED: the 403 page; NOT_FOUND: 404; other refusals are the caller's to show."""
-
-    def call(method: str, message):
-        if routing is None:
-            raise ServiceUnavailable()
-        try:
-            return getattr(routing, method)(message, timeout=timeout, wait_for_ready=True, metadata=call_metadata())
-        except grpc.RpcError as e:
-            if e.code() in UNAVAILABLE:
-                log.warning("routing did not answer %s: %s", method, e.code().name)
-                raise ServiceUnavailable() from None
-            if e.code() == grpc.StatusCode.PERMISSION_DENIED:
-                abort(make_response(forbidden()))
-            if e.code() == grpc.StatusCode.NOT_FOUND:
-                abort(404)
-            raise
-
-    return call
+    """`call(method, message)`: routing's `method` as the signed-in staff member (staff_session.call_as_staff)."""
+    return functools.partial(call_as_staff, routing, timeout=timeout)
 
 
 def blueprint(*, routing, sessions: Sessions, nonces: forms.Nonces, timeout: float = 5.0) -> Blueprint:

@@ -4,16 +4,21 @@ The session (services.portal.sessions) holds only the account's id; the account 
 request, so that a disabled account's sessions stop working at once and a changed role applies at
 once. Pages guard themselves with `requires(*roles)`: a visitor who is not signed in is sent to
 sign in (303), a member without one of the roles gets the 403 page, and a member signed in with a
-temporary password (after a reset) is sent to set their own (303) from every page but that one. Calls to services act for the
-member with `call_metadata()`: the signed caller identity "staff:<id>" with its role and agency.
+temporary password (after a reset) is sent to set their own (303) from every page but that one. Calls to
+services act for the member with `call_metadata()`: the signed caller identity "staff:<id>" with its
+role and agency; `call_as_staff` makes such a call and turns what a page cannot say into its page.
 """
 
 import functools
+import logging
 
-from flask import Flask, current_app, g, redirect, render_template, request, url_for
+import grpc
+from flask import Flask, abort, current_app, g, make_response, redirect, render_template, request, url_for
+from werkzeug.exceptions import ServiceUnavailable
 
 from services.plumbing import channels, identity
 from services.plumbing.errors import Unauthenticated
+from services.portal.intake_client import UNAVAILABLE
 from services.portal.sessions import Sessions
 from services.portal.staff_accounts import StaffAccount
 from services.portal.staff_service import SESSION_ENTRY, StaffService
@@ -23,6 +28,8 @@ OWN_PASSWORD = "staff_accounts.own_password"  # the page a temporary password le
 EXTENSION = "sp4n_staff"
 NEXT = "lanjut"  # where sign-in leads afterwards: a staff page only
 MAX_NEXT = 500
+
+log = logging.getLogger(__name__)
 
 
 class StaffSessions:
@@ -95,6 +102,25 @@ def call_metadata() -> list[tuple[str, str]]:
 def forbidden():
     """The 403 page: signed in, but not allowed this."""
     return render_template("staff_forbidden.html"), 403
+
+
+def call_as_staff(stub, method: str, message, *, timeout: float):
+    """`method` of `stub` (a service's gRPC stub) as the signed-in staff member. A service that does not
+    answer is the 503 page, PERMISSION_DENIED the 403 page, NOT_FOUND the 404 page; any other refusal is
+    raised for the page to say next to what it concerns."""
+    if stub is None:
+        raise ServiceUnavailable()
+    try:
+        return getattr(stub, method)(message, timeout=timeout, wait_for_ready=True, metadata=call_metadata())
+    except grpc.RpcError as e:
+        if e.code() in UNAVAILABLE:
+            log.warning("%s did not answer: %s", method, e.code().name)
+            raise ServiceUnavailable() from None
+        if e.code() == grpc.StatusCode.PERMISSION_DENIED:
+            abort(make_response(forbidden()))
+        if e.code() == grpc.StatusCode.NOT_FOUND:
+            abort(404)
+        raise
 
 
 def safe_next(value: str | None) -> str:

@@ -15,16 +15,15 @@ import logging
 from datetime import datetime, timezone
 
 import grpc
-from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
-from werkzeug.exceptions import ServiceUnavailable
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from services.plumbing.clock import Clock
 from services.portal import deadlines, forms
 from services.portal.i18n import N_, _
 from services.portal.deadlines import time_left
-from services.portal.intake_client import UNAVAILABLE, violation
+from services.portal.intake_client import violation
 from services.portal.sessions import Sessions
-from services.portal.staff_session import call_metadata, forbidden, requires
+from services.portal.staff_session import call_as_staff, requires
 from sp4n.intake.v1 import intake_pb2
 from sp4n.routing.v1 import routing_pb2
 from sp4n.sla.v1 import sla_pb2
@@ -148,19 +147,7 @@ def blueprint(*, verification, routing, intake, sessions: Sessions, nonces: form
         return soon
 
     def call(stub, method: str, message):
-        if stub is None:
-            raise ServiceUnavailable()
-        try:
-            return getattr(stub, method)(message, timeout=timeout, wait_for_ready=True, metadata=call_metadata())
-        except grpc.RpcError as e:
-            if e.code() in UNAVAILABLE:
-                log.warning("%s did not answer: %s", method, e.code().name)
-                raise ServiceUnavailable() from None
-            if e.code() == grpc.StatusCode.PERMISSION_DENIED:
-                abort(make_response(forbidden()))
-            if e.code() == grpc.StatusCode.NOT_FOUND:
-                abort(404)
-            raise
+        return call_as_staff(stub, method, message, timeout=timeout)
 
     def now() -> datetime:
         return clock.now().astimezone(timezone.utc)

@@ -18,7 +18,10 @@ from services.plumbing.grpc_server import GrpcServer
 from services.portal import web
 from services.portal.http_server import HttpServer
 from services.portal.regions import Region, Regions
+from services.routing import demo
+from services.routing import grpc_api as routing_api
 from services.routing.regions import read_regions
+from services.routing.service import RoutingService
 from sp4n.intake.v1 import intake_pb2_grpc
 from sp4n.notify.v1 import notify_pb2_grpc
 from sp4n.routing.v1 import routing_pb2_grpc
@@ -108,6 +111,22 @@ def make_app(pool, clock):
     yield make
     for channel in opened:
         channel.close()
+
+
+@pytest.fixture
+def demo_routing(pool, clock) -> RoutingService:
+    """routing with the reference list of regions and the demo directory and rules, as `make run` has it."""
+    routing = RoutingService(pool=pool, clock=clock)
+    routing.ensure_national_desk()  # the suite empties every table between tests
+    routing.load_regions()
+    demo.load(pool)
+    return routing
+
+
+@pytest.fixture
+def routing_address(grpc_address, demo_routing) -> str:
+    """A real routing server over `demo_routing`."""
+    return grpc_address("routing", routing_api.register(demo_routing))
 
 
 @pytest.fixture

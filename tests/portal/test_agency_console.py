@@ -15,9 +15,6 @@ import pytest
 from services.plumbing import identity
 from services.plumbing.errors import NotFound
 from services.portal import forms
-from services.routing import demo
-from services.routing import grpc_api as routing_api
-from services.routing.service import RoutingService
 from services.sla.calendar import WorkingCalendar
 from sp4n.intake.v1 import intake_pb2 as pb
 from sp4n.routing.v1 import routing_pb2, routing_pb2_grpc
@@ -31,20 +28,6 @@ from tests.portal.test_staff_sign_in import DINKES, PUPR, signed_in, staff  # no
 PUPR_NAME = "Dinas PUPR Kabupaten Tanah Bumbu"
 DINKES_NAME = "Dinas Kesehatan Kabupaten Tanah Bumbu"
 REASON = "Jalan desa ini kewenangan Dinas PUPR Provinsi, bukan kabupaten."
-
-
-@pytest.fixture
-def routing(pool, clock):
-    service = RoutingService(pool=pool, clock=clock)
-    service.ensure_national_desk()
-    service.load_regions()
-    demo.load(pool)
-    return service
-
-
-@pytest.fixture
-def routing_address(grpc_address, routing):
-    return grpc_address("routing", routing_api.register(routing))
 
 
 @pytest.fixture
@@ -339,14 +322,14 @@ def test_a_follow_up_with_files_sent_twice_is_posted_once(assigned, liaison, int
 
 # Decline
 
-def test_a_decline_reaches_routing(assigned, liaison, routing, database_url):
+def test_a_decline_reaches_routing(assigned, liaison, demo_routing, database_url):
     tracking_id = assigned()
     response = liaison.post(f"/staf/instansi/{tracking_id}/tolak",
                             data=decline_form(liaison, tracking_id, reason=REASON))
     assert (response.status_code, response.headers["Location"]) == (303, "/staf/instansi")
     assert latest_assignment(database_url, tracking_id) == (PUPR, REASON)
     with pytest.raises(NotFound):
-        routing.assignment(caller=identity.Caller("sla", identity.SERVICE), tracking_id=tracking_id)
+        demo_routing.assignment(caller=identity.Caller("sla", identity.SERVICE), tracking_id=tracking_id)
     assert "dikembalikan untuk dirutekan ulang" in text_of(liaison.get("/staf/instansi"))
 
 

@@ -10,11 +10,7 @@ import psycopg
 import pytest
 
 from services.plumbing.identity import AGENCY_ADMIN, LIAISON_OFFICER, NATIONAL_ADMIN, PROCESS_ANALYST
-from services.portal.http_server import HttpServer
 from services.routing import demo
-from services.routing import grpc_api as routing_api
-from services.routing.service import RoutingService
-from tests.portal.conftest import Visitor
 from tests.portal.test_pages import field_message, hidden_in, page, text_of
 from tests.portal.test_staff_sign_in import PUPR, signed_in, staff  # noqa: F401 (fixture)
 
@@ -22,31 +18,9 @@ OTHER_ROLES = (AGENCY_ADMIN, LIAISON_OFFICER, PROCESS_ANALYST)
 
 
 @pytest.fixture
-def console_url(grpc_address, make_app, intake_address, others_address, pool, clock):
-    """The portal, served by waitress, over a real routing server with the demo directory and rules."""
-    routing = RoutingService(pool=pool, clock=clock)
-    routing.ensure_national_desk()  # the suite empties every table between tests
-    routing.load_regions()
-    demo.load(pool)
-    app = make_app(intake_address, others_address, others_address,
-                   routing=grpc_address("routing", routing_api.register(routing)))
-    server = HttpServer(app, host="127.0.0.1", port=0, grace=2.0)
-    server.start()
-    yield server.url
-    server.stop()
-
-
-@pytest.fixture
-def visitor(console_url):
-    made = []
-
-    def visit() -> Visitor:
-        made.append(Visitor(console_url))
-        return made[-1]
-
-    yield visit
-    for v in made:
-        v.http.close()
+def app(make_app, intake_address, others_address, routing_address):
+    """The portal over a real routing server with the demo directory and rules."""
+    return make_app(intake_address, others_address, others_address, routing=routing_address)
 
 
 @pytest.fixture

@@ -9,10 +9,6 @@ import psycopg
 import pytest
 
 from services.plumbing.identity import AGENCY_ADMIN, LIAISON_OFFICER, NATIONAL_ADMIN, PROCESS_ANALYST
-from services.routing import demo
-from services.routing import grpc_api as routing_api
-from services.portal.http_server import HttpServer
-from services.routing.service import RoutingService
 from services.sla.calendar import WorkingCalendar
 from services.verification import grpc_api as verification_api
 from services.verification.service import VerificationService
@@ -20,7 +16,6 @@ from sp4n.sla.v1 import sla_pb2
 from sp4n.verification.v1 import verification_pb2 as vpb
 from sp4n.verification.v1 import verification_pb2_grpc
 from tests.intake.reports import T0, at, submit
-from tests.portal.conftest import Visitor
 from tests.portal.test_pages import field_message, hidden_in, page, text_of
 from tests.portal.test_staff_sign_in import PUPR, signed_in, staff  # noqa: F401 (fixture)
 from tests.support import service_caller
@@ -34,33 +29,10 @@ def verification_address(grpc_address, pool, clock):
 
 
 @pytest.fixture
-def console_url(grpc_address, make_app, intake_address, others_address, verification_address, pool, clock):
-    """The portal, served by waitress, over real intake, verification and routing (with the demo directory)."""
-    routing = RoutingService(pool=pool, clock=clock)
-    routing.ensure_national_desk()  # the suite empties every table between tests
-    routing.load_regions()
-    demo.load(pool)
-    routing_address = grpc_address("routing", routing_api.register(routing))
-    app = make_app(intake_address, others_address, others_address, routing=routing_address,
-                   verification=verification_address)
-    server = HttpServer(app, host="127.0.0.1", port=0, grace=2.0)
-    server.start()
-    yield server.url
-    server.stop()
-
-
-@pytest.fixture
-def visitor(console_url):
-    """People visiting the console's portal, each with a browser of their own."""
-    made = []
-
-    def visit() -> Visitor:
-        made.append(Visitor(console_url))
-        return made[-1]
-
-    yield visit
-    for v in made:
-        v.http.close()
+def app(make_app, intake_address, others_address, verification_address, routing_address):
+    """The portal over real intake, verification and routing (with the demo directory)."""
+    return make_app(intake_address, others_address, others_address, routing=routing_address,
+                    verification=verification_address)
 
 
 @pytest.fixture
