@@ -9,11 +9,16 @@ import pytest
 
 from services.plumbing import identity
 from tests.portal.test_browser_accessibility import assert_accessible
-from tests.portal.test_routing_consoles import console_url  # noqa: F401 (fixture)
 from tests.portal.test_staff_sign_in import PASSWORD, PUPR, staff  # noqa: F401 (fixture)
 
 NEW_PASSWORD = "kata-sandi-baru-1708"
 LANGUAGES = ["id", "en"]
+
+
+@pytest.fixture
+def app(make_app, intake_address, others_address, routing_address):
+    """The portal over a real routing server with the demo directory and rules."""
+    return make_app(intake_address, others_address, others_address, routing=routing_address)
 
 
 @pytest.fixture
@@ -59,8 +64,8 @@ def submit(page, form: str) -> None:
 # ---- the agency directory ----
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_directory_its_agencies_and_the_import(page, console_url, accounts, language):
-    root = console_url
+def test_the_directory_its_agencies_and_the_import(page, portal_url, accounts, language):
+    root = portal_url
     sign_in(page, root, "admin-nasional", language=language)
     opened(page, f"{root}/staf/direktori", language)
     assert page.locator("#agencies tbody tr").count() > 1
@@ -109,8 +114,8 @@ def choose_rule(page, category: str, region: str, agency: str) -> None:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_rules_adding_and_editing_one_and_their_refusals(page, console_url, accounts, language):
-    root = console_url
+def test_the_rules_adding_and_editing_one_and_their_refusals(page, portal_url, accounts, language):
+    root = portal_url
     sign_in(page, root, "admin-nasional", language=language)
     opened(page, f"{root}/staf/aturan", language)
     assert page.locator("#rules tbody tr").count() > 1
@@ -193,11 +198,11 @@ def follow_summary_link(page, message: str) -> str:
     return focused(page)["id"]
 
 
-def test_the_add_rule_form_with_the_keyboard_alone(page, console_url, accounts, database_url):
+def test_the_add_rule_form_with_the_keyboard_alone(page, portal_url, accounts, database_url):
     """Tab reaches every field of the form, then its button, each with its focus visible; a refusal is
     announced in an error summary near the top of the page, whose link takes the focus to the field;
     the rule is then added without the mouse."""
-    root = console_url
+    root = portal_url
     sign_in(page, root, "admin-nasional")
     page.goto(f"{root}/staf/aturan")
     in_form = [(f["tag"], f["id"], f["outline"]) for f in tab_through_the_add_form(page) if f["form"] == "create-form"]
@@ -257,8 +262,8 @@ def change_password(page, current: str, new: str, again: str) -> None:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_password_pages_and_their_refusals(page, open_page, console_url, accounts, language):
-    root = console_url
+def test_the_password_pages_and_their_refusals(page, open_page, portal_url, accounts, language):
+    root = portal_url
     sign_in(page, root, "petugas-pupr", language=language)
     opened(page, f"{root}/staf/kata-sandi", language)
     assert page.locator("#must-change").count() == 0
