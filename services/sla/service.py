@@ -128,8 +128,11 @@ class SlaService:
                 return self._case(conn, tracking_id), True
             row = repository.lock_instance(conn, tracking_id)
             if row is None:
-                refusal = NotFound(f"no process for report {tracking_id}")
-            elif row["status"] == "failed":
+                # Events come through the producers' outboxes, each on its own: a decision can arrive before
+                # the start that intake's outbox sends (or before the start's transaction commits). Refused
+                # for now and not recorded, so the producer's relay sends it again and it is never lost.
+                raise Unavailable(f"no process for report {tracking_id} yet; send the event again later")
+            if row["status"] == "failed":
                 raise Unavailable(f"report {tracking_id} is retrying a failed step; send the event again later")
             elif message not in row["waiting_for"]:
                 waits = ", ".join(row["waiting_for"]) or "nothing (it has finished)"

@@ -115,10 +115,17 @@ def test_an_event_the_case_does_not_wait_for_is_recorded_and_refused(stub, datab
         assert conn.execute("SELECT outcome FROM sla.events WHERE event_id = 'intake:9'").fetchone() == ("refused",)
 
 
-def test_an_event_for_an_unknown_report_is_not_found(stub):
+def test_an_event_before_its_reports_process_is_sent_again_later_and_then_taken(stub, database_url):
+    """Two outboxes deliver on their own: a decision may come before intake's start. It is refused as
+    UNAVAILABLE (the producer's relay retries) and not recorded, so the retry is not taken for a repeat."""
     with pytest.raises(grpc.RpcError) as e:
         forward(stub)
-    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    assert e.value.code() == grpc.StatusCode.UNAVAILABLE and "send the event again later" in e.value.details()
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM sla.events WHERE event_id = 'verification:1'").fetchone() == (0,)
+    start(stub)
+    answer = forward(stub)
+    assert not answer.repeated_event and list(answer.case.waiting_for) == AWAITING_AGENCY
 
 
 def test_only_the_producer_of_an_event_may_send_it(stub):
