@@ -18,13 +18,15 @@ from services.portal.staff_service import StaffService
 
 log = logging.getLogger(__name__)
 
+TANAH_BUMBU = "kab-tanah-bumbu"
 TANAH_BUMBU_PUPR = "kab-tanah-bumbu-dinas-pupr"
-# (username, role, agency)
+# (username, role, agency). The regency's administrator has units to dispatch reports to.
 ACCOUNTS = (
     ("admin-nasional", NATIONAL_ADMIN, ""),
     ("admin-pupr-tanbu", AGENCY_ADMIN, TANAH_BUMBU_PUPR),
     ("petugas-pupr-tanbu", LIAISON_OFFICER, TANAH_BUMBU_PUPR),
     ("analis", PROCESS_ANALYST, ""),
+    ("admin-tanbu", AGENCY_ADMIN, TANAH_BUMBU),
 )
 
 

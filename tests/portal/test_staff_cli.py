@@ -97,10 +97,11 @@ def test_the_demo_accounts_are_made_once_logged_and_can_sign_in(pool, clock, dat
         ("admin-pupr-tanbu", identity.AGENCY_ADMIN, "kab-tanah-bumbu-dinas-pupr"),
         ("petugas-pupr-tanbu", identity.LIAISON_OFFICER, "kab-tanah-bumbu-dinas-pupr"),
         ("analis", identity.PROCESS_ANALYST, ""),
+        ("admin-tanbu", identity.AGENCY_ADMIN, "kab-tanah-bumbu"),
     ]
     assert [(a.id, p) for a, p in again] == [(a.id, p) for a, p in first]
     lines = [r.getMessage() for r in caplog.records]
-    assert lines[:4] == lines[4:]
+    assert lines[:5] == lines[5:]
     assert lines[0] == f"demo staff account admin-nasional / {first[0][1]} (national_admin)"
     assert lines[1] == f"demo staff account admin-pupr-tanbu / {first[1][1]} (agency_admin, kab-tanah-bumbu-dinas-pupr)"
     for account, password in first:
@@ -123,7 +124,7 @@ def test_a_username_of_another_role_is_not_made_a_demo_account(pool, clock, data
     service.create(None, NewStaffAccount(username="analis", password=PASSWORD, role=identity.NATIONAL_ADMIN))
     with caplog.at_level(logging.WARNING, logger="services.portal.staff_demo"):
         made = staff_demo.ensure(service, IDENTITY_KEY)
-    assert [a.username for a, _ in made] == ["admin-nasional", "admin-pupr-tanbu", "petugas-pupr-tanbu"]
+    assert [a.username for a, _ in made] == ["admin-nasional", "admin-pupr-tanbu", "petugas-pupr-tanbu", "admin-tanbu"]
     assert "analis exists with another role or agency" in caplog.text
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT role FROM portal.staff_accounts WHERE username = 'analis'").fetchone() == (
