@@ -1,10 +1,17 @@
 """Stand-ins for sla and notify, served over real gRPC, that answer for the reports they are given."""
 
+import dataclasses
+
+from services.notify.access import visible_to
+from services.notify.domain import Recipient
 from services.plumbing import identity
-from services.plumbing.errors import NotFound, PermissionDenied
+from services.plumbing.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.sla.domain import may_read_case
 from sp4n.notify.v1 import notify_pb2, notify_pb2_grpc
 from sp4n.sla.v1 import sla_pb2, sla_pb2_grpc
+
+AGENCY_STAFF = (identity.AGENCY_ADMIN, identity.LIAISON_OFFICER)
+DEAD_LETTER_CHANNELS = ("email", "sms", "x")
 
 
 class FakeSla(sla_pb2_grpc.SlaServiceServicer):
@@ -24,13 +31,91 @@ class FakeSla(sla_pb2_grpc.SlaServiceServicer):
         return self.cases[request.tracking_id]
 
 
+@dataclasses.dataclass(frozen=True)
+class _Addressed:
+    """What notify's access rule reads of a notification."""
+    recipient: Recipient
+    agency_id: str
+
+
+def _newest_first(n: notify_pb2.Notification):
+    return (n.created_at.seconds, n.created_at.nanos, n.id)
+
+
+def _page(found: list, page_size: int, page_token: str) -> tuple[list, str]:
+    """A page of `found` by notify's paging rules (default 50, at most 200); the token is an offset."""
+    if page_token and not page_token.isdigit():
+        raise InvalidArgument("page_token", "is not one of notify's")
+    size = min(page_size or 50, 200)
+    start = int(page_token or 0)
+    return found[start:start + size], str(start + size) if start + size < len(found) else ""
+
+
 class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
+    """The notifications it is given (by tracking ID), shown to whom notify shows them (notify's own rule,
+    services.notify.access, by the agency each report is assigned to in `agencies`), with the staff
+    inbox, the dead letters and their resending. Every ResendNotification request is kept in `resends`."""
+
     def __init__(self):
         self.notifications: dict[str, list[notify_pb2.Notification]] = {}
+        self.agencies: dict[str, str] = {}
+        self.resends: list[notify_pb2.ResendNotificationRequest] = []
+        self._resent: dict[str, notify_pb2.Notification] = {}  # by idempotency key
+
+    def everything(self) -> list[notify_pb2.Notification]:
+        return sorted((n for ns in self.notifications.values() for n in ns), key=_newest_first, reverse=True)
 
     def ListNotifications(self, request, context):
-        identity.require_service(identity.current(), "portal")
-        return notify_pb2.ListNotificationsResponse(notifications=self.notifications.get(request.tracking_id, []))
+        caller = identity.current()
+        audience = visible_to(caller, request.tracking_id, assigned_agency=self.agencies.get(request.tracking_id, ""))
+        if audience is None:
+            raise PermissionDenied(f"{caller.role} may not see the notifications of {request.tracking_id}")
+        return notify_pb2.ListNotificationsResponse(notifications=[
+            n for n in self.notifications.get(request.tracking_id, [])
+            if audience(_Addressed(Recipient(n.recipient), n.agency_id))])
+
+    def ListInbox(self, request, context):
+        caller = identity.current()
+        if caller.role in AGENCY_STAFF and caller.agency_id:
+            mine = lambda n: n.recipient == "agency" and n.agency_id == caller.agency_id  # noqa: E731
+        elif caller.role == identity.NATIONAL_ADMIN:
+            mine = lambda n: n.recipient == "national_admins"  # noqa: E731
+        else:
+            raise PermissionDenied(f"{caller.role} has no inbox")
+        found = [n for n in self.everything() if n.channel == "in_app" and mine(n)]
+        shown, next_page = _page(found, request.page_size, request.page_token)
+        return notify_pb2.ListInboxResponse(notifications=shown, next_page_token=next_page)
+
+    def ListDeadLetters(self, request, context):
+        caller = identity.current()
+        if caller.role not in (identity.NATIONAL_ADMIN, identity.SERVICE):
+            raise PermissionDenied(f"{caller.role} may not read the dead letters")
+        if request.channel and request.channel not in DEAD_LETTER_CHANNELS:
+            raise InvalidArgument("channel", "must be email, sms or x")
+        found = [n for n in self.everything()
+                 if n.status == "failed" and (not request.channel or n.channel == request.channel)]
+        shown, next_page = _page(found, request.page_size, request.page_token)
+        return notify_pb2.ListDeadLettersResponse(notifications=shown, next_page_token=next_page)
+
+    def ResendNotification(self, request, context):
+        caller = identity.current()
+        identity.require_role(caller, identity.NATIONAL_ADMIN)
+        self.resends.append(request)
+        if not request.idempotency_key:
+            raise InvalidArgument("idempotency_key", "is required")
+        if request.idempotency_key in self._resent:
+            return self._resent[request.idempotency_key]
+        found = [n for n in self.everything() if n.id == request.notification_id]
+        if not found:
+            raise NotFound(f"no notification {request.notification_id}")
+        notification = found[0]
+        if notification.status != "failed":
+            raise FailedPrecondition(f"notification {notification.id} is not a dead letter")
+        notification.status, notification.attempts, notification.last_error = "pending", 0, ""
+        notification.resends += 1
+        notification.resent_by = caller.subject
+        self._resent[request.idempotency_key] = notification
+        return notification
 
 
 def registrations(sla: FakeSla, notify: FakeNotify):
@@ -40,4 +125,3 @@ def registrations(sla: FakeSla, notify: FakeNotify):
         (lambda server: notify_pb2_grpc.add_NotifyServiceServicer_to_server(notify, server),
          notify_pb2.DESCRIPTOR.services_by_name["NotifyService"].full_name),
     ]
-
