@@ -10,7 +10,8 @@ decide: intake shows an agency only its own reports and never the reporter's ide
 only the assigned agency decline, and only its administrator dispatch. A refusal (PERMISSION_DENIED) is the 403 page and changes nothing;
 a decision on a report no longer waiting for it (FAILED_PRECONDITION) is said on the page.
 
-Deadlines come from sla and are left out when it cannot be reached. A deadline is "due soon" in its
+Deadlines come from sla and the report's notifications addressed to the agency from notify (both asked as
+the staff member); each is left out, saying so, when its service cannot be reached. A deadline is "due soon" in its
 last working day (from sla's due_soon_from: by the Indonesian working-day calendar in the zone of the
 deadline's owner, services.portal.deadlines) and "overdue" once it has passed unmet; the time left to
 an open one is shown beside it.
@@ -34,6 +35,7 @@ from services.portal import attachment_downloads, forms
 from services.portal.deadlines import DeadlineView, deadline_views
 from services.portal.i18n import N_, _
 from services.portal.intake_client import IntakeClient, field_violation
+from services.portal.notification_pages import report_notifications
 from services.portal.sessions import Sessions
 from services.portal.staff_accounts import AGENCY_ADMIN, AGENCY_ROLES
 from services.portal.staff_session import call_as_staff, caller, call_metadata, forbidden, member, requires
@@ -87,13 +89,14 @@ def agency_deadline(deadlines: list[DeadlineView] | None) -> DeadlineView | None
 
 
 def register(app: Flask, *, intake: IntakeClient, sla, routing, sessions: Sessions, clock: Clock,
-             extra_timeout: float) -> None:
-    app.register_blueprint(blueprint(intake=intake, sla=sla, routing=routing, sessions=sessions, clock=clock,
-                                     extra_timeout=extra_timeout, nonces=forms.Nonces(intake.identity_key)))
+             extra_timeout: float, notify=None) -> None:
+    app.register_blueprint(blueprint(intake=intake, sla=sla, notify=notify, routing=routing, sessions=sessions,
+                                     clock=clock, extra_timeout=extra_timeout,
+                                     nonces=forms.Nonces(intake.identity_key)))
 
 
 def blueprint(*, intake: IntakeClient, sla, routing, sessions: Sessions, clock: Clock, extra_timeout: float,
-              nonces: forms.Nonces) -> Blueprint:
+              nonces: forms.Nonces, notify=None) -> Blueprint:
     bp = Blueprint("agency", __name__)
 
     def as_staff(method: str, message):
@@ -124,7 +127,7 @@ def blueprint(*, intake: IntakeClient, sla, routing, sessions: Sessions, clock: 
             return ""
         return _(NOTICES[held["kind"]], id=held["id"], unit=held.get("unit", ""))
 
-    def notify(kind: str, tracking_id: str) -> None:
+    def leave_notice(kind: str, tracking_id: str) -> None:
         sessions.leave_notice(NOTICE, {"kind": kind, "id": tracking_id})
 
     def refused(e: grpc.RpcError):
@@ -222,6 +225,7 @@ def blueprint(*, intake: IntakeClient, sla, routing, sessions: Sessions, clock: 
                                   "assignment")
         units = units_of(account.agency_id) if waiting and account.role == AGENCY_ADMIN else []
         return render_template("agency_report.html", report=report, deadlines=deadlines,
+                               notifications=report_notifications(notify, tracking_id, timeout=extra_timeout),
                                follow_up=follow_up or FollowUpForm(), decline=decline or forms.TextForm(),
                                dispatch=dispatch or forms.TextForm(), units=units, dispatch_note=DISPATCH_NOTE,
                                assignment=assignment if assignment and assignment.matched_by == "dispatch" else None,
@@ -286,7 +290,7 @@ def blueprint(*, intake: IntakeClient, sla, routing, sessions: Sessions, clock: 
                     form.errors["body"] = _(FOLLOW_UP_REFUSED)
                 return show(tracking_id, follow_up=form, nonce=nonce, status=400)
             return refused(e)
-        notify("followed_up", tracking_id)
+        leave_notice("followed_up", tracking_id)
         return redirect(url_for("agency.report", tracking_id=tracking_id, _anchor="riwayat"), 303)
 
     @bp.post("/staf/instansi/<tracking_id>/tolak")
@@ -314,7 +318,7 @@ def blueprint(*, intake: IntakeClient, sla, routing, sessions: Sessions, clock: 
                                           high=forms.number(DECLINE_REASON[1]))
                 return show(tracking_id, decline=form, nonce=nonce, status=400)
             return refused(e)
-        notify("declined", tracking_id)
+        leave_notice("declined", tracking_id)
         return redirect(url_for("agency.inbox"), 303)
 
     @bp.post("/staf/instansi/<tracking_id>/disposisi")

@@ -52,9 +52,15 @@ NOTIFICATION_EVENTS = {
     "duplicate": N_("Laporan ditandai duplikat"),
     "deadline_approaching": N_("Batas waktu segera berakhir"),
     "deadline_missed": N_("Batas waktu terlewati"),
+    "on_hold": N_("Laporan ditunda"),
+    "new_assignment": N_("Laporan baru untuk instansi"),
+    "escalation": N_("Laporan dieskalasi"),
 }
 NOTIFICATION_CHANNELS = {"email": N_("E-mail"), "sms": N_("SMS"), "x": "X", "in_app": N_("Aplikasi")}
-NOTIFICATION_STATUSES = {"pending": N_("Menunggu dikirim"), "sent": N_("Terkirim"), "failed": N_("Gagal dikirim")}
+NOTIFICATION_STATUSES = {"pending": N_("Menunggu dikirim"), "sending": N_("Sedang dikirim"), "sent": N_("Terkirim"),
+                         "failed": N_("Gagal dikirim")}
+NOTIFICATION_RECIPIENTS = {"reporter": N_("Pelapor"), "agency": N_("Instansi"),
+                           "national_admins": N_("Administrator nasional")}
 
 
 def status(value: int) -> str:

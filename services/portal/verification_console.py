@@ -8,7 +8,8 @@ the pages ask it, as the signed-in administrator, and show what it refuses, next
 names or, for a report no longer waiting for a decision, as the page's message. Intake gives the
 reports' text (GetReport, GetReportSummaries) and their candidate duplicates (FindSimilarReports);
 routing the agencies to choose from (ListAgencies); sla when each queued report's deadline is due soon
-(services.portal.deadlines: in its last working day), left unmarked when sla does not answer.
+(services.portal.deadlines: in its last working day), left unmarked when sla does not answer; notify
+the report's notifications (services.portal.notification_pages), left out, saying so, when it does not.
 """
 
 import logging
@@ -22,6 +23,7 @@ from services.portal import deadlines, forms
 from services.portal.i18n import N_, _
 from services.portal.deadlines import time_left
 from services.portal.intake_client import violation
+from services.portal.notification_pages import report_notifications
 from services.portal.sessions import Sessions
 from services.portal.staff_session import call_as_staff, requires
 from sp4n.intake.v1 import intake_pb2
@@ -120,10 +122,10 @@ def verification_deadline(case: sla_pb2.Case) -> sla_pb2.Deadline | None:
 
 
 def blueprint(*, verification, routing, intake, sessions: Sessions, nonces: forms.Nonces, clock: Clock,
-              sla=None, timeout: float = 5.0, extra_timeout: float = 1.0) -> Blueprint:
-    """The console over stubs of verification, routing, intake and sla; calls act for the signed-in
+              sla=None, notify=None, timeout: float = 5.0, extra_timeout: float = 1.0) -> Blueprint:
+    """The console over stubs of verification, routing, intake, sla and notify; calls act for the signed-in
     administrator and wait up to `timeout` for a service to be reachable (sla, whose answer only marks
-    the deadlines due soon, `extra_timeout`)."""
+    the deadlines due soon, and notify, whose report's notifications the page does without, `extra_timeout`)."""
     bp = Blueprint("verification_console", __name__)
 
     def due_soon_of(tracking_ids: list[str]) -> set[str]:
@@ -207,6 +209,7 @@ def blueprint(*, verification, routing, intake, sessions: Sessions, nonces: form
             "verification_report.html", detail=detail, report=report, similar=similar, reasons=reasons,
             agencies=agencies, agency_query=query, form=form, action=action, message=message,
             nonce=nonce or nonces.issue(), left=left, overdue=overdue, waiting=waiting,
+            notifications=report_notifications(notify, tracking_id, timeout=extra_timeout),
             categories=forms.CATEGORIES, outcome_name=outcome_name, queue_status=queue_status,
             similarity_reasons=SIMILARITY_REASONS), status
 

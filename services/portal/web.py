@@ -75,11 +75,12 @@ def create_app(*, intake, sla, notify, routing, identity_key: str, pool: Connect
     tracking.register(app, intake=client, sla=sla, notify=notify, sessions=sessions, nonces=nonces, pool=pool,
                       clock=clock, extra_timeout=extra_timeout)
     staff_pages.register(app, sessions=sessions, pool=pool, clock=clock, identity_key=identity_key)
-    agency_console.register(app, intake=client, sla=sla, routing=routing, sessions=sessions, clock=clock,
-                            extra_timeout=extra_timeout)
+    agency_console.register(app, intake=client, sla=sla, notify=notify, routing=routing, sessions=sessions,
+                            clock=clock, extra_timeout=extra_timeout)
     app.register_blueprint(verification_console.blueprint(verification=verification, routing=routing, intake=intake,
-                                                          sla=sla, sessions=sessions, nonces=nonces, clock=clock,
-                                                          timeout=intake_timeout, extra_timeout=extra_timeout))
+                                                          sla=sla, notify=notify, sessions=sessions, nonces=nonces,
+                                                          clock=clock, timeout=intake_timeout,
+                                                          extra_timeout=extra_timeout))
     app.register_blueprint(directory_console.blueprint(routing=routing, sessions=sessions, nonces=nonces,
                                                        timeout=intake_timeout))
     app.register_blueprint(rules_console.blueprint(routing=routing, sessions=sessions, nonces=nonces,

@@ -17,13 +17,14 @@ from services.plumbing.errors import NotFound
 from services.portal import forms
 from services.sla.calendar import WorkingCalendar
 from sp4n.intake.v1 import intake_pb2 as pb
+from sp4n.notify.v1 import notify_pb2
 from sp4n.routing.v1 import routing_pb2, routing_pb2_grpc
 from sp4n.sla.v1 import sla_pb2
 from tests.intake.reports import ADMIN, SLA, T0, at, forward, reporter, submit
 from tests.portal.conftest import PDF, png
 from tests.portal.test_pages import field_message, hidden, page, text_of
 from tests.support import caller
-from tests.portal.test_staff_sign_in import DINKES, PUPR, signed_in, staff  # noqa: F401 (staff: a fixture)
+from tests.portal.test_staff_sign_in import DINKES, PUPR, sign_in, signed_in, staff  # noqa: F401 (staff: a fixture)
 
 PUPR_NAME = "Dinas PUPR Kabupaten Tanah Bumbu"
 DINKES_NAME = "Dinas Kesehatan Kabupaten Tanah Bumbu"
@@ -36,7 +37,7 @@ def app(make_app, intake_address, others_address, routing_address):
 
 
 @pytest.fixture
-def assigned(intake_stub, routing_address, fake_sla):
+def assigned(intake_stub, routing_address, fake_sla, fake_notify):
     """Submits a report, forwards it to an agency in intake and assigns it in routing, as the lifecycle
     does; sla's stand-in gives it a follow-up deadline `due_in` from now. Returns the tracking ID."""
     channel = grpc.insecure_channel(routing_address)
@@ -52,6 +53,7 @@ def assigned(intake_stub, routing_address, fake_sla):
             idempotency_key=f"assign-{count[0]}", tracking_id=tracking_id, category="infrastruktur",
             region_code="6310", preferred_agency_id=agency_id), metadata=SLA)
         fake_sla.agencies[tracking_id] = agency_id
+        fake_notify.agencies[tracking_id] = agency_id
         fake_sla.cases[tracking_id] = sla_pb2.Case(tracking_id=tracking_id, deadlines=[sla_pb2.Deadline(
             name="follow_up_overdue", due_at=at(T0 + due_in), owner=agency_id, state=state, started_at=at(T0),
             due_soon_from=at(due_soon_from) if due_soon_from else None)])
@@ -188,6 +190,54 @@ def test_the_report_shows_no_reporter_identity_with_its_timeline_replies_and_dea
     assert "Identitas pelapor tidak ditampilkan kepada instansi" in text
     assert "Tanggapan pelapor" in text and "Kapan tepatnya pekerjaan dimulai?" in text
     assert "Batas tindak lanjut instansi" in text
+
+
+def notification(tracking_id: str, id_: str, **fields) -> notify_pb2.Notification:
+    return notify_pb2.Notification(**{"id": id_, "tracking_id": tracking_id, "event": "new_assignment",
+                                      "recipient": "agency", "agency_id": PUPR, "channel": "in_app",
+                                      "status": "sent", "created_at": at(T0), "sent_at": at(T0), **fields})
+
+
+def test_the_report_shows_the_notifications_notify_lets_the_agency_see(assigned, liaison, fake_notify):
+    tracking_id = assigned()
+    fake_notify.notifications[tracking_id] = [
+        notification(tracking_id, "1", event="forwarded", recipient="reporter", agency_id="", channel="email"),
+        notification(tracking_id, "2"),
+        notification(tracking_id, "3", channel="email", status="failed", attempts=6, sent_at=None,
+                     last_error="smtp: 550 mailbox unavailable"),
+        notification(tracking_id, "4", agency_id=DINKES),
+    ]
+    html = page(liaison.get(f"/staf/instansi/{tracking_id}"))
+    rows = [[" ".join(c.text_content().split()) for c in r.xpath("td")]
+            for r in html.xpath("//table[@id='notifications']/tbody/tr")]
+    assert [r[:4] for r in rows] == [
+        ["Laporan baru untuk instansi", "Instansi", "Aplikasi", "Terkirim"],
+        ["Laporan baru untuk instansi", "Instansi", "E-mail",
+         "Gagal dikirim (6 percobaan: smtp: 550 mailbox unavailable)"],
+    ]  # the reporter's and another agency's are not for Dinas PUPR's staff: notify leaves them out
+    assert rows[0][4] == rows[0][5] == "16 Maret 2026, 10.00 WIB" and rows[1][5] == "—"
+
+
+def test_the_report_asks_notify_as_the_staff_member(assigned, liaison, other_liaison, fake_notify):
+    tracking_id = assigned()
+    fake_notify.notifications[tracking_id] = [notification(tracking_id, "1")]
+    fake_notify.agencies[tracking_id] = DINKES  # notify thinks another agency holds it: it refuses Dinas PUPR
+    html = page(liaison.get(f"/staf/instansi/{tracking_id}"))
+    assert html.xpath("//table[@id='notifications']") == []
+    assert html.get_element_by_id("notifications-unavailable") is not None
+
+
+def test_without_notify_the_report_says_its_notifications_cannot_be_shown(make_app, intake_address, others_address,
+                                                                         closed_address, routing_address, serve_app,
+                                                                         assigned, staff):  # noqa: F811
+    tracking_id = assigned()
+    person = serve_app(make_app(intake_address, others_address, closed_address, routing=routing_address))
+    staff("lo-pupr-2", identity.LIAISON_OFFICER, PUPR)
+    assert sign_in(person, "lo-pupr-2").status_code == 303
+    response = person.get(f"/staf/instansi/{tracking_id}")
+    assert response.status_code == 200
+    assert "Notifikasi laporan ini sedang tidak dapat ditampilkan" in text_of(response)
+    assert "Batas tindak lanjut instansi" in text_of(response)  # the rest of the page is there
 
 
 def test_an_anonymous_report_is_shown_as_anonymous(assigned, liaison):

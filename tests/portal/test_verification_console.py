@@ -12,12 +12,13 @@ from services.plumbing.identity import AGENCY_ADMIN, LIAISON_OFFICER, NATIONAL_A
 from services.sla.calendar import WorkingCalendar
 from services.verification import grpc_api as verification_api
 from services.verification.service import VerificationService
+from sp4n.notify.v1 import notify_pb2
 from sp4n.sla.v1 import sla_pb2
 from sp4n.verification.v1 import verification_pb2 as vpb
 from sp4n.verification.v1 import verification_pb2_grpc
 from tests.intake.reports import T0, at, submit
 from tests.portal.test_pages import field_message, hidden_in, page, text_of
-from tests.portal.test_staff_sign_in import PUPR, signed_in, staff  # noqa: F401 (fixture)
+from tests.portal.test_staff_sign_in import PUPR, sign_in, signed_in, staff  # noqa: F401 (fixture)
 from tests.support import service_caller
 
 SLA = service_caller("sla")
@@ -213,6 +214,41 @@ def test_a_reports_page_shows_its_text_reporter_candidates_and_the_forms(admin, 
     flag = other.get_element_by_id("forward-anonymous")
     assert flag.get("checked") is not None and flag.get("disabled") is not None
     assert other.get_element_by_id("forward-confidential").get("disabled") is None
+
+
+def test_a_reports_page_shows_all_its_notifications_with_failed_deliveries_explained(admin, reports, fake_notify):
+    late = reports[0]
+    fake_notify.notifications[late] = [
+        notify_pb2.Notification(id="1", tracking_id=late, event="received", recipient="reporter", channel="sms",
+                                status="sent", attempts=1, created_at=at(T0), sent_at=at(T0)),
+        notify_pb2.Notification(id="2", tracking_id=late, event="deadline_approaching", recipient="national_admins",
+                                channel="email", status="failed", attempts=6, last_error="smtp: connection refused",
+                                created_at=at(T0)),
+        notify_pb2.Notification(id="3", tracking_id=late, event="new_assignment", recipient="agency", agency_id=PUPR,
+                                channel="in_app", status="sent", created_at=at(T0), sent_at=at(T0)),
+    ]
+    html = page(admin.get(f"/staf/verifikasi/{late}"))
+    rows = [[" ".join(c.text_content().split()) for c in r.xpath("td")]
+            for r in html.xpath("//table[@id='notifications']/tbody/tr")]
+    assert [r[:4] for r in rows] == [
+        ["Laporan diterima", "Pelapor", "SMS", "Terkirim"],
+        ["Batas waktu segera berakhir", "Administrator nasional", "E-mail",
+         "Gagal dikirim (6 percobaan: smtp: connection refused)"],
+        ["Laporan baru untuk instansi", "Instansi", "Aplikasi", "Terkirim"],
+    ]
+
+
+def test_without_notify_a_reports_page_says_its_notifications_cannot_be_shown(
+        make_app, intake_address, others_address, closed_address, routing_address, verification_address, serve_app,
+        staff, reports):  # noqa: F811
+    person = serve_app(make_app(intake_address, others_address, closed_address, routing=routing_address,
+                                verification=verification_address))
+    staff("admin-2", NATIONAL_ADMIN)
+    assert sign_in(person, "admin-2").status_code == 303
+    response = person.get(f"/staf/verifikasi/{reports[0]}")
+    assert response.status_code == 200
+    assert page(response).get_element_by_id("notifications-unavailable") is not None
+    assert page(response).xpath("//form[@method='post']")  # the decisions are still there
 
 
 def test_the_agency_list_is_searched_by_name(admin, reports):
