@@ -41,6 +41,8 @@ WORK_PAGES = (
     ("verification_console.queue", N_("Antrean verifikasi"), ("national_admin",)),
     ("directory_console.agencies", N_("Direktori instansi"), ("national_admin",)),
     ("rules_console.rules", N_("Aturan routing"), ("national_admin",)),
+    ("notification_pages.inbox", N_("Kotak pemberitahuan"), ("national_admin", *AGENCY_ROLES)),
+    ("notification_pages.dead_letters", N_("Notifikasi gagal terkirim"), ("national_admin",)),
 )
 
 

@@ -15,8 +15,9 @@ from psycopg_pool import ConnectionPool
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUnavailable
 
 from services.plumbing.clock import Clock, SystemClock
-from services.portal import (accounts, agency_console, directory_console, feed, forms, i18n, labels, open311,
-                            reporter_session, rules_console, staff_pages, tracking, verification_console)
+from services.portal import (accounts, agency_console, directory_console, feed, forms, i18n, labels,
+                            notification_pages, open311, reporter_session, rules_console, staff_pages, tracking,
+                            verification_console)
 from services.portal.i18n import N_, _
 from services.portal.intake_client import IntakeClient, field_violation
 from services.portal.regions import Regions
@@ -81,6 +82,8 @@ def create_app(*, intake, sla, notify, routing, identity_key: str, pool: Connect
                                                           sla=sla, notify=notify, sessions=sessions, nonces=nonces,
                                                           clock=clock, timeout=intake_timeout,
                                                           extra_timeout=extra_timeout))
+    app.register_blueprint(notification_pages.blueprint(notify=notify, intake=intake, sessions=sessions, nonces=nonces,
+                                                        timeout=intake_timeout, extra_timeout=extra_timeout))
     app.register_blueprint(directory_console.blueprint(routing=routing, sessions=sessions, nonces=nonces,
                                                        timeout=intake_timeout))
     app.register_blueprint(rules_console.blueprint(routing=routing, sessions=sessions, nonces=nonces,

@@ -81,15 +81,17 @@ def test_signing_in_leads_to_the_staff_home_showing_who_is_signed_in(admin, visi
     assert home.get_element_by_id("username").text_content() == "admin-nasional"
     assert home.get_element_by_id("role").text_content() == "Administrator nasional"
     assert home.xpath("//main//ul[@class='work-pages']//a/@href") == [
-        "/staf/akun", "/staf/verifikasi", "/staf/direktori", "/staf/aturan"]
+        "/staf/akun", "/staf/verifikasi", "/staf/direktori", "/staf/aturan", "/staf/pemberitahuan",
+        "/staf/notifikasi-gagal"]
     assert menu(person)[-3:-1] == ["Beranda petugas", "Keluar"]
     assert "Halaman petugas" not in text_of(person.get("/"))
 
 
 @pytest.mark.parametrize("role, agency_id, links", [
-    (identity.NATIONAL_ADMIN, "", ["/staf/akun", "/staf/verifikasi", "/staf/direktori", "/staf/aturan"]),
-    (identity.AGENCY_ADMIN, PUPR, ["/staf/akun", "/staf/instansi"]),
-    (identity.LIAISON_OFFICER, PUPR, ["/staf/instansi"]),
+    (identity.NATIONAL_ADMIN, "", ["/staf/akun", "/staf/verifikasi", "/staf/direktori", "/staf/aturan",
+                                   "/staf/pemberitahuan", "/staf/notifikasi-gagal"]),
+    (identity.AGENCY_ADMIN, PUPR, ["/staf/akun", "/staf/instansi", "/staf/pemberitahuan"]),
+    (identity.LIAISON_OFFICER, PUPR, ["/staf/instansi", "/staf/pemberitahuan"]),
     (identity.PROCESS_ANALYST, "", []),
 ])
 def test_the_staff_home_links_only_to_pages_the_role_works_in(staff, visitor, role, agency_id, links):
