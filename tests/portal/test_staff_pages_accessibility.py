@@ -1,13 +1,25 @@
 """The newest staff pages in headless Chromium, over a real routing server with the demo directory: the
 agency directory (the list, an agency's page, the CSV import and its dry run), the routing rules (the
-list, adding and editing a rule) and the password pages (changing one's own, the result of a reset).
-Each, in Indonesian and in English, and each form refused, has no accessibility violation of impact
-serious or critical as axe-core finds them; the add-rule form is used with the keyboard alone."""
+list, adding and editing a rule), the password pages (changing one's own, the result of a reset), and
+the notifications (the inbox, a report's notifications on both consoles' report pages, the dead letters
+and their resending). Each, in Indonesian and in English, and each form refused, has no accessibility
+violation of impact serious or critical as axe-core finds them; the add-rule form is used with the
+keyboard alone."""
 
+from datetime import timedelta
+
+import grpc
 import psycopg
 import pytest
 
 from services.plumbing import identity
+from services.verification import grpc_api as verification_api
+from services.verification.service import VerificationService
+from sp4n.notify.v1 import notify_pb2
+from sp4n.verification.v1 import verification_pb2 as vpb
+from sp4n.verification.v1 import verification_pb2_grpc
+from tests.intake.reports import SLA, T0, at, forward
+from tests.intake.reports import submit as submit_report
 from tests.portal.test_browser_accessibility import assert_accessible
 from tests.portal.test_staff_sign_in import PASSWORD, PUPR, staff  # noqa: F401 (fixture)
 
@@ -16,9 +28,15 @@ LANGUAGES = ["id", "en"]
 
 
 @pytest.fixture
-def app(make_app, intake_address, others_address, routing_address):
-    """The portal over a real routing server with the demo directory and rules."""
-    return make_app(intake_address, others_address, others_address, routing=routing_address)
+def verification_address(grpc_address, pool, clock):
+    return grpc_address("verification", verification_api.register(VerificationService(pool=pool, clock=clock)))
+
+
+@pytest.fixture
+def app(make_app, intake_address, others_address, routing_address, verification_address):
+    """The portal over a real routing server with the demo directory and rules, and a real verification."""
+    return make_app(intake_address, others_address, others_address, routing=routing_address,
+                    verification=verification_address)
 
 
 @pytest.fixture
@@ -297,3 +315,85 @@ def test_the_password_pages_and_their_refusals(page, open_page, portal_url, acco
     change_password(officer, temporary, NEW_PASSWORD, NEW_PASSWORD)
     assert officer.url == f"{root}/staf" and officer.locator("#notice").count() == 1
     checked(officer, language)
+
+
+# ---- the notifications ----
+
+def notification(tracking_id: str, id_: str, minutes: int = 0, **fields) -> notify_pb2.Notification:
+    """An in-app notification of a new report for Dinas PUPR, sent, unless `fields` say otherwise."""
+    return notify_pb2.Notification(**{
+        "id": id_, "tracking_id": tracking_id, "event": "new_assignment", "recipient": "agency", "agency_id": PUPR,
+        "channel": "in_app", "status": "sent", "subject": "Laporan baru untuk instansi Anda",
+        "body": f"Laporan {tracking_id} diteruskan ke instansi Anda.",
+        "created_at": at(T0 + timedelta(minutes=minutes)), "sent_at": at(T0 + timedelta(minutes=minutes)), **fields})
+
+
+@pytest.fixture
+def told(intake_stub, verification_address, fake_notify) -> str:
+    """A report in the verification queue, forwarded to Dinas PUPR, with notifications of every kind (one
+    failed, one for the national administrators); its tracking ID."""
+    tracking_id = submit_report(intake_stub, "web-1")
+    with grpc.insecure_channel(verification_address) as channel:
+        enqueue = vpb.EnqueueReportRequest(idempotency_key="enq-1", tracking_id=tracking_id, submitted_at=at(T0),
+                                           due_at=at(T0 + timedelta(days=3)))
+        verification_pb2_grpc.VerificationServiceStub(channel).EnqueueReport(enqueue, metadata=SLA)
+    forward(intake_stub, tracking_id, agency_id=PUPR)
+    fake_notify.agencies[tracking_id] = PUPR
+    fake_notify.notifications[tracking_id] = [
+        notification(tracking_id, "1", event="received", recipient="reporter", agency_id="", channel="email"),
+        notification(tracking_id, "2", minutes=1),
+        notification(tracking_id, "3", minutes=2, channel="email", status="failed", attempts=6, sent_at=None,
+                     last_error="smtp: 550 mailbox unavailable"),
+        notification(tracking_id, "4", minutes=3, event="deadline_approaching", recipient="national_admins",
+                     agency_id=""),
+    ]
+    return tracking_id
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_inbox_and_a_reports_notifications_on_both_consoles(page, open_page, portal_url, accounts, told,
+                                                                language):
+    root = portal_url
+    sign_in(page, root, "petugas-pupr", language=language)
+    opened(page, f"{root}/staf/pemberitahuan", language)
+    assert page.locator("#inbox tbody tr").count() == 1
+    with page.expect_navigation():
+        page.locator(f"#inbox a[href='/staf/instansi/{told}']").click()
+    assert page.locator("#notifications tbody tr").count() == 2  # the agency's
+    checked(page, language)
+
+    admin = open_page(axe=True)
+    sign_in(admin, root, "admin-nasional", language=language)
+    opened(admin, f"{root}/staf/pemberitahuan", language)
+    assert admin.locator("#inbox tbody tr").count() == 1
+    opened(admin, f"{root}/staf/verifikasi/{told}", language)
+    assert admin.locator("#notifications tbody tr").count() == 4
+    assert admin.locator("#notifications .last-error").count() == 1
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_dead_letters_their_filter_and_resending(page, portal_url, accounts, told, fake_notify, language):
+    root = portal_url
+    sign_in(page, root, "admin-nasional", language=language)
+    opened(page, f"{root}/staf/notifikasi-gagal", language)
+    assert page.locator("#dead-letters tbody tr").count() == 1
+    page.locator("#kanal").select_option("sms")
+    submit(page, "filters")
+    assert page.locator("#empty").count() == 1
+    checked(page, language)
+    opened(page, f"{root}/staf/notifikasi-gagal?kanal=merpati", language, status=400)
+    assert page.locator("#page-message").count() == 1
+
+    page.goto(f"{root}/staf/notifikasi-gagal?kanal=email")
+    failed = fake_notify.notifications[told][2]
+    failed.status = "sent"  # delivered meanwhile: notify refuses to resend it
+    submit(page, f"resend-{failed.id}")
+    assert page.url == f"{root}/staf/notifikasi-gagal?kanal=email"
+    assert page.locator("#notice[role=alert]").count() == 1
+    checked(page, language)
+
+    failed.status = "failed"
+    page.goto(f"{root}/staf/notifikasi-gagal")
+    submit(page, f"resend-{failed.id}")
+    assert page.locator("#notice[role=status]").count() == 1 and page.locator("#empty").count() == 1
+    checked(page, language)
