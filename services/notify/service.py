@@ -2,16 +2,34 @@
 
 from psycopg_pool import ConnectionPool
 
+from dataclasses import dataclass
+
 from services.notify import repository
-from services.notify.domain import (DEFAULT_LANGUAGE, Channel, Contacts, Notification, NotificationRequest,
-                                    Recipient, ReportUnknown, Status, channels_for, check_request,
-                                    check_tracking_id, params_digest)
+from services.notify.domain import (DEFAULT_LANGUAGE, REPORTER_EVENTS, Channel, Contacts, Notification,
+                                    NotificationRequest, Recipient, ReportUnknown, Status, before_id, channels_for,
+                                    check_channel, check_event, check_language, check_params, check_request,
+                                    check_tracking_id, page_limit, page_token, params_digest)
 from services.notify.access import AGENCY_STAFF, visible_to
-from services.notify.templates import Templates
+from services.notify.templates import ROOM, Templates
 from services.plumbing import identity
 from services.plumbing.clock import Clock
 from services.plumbing.identifiers import check_idempotency_key
-from services.plumbing.errors import PermissionDenied
+from services.plumbing.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+
+SAMPLE_TRACKING_ID = "LAP-20261102-0001"  # for a template rendered without a report
+
+
+@dataclass(frozen=True)
+class Preview:
+    subject: str
+    body: str
+    room: int  # SMS and X: how much more would fit; 0 for the others
+
+
+@dataclass(frozen=True)
+class Page:
+    notifications: list[Notification]
+    next_page_token: str
 
 
 class NotifyService:
@@ -84,3 +102,74 @@ class NotifyService:
             raise PermissionDenied(f"role {caller.role} may not see the notifications of report {tracking_id}")
         with self.pool.connection() as conn:
             return [n for n in repository.for_report(conn, tracking_id) if audience(n)]
+
+    def inbox(self, *, caller: identity.Caller, page_size: int = 0, token: str = "") -> Page:
+        """The caller's in-app notifications, newest first: agency staff those addressed to their agency,
+        national administrators those addressed to national administrators."""
+        if caller.role in AGENCY_STAFF and caller.agency_id:
+            recipient, agency_id = Recipient.AGENCY, caller.agency_id
+        elif caller.role == identity.NATIONAL_ADMIN:
+            recipient, agency_id = Recipient.NATIONAL_ADMINS, None
+        else:
+            raise PermissionDenied(f"role {caller.role} has no inbox of notifications")
+        limit, before = page_limit(page_size), before_id(token)
+        with self.pool.connection() as conn:
+            found = repository.inbox(conn, recipient=recipient, agency_id=agency_id, before_id=before, limit=limit + 1)
+        return _page(found, limit)
+
+    def dead_letters(self, *, caller: identity.Caller, channel: str = "", page_size: int = 0, token: str = "") -> Page:
+        """Deliveries given up on, newest first: for national administrators and services."""
+        identity.require_role(caller, identity.NATIONAL_ADMIN, identity.SERVICE)
+        wanted = check_channel(channel) if channel else None
+        limit, before = page_limit(page_size), before_id(token)
+        with self.pool.connection() as conn:
+            found = repository.dead_letters(conn, channel=wanted, before_id=before, limit=limit + 1)
+        return _page(found, limit)
+
+    def resend(self, *, caller: identity.Caller, key: str, notification_id: str) -> Notification:
+        """Puts a dead letter back in the outbox for a first attempt. A national administrator decides
+        this knowing the last error: a delivery whose outcome was unknown may then reach the reporter
+        twice. A repeated key answers with the notification as it is now."""
+        identity.require_role(caller, identity.NATIONAL_ADMIN)
+        check_idempotency_key(key)
+        if not (notification_id.isdigit() and len(notification_id) <= 18):
+            raise InvalidArgument("notification_id", "must be the id of a notification")
+        with self.pool.connection() as conn, conn.transaction():
+            if (earlier := repository.by_resend_key(conn, key)) is not None:
+                if earlier.id != notification_id:
+                    raise InvalidArgument("idempotency_key", "was used to resend another notification")
+                return earlier
+            found = repository.lock(conn, int(notification_id))
+            if found is None:
+                raise NotFound(f"no notification {notification_id}")
+            if found.status is not Status.FAILED:
+                raise FailedPrecondition(f"notification {notification_id} is {found.status.value}, not a dead letter: "
+                                         "only a delivery given up on can be sent again")
+            resent = repository.resend(conn, int(notification_id), key=key, by=caller.subject, now=self.clock.now())
+            repository.wake_delivery(conn)
+            return resent
+
+    def preview(self, *, caller: identity.Caller, event: str, channel: str, language: str,
+                params: dict[str, str]) -> Preview:
+        """An event's template rendered for a channel and language, as an operator checks an edit."""
+        identity.require_role(caller, identity.NATIONAL_ADMIN, identity.PROCESS_ANALYST, identity.SERVICE)
+        check_event(event)
+        wanted = check_channel(channel)
+        check_language(language)
+        check_params(params)
+        tracking_id = params.get("tracking_id") or SAMPLE_TRACKING_ID
+        values = {"tracking_url": f"{self.public_url}/lacak/{tracking_id}", **params, "tracking_id": tracking_id}
+        if wanted in ROOM:
+            if event not in REPORTER_EVENTS:
+                raise InvalidArgument("channel", f"{event} has no {wanted.value} template: SMS and X carry only what "
+                                                 "reporters are told")
+            body = self.templates.render_short(wanted, event, language, values)
+            return Preview("", body, ROOM[wanted](body))
+        rendered = self.templates.render(event, language, values)
+        return Preview(rendered.subject, rendered.body, 0)
+
+
+def _page(found: list[Notification], limit: int) -> Page:
+    """A page of `limit` from `found`, which holds one more when there is a next page."""
+    shown = found[:limit]
+    return Page(shown, page_token(shown[-1]) if len(found) > limit else "")

@@ -8,6 +8,7 @@ import socket
 import threading
 import urllib.parse
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiosmtpd.controller import Controller
 
@@ -160,3 +161,10 @@ def send(stub, tracking_id=TRACKING_ID, event="received", recipient="reporter", 
         idempotency_key=key or f"{tracking_id}:{event}:{recipient}", tracking_id=tracking_id, event=event,
         recipient=recipient, **fields)
     return stub.SendNotification(request, metadata=metadata or SLA)
+
+
+def assert_waits_its_turn(next_attempt_at, now, turn) -> None:
+    """A retry is due after a wait with jitter: in the upper half of its turn (domain.backoff); a few
+    seconds of slack for the time the attempt took."""
+    waited = next_attempt_at - now
+    assert turn / 2 - timedelta(seconds=5) <= waited <= turn + timedelta(seconds=5), (waited, turn)
