@@ -19,7 +19,7 @@ MAX_PARAMS = 20
 MAX_PARAM_VALUE = 500
 
 EVENTS = ("received", "needs_completion", "forwarded", "follow_up_posted", "closed", "archived", "duplicate",
-          "on_hold", "deadline_approaching", "deadline_missed", "new_assignment")
+          "on_hold", "deadline_approaching", "deadline_missed", "new_assignment", "escalation")
 LANGUAGES = ("id", "en")
 DEFAULT_LANGUAGE = "id"  # staff, and reporters who did not choose
 
