@@ -199,7 +199,9 @@ class SmsSender:
     def send(self, request: urllib.request.Request) -> None:
         # Never put the URL in an error: it carries the gateway password and the reporter's number.
         answer = call(request, self.timeout)
-        if answer.status != 202 and not answer.body.startswith("0:"):
+        # Only a 2xx answer is smsbox taking the message (202 "0: Accepted" or "3: Queued"); a proxy's 5xx
+        # page must not count as sent whatever its text says.
+        if not 200 <= answer.status < 300:
             raise NotAccepted(f"the SMS gateway answered HTTP {answer.status}: {answer.body}")
 
 
