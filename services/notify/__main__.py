@@ -11,6 +11,7 @@ from services.notify.templates import Templates
 from services.plumbing import config, process
 from services.plumbing.clock import Clock
 from sp4n.intake.v1 import intake_pb2_grpc
+from sp4n.routing.v1 import routing_pb2_grpc
 
 
 def senders(clock: Clock) -> list[Sender]:
@@ -33,7 +34,8 @@ def senders(clock: Clock) -> list[Sender]:
 
 def build(ctx: process.Context):
     templates = Templates.load()  # a missing or broken template stops the start
-    contacts = IntakeContacts(intake_pb2_grpc.IntakeServiceStub(ctx.channel("intake")))
+    contacts = IntakeContacts(intake_pb2_grpc.IntakeServiceStub(ctx.channel("intake")),
+                              directory=routing_pb2_grpc.RoutingServiceStub(ctx.channel("routing")))
     configured = senders(ctx.clock)
     service = NotifyService(pool=ctx.pool, clock=ctx.clock, templates=templates, contacts=contacts,
                             channels=frozenset(s.channel for s in configured),

@@ -29,7 +29,7 @@ from datetime import timedelta
 from psycopg_pool import ConnectionPool
 
 from services.notify import repository
-from services.notify.domain import Channel, Contacts, ContactUnavailable, ReportUnknown, backoff
+from services.notify.domain import Channel, Contacts, ContactUnavailable, Recipient, ReportUnknown, backoff
 from services.notify.senders import OutcomeUnknown, Refused, Sender, Undeliverable
 from services.plumbing.background import BackgroundWorker
 from services.plumbing.clock import Clock
@@ -131,7 +131,8 @@ class ChannelWorker(BackgroundWorker):
             notification = repository.get(conn, notification_id)
         sender = self.sender
         try:
-            contact = self.contacts.reporter(notification.tracking_id)
+            contact = (self.contacts.reporter(notification.tracking_id) if notification.recipient is Recipient.REPORTER
+                       else self.contacts.staff(notification.recipient, notification.agency_id))
         except ReportUnknown as e:
             return self._fail(notification_id, attempts, str(e))
         except ContactUnavailable as e:

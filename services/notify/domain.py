@@ -92,9 +92,24 @@ class ReporterContact:
     channel_message_id: str = ""  # the SMS or tweet the report came in, to reply to
 
 
+@dataclass(frozen=True)
+class StaffContact:
+    """Where staff notifications go by e-mail: the addresses of the liaison officers the agency directory
+    (routing) lists for the agency, asked each time and never stored. National administrators are
+    reached through the national desk's entry."""
+    emails: tuple[str, ...] = ()
+
+
+NATIONAL_DESK = "nasional"  # the directory's id of the national administrators' desk
+
+
 class Contacts(Protocol):
     def reporter(self, tracking_id: str) -> ReporterContact:
         """The reporter's contact now; ReportUnknown or ContactUnavailable when it cannot be had."""
+
+    def staff(self, recipient: "Recipient", agency_id: str) -> StaffContact:
+        """Where staff notifications to `recipient` (of `agency_id`) go now; ContactUnavailable when the
+        directory cannot be asked."""
 
     def assigned_agency(self, tracking_id: str) -> str:
         """The agency the report is assigned to now (empty: none); ReportUnknown or ContactUnavailable
@@ -156,13 +171,17 @@ def language_of(value: str) -> str:
     return value if value in LANGUAGES else DEFAULT_LANGUAGE
 
 
-def channels_for(recipient: Recipient, event: str, contact: ReporterContact | None,
+def channels_for(recipient: Recipient, event: str, contact: ReporterContact | StaffContact | None,
                  configured: frozenset[Channel]) -> list[Channel]:
     """In-app always, first. A reporter also gets, each when it is configured: e-mail when they left an
     address, and an answer on the channel the report came in by: an SMS to the number it came from, a
-    reply to the tweet."""
+    reply to the tweet. Staff also get e-mail when their agency's liaison officers have addresses
+    (or, `contact` None, when the directory could not say: the delivery asks again)."""
     channels = [Channel.IN_APP]
-    if recipient is not Recipient.REPORTER or contact is None:
+    if recipient is not Recipient.REPORTER:
+        wanted = contact is None or bool(contact.emails)
+        return channels + ([Channel.EMAIL] if wanted and Channel.EMAIL in configured else [])
+    if contact is None:
         return channels
     short = event in REPORTER_EVENTS
     wanted = {Channel.EMAIL: bool(contact.email),

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
 
-from services.notify.domain import Channel, Notification, ReporterContact, gsm7
+from services.notify.domain import Channel, Notification, ReporterContact, StaffContact, gsm7
 from services.plumbing.clock import Clock
 
 _ADDRESS = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
@@ -105,7 +105,12 @@ class EmailSender:
         self.mail_from = mail_from
         self.clock = clock
 
-    def prepare(self, notification: Notification, contact: ReporterContact) -> EmailMessage:
+    def prepare(self, notification: Notification, contact: ReporterContact | StaffContact) -> EmailMessage:
+        if isinstance(contact, StaffContact):  # an agency's liaison officers, all in one message
+            usable = [address for address in contact.emails if _ADDRESS.match(address)]
+            if not usable:
+                raise Undeliverable("the agency directory lists no usable e-mail address of a liaison officer")
+            return self.message(notification, ", ".join(usable))
         if not contact.email:
             raise Undeliverable("the reporter has no e-mail address any more")
         if not _ADDRESS.match(contact.email):

@@ -2,10 +2,12 @@
 
 from psycopg_pool import ConnectionPool
 
+import logging
 from dataclasses import dataclass
 
 from services.notify import repository
-from services.notify.domain import (DEFAULT_LANGUAGE, REPORTER_EVENTS, Channel, Contacts, Notification,
+from services.notify.domain import (DEFAULT_LANGUAGE, REPORTER_EVENTS, Channel, Contacts, ContactUnavailable,
+                                    Notification, StaffContact,
                                     NotificationRequest, Recipient, ReportUnknown, Status, before_id, channels_for,
                                     check_channel, check_event, check_language, check_params, check_request,
                                     check_tracking_id, page_limit, page_token, params_digest)
@@ -15,6 +17,8 @@ from services.plumbing import identity
 from services.plumbing.clock import Clock
 from services.plumbing.identifiers import check_idempotency_key
 from services.plumbing.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+
+log = logging.getLogger(__name__)
 
 SAMPLE_TRACKING_ID = "LAP-20261102-0001"  # for a template rendered without a report
 
@@ -54,10 +58,14 @@ class NotifyService:
         with self.pool.connection() as conn:
             if (earlier := self._earlier(conn, key, request, recipient)) is not None:
                 return earlier
-        # Intake is asked outside any transaction: no lock is held while it answers. Only the language,
-        # the channel the report came by and whether an address exists are used; the contact is not stored.
-        contact = self.contacts.reporter(request.tracking_id) if recipient is Recipient.REPORTER else None
-        language = contact.language if contact else DEFAULT_LANGUAGE
+        # Intake (routing, for staff) is asked outside any transaction: no lock is held while it answers.
+        # Only the language, the channel the report came by and whether an address exists are used; the
+        # contact is not stored.
+        if recipient is Recipient.REPORTER:
+            contact = self.contacts.reporter(request.tracking_id)
+            language = contact.language
+        else:
+            contact, language = self._staff_contact(recipient, request.agency_id), DEFAULT_LANGUAGE
         values = {**(request.params or {}), "tracking_id": request.tracking_id,
                   "tracking_url": f"{self.public_url}/lacak/{request.tracking_id}"}
         rendered = self.templates.render(request.event, language, values)
@@ -81,6 +89,17 @@ class NotifyService:
                 if not in_app:
                     repository.wake_delivery(conn)
             return answer
+
+    def _staff_contact(self, recipient: Recipient, agency_id: str) -> StaffContact | None:
+        """Whether staff can be e-mailed; None when the directory cannot say just now (the e-mail is
+        queued anyway and its delivery asks again): a directory outage must not hold up the lifecycle."""
+        if Channel.EMAIL not in self.channels:
+            return StaffContact()
+        try:
+            return self.contacts.staff(recipient, agency_id)
+        except ContactUnavailable as e:
+            log.warning("e-mail to %s %s queued without knowing its addresses: %s", recipient.value, agency_id, e)
+            return None
 
     @staticmethod
     def _earlier(conn, key: str, request: NotificationRequest, recipient: Recipient) -> Notification | None:
