@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from services.intake.attachments import check_attachments
 from services.intake.domain import (MAX_AGENCY_ID, TITLE_LENGTH, Coordinates, ReporterContact, Submission,
                                     account_number, text)
+from services.plumbing import categories
 from services.plumbing.errors import InvalidArgument
 
 CHANNELS = frozenset({"web", "sms", "x", "app", "open311", "agency"})
@@ -125,7 +126,8 @@ def check_submission(s: Submission, *, now: datetime) -> Submission:
     title = text(s.title, "title", min_length=TITLE_LENGTH[0], max_length=TITLE_LENGTH[1])
     description = text(s.description, "description", min_length=DESCRIPTION_LENGTH[0],
                        max_length=DESCRIPTION_LENGTH[1], multiline=True)
-    category = text(s.category, "category", max_length=MAX_CATEGORY)
+    # Empty for SMS, X and e-mail reports: the verifier chooses.
+    category = categories.check(text(s.category, "category", max_length=MAX_CATEGORY), optional=True)
     region_code = text(s.region_code, "region_code", max_length=4)
     if region_code and not REGION_CODE.fullmatch(region_code):
         raise InvalidArgument("region_code", "must be a BPS province (2 digits) or regency/city (4 digits) code")
@@ -144,3 +146,4 @@ def check_submission(s: Submission, *, now: datetime) -> Submission:
                    channel_message_id=text(s.channel_message_id, "channel_message_id",
                                            max_length=MAX_CHANNEL_MESSAGE_ID),
                    account_id=check_account_id(s.account_id), attachments=check_attachments(s.attachments))
+

@@ -1,10 +1,13 @@
-"""Reporter contact and a report's agency, asked from intake (the only keeper of PII) each time they
-are needed, never stored."""
+"""Reporter contact and a report's agency, asked from intake (the only keeper of PII), and the e-mail
+addresses of an agency's liaison officers, asked from routing's agency directory: each time they are
+needed, never stored."""
 
 import grpc
 
-from services.notify.domain import ContactUnavailable, ReportUnknown, ReporterContact, language_of
+from services.notify.domain import (NATIONAL_DESK, ContactUnavailable, Recipient, ReportUnknown, ReporterContact,
+                                    StaffContact, language_of)
 from sp4n.intake.v1 import intake_pb2, intake_pb2_grpc
+from sp4n.routing.v1 import routing_pb2, routing_pb2_grpc
 
 
 class IntakeContacts:
@@ -13,9 +16,27 @@ class IntakeContacts:
 
     # Shorter than sla's deadline for SendNotification (10 s), so that an intake that does not answer
     # (channels wait for a restarting peer) becomes UNAVAILABLE here rather than a timeout there.
-    def __init__(self, stub: intake_pb2_grpc.IntakeServiceStub, *, timeout: float = 5.0):
+    def __init__(self, stub: intake_pb2_grpc.IntakeServiceStub, *,
+                 directory: routing_pb2_grpc.RoutingServiceStub | None = None, timeout: float = 5.0):
         self.stub = stub
+        self.directory = directory
         self.timeout = timeout
+
+    def staff(self, recipient: Recipient, agency_id: str) -> StaffContact:
+        """The e-mail addresses of the liaison officers of the agency (the national desk for national
+        administrators), as the directory lists them now. An agency the directory does not know has none."""
+        if self.directory is None:
+            return StaffContact()
+        wanted = NATIONAL_DESK if recipient is Recipient.NATIONAL_ADMINS else agency_id
+        try:
+            agency = self.directory.GetAgency(routing_pb2.GetAgencyRequest(agency_id=wanted), timeout=self.timeout)
+        except grpc.RpcError as e:
+            if e.code() == grpc.StatusCode.NOT_FOUND:
+                return StaffContact()
+            raise ContactUnavailable(f"the agency directory did not give {wanted}'s liaison officers: "
+                                     f"{e.code().name}: {e.details()}") from None
+        emails = dict.fromkeys(o.email.strip() for o in agency.liaison_officers if o.email.strip())
+        return StaffContact(tuple(emails))
 
     def reporter(self, tracking_id: str) -> ReporterContact:
         contact = self._ask(self.stub.GetReporterContact,

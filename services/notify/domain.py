@@ -4,6 +4,7 @@ delivering them. Reporter contact is never kept here: it is asked from intake wh
 import enum
 import hashlib
 import json
+import random
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,7 +19,7 @@ MAX_PARAMS = 20
 MAX_PARAM_VALUE = 500
 
 EVENTS = ("received", "needs_completion", "forwarded", "follow_up_posted", "closed", "archived", "duplicate",
-          "on_hold", "deadline_approaching", "deadline_missed", "new_assignment")
+          "on_hold", "deadline_approaching", "deadline_missed", "new_assignment", "escalation")
 LANGUAGES = ("id", "en")
 DEFAULT_LANGUAGE = "id"  # staff, and reporters who did not choose
 
@@ -43,10 +44,10 @@ REPORTER_EVENTS = ("received", "needs_completion", "forwarded", "follow_up_poste
 
 
 class Status(enum.Enum):
-    PENDING = "pending"
+    PENDING = "pending"  # in the outbox: the next attempt is due at next_attempt_at
     SENDING = "sending"  # being handed to the mail server or gateway; the outcome is not recorded yet
     SENT = "sent"
-    FAILED = "failed"
+    FAILED = "failed"  # the dead letter: given up on; listed for staff, who may send it again
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,10 @@ class Notification:
     created_at: datetime
     sent_at: datetime | None
     last_error: str
+    next_attempt_at: datetime | None = None
+    resends: int = 0
+    resent_by: str = ""
+    resent_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -87,9 +92,24 @@ class ReporterContact:
     channel_message_id: str = ""  # the SMS or tweet the report came in, to reply to
 
 
+@dataclass(frozen=True)
+class StaffContact:
+    """Where staff notifications go by e-mail: the addresses of the liaison officers the agency directory
+    (routing) lists for the agency, asked each time and never stored. National administrators are
+    reached through the national desk's entry."""
+    emails: tuple[str, ...] = ()
+
+
+NATIONAL_DESK = "nasional"  # the directory's id of the national administrators' desk
+
+
 class Contacts(Protocol):
     def reporter(self, tracking_id: str) -> ReporterContact:
         """The reporter's contact now; ReportUnknown or ContactUnavailable when it cannot be had."""
+
+    def staff(self, recipient: "Recipient", agency_id: str) -> StaffContact:
+        """Where staff notifications to `recipient` (of `agency_id`) go now; ContactUnavailable when the
+        directory cannot be asked."""
 
     def assigned_agency(self, tracking_id: str) -> str:
         """The agency the report is assigned to now (empty: none); ReportUnknown or ContactUnavailable
@@ -109,8 +129,7 @@ class ContactUnavailable(Unavailable):
 def check_request(request: NotificationRequest) -> Recipient:
     """Refuses a notification that names an unknown event or recipient; returns the recipient."""
     check_tracking_id(request.tracking_id)
-    if request.event not in EVENTS:
-        raise InvalidArgument("event", f"must be one of {', '.join(EVENTS)}")
+    check_event(request.event)
     try:
         recipient = Recipient(request.recipient)
     except ValueError:
@@ -122,7 +141,11 @@ def check_request(request: NotificationRequest) -> Recipient:
         raise InvalidArgument("agency_id", "is required for recipient agency")
     if request.agency_id and not AGENCY_ID.match(request.agency_id):
         raise InvalidArgument("agency_id", "must be an agency id such as kab-tanah-bumbu")
-    params = request.params or {}
+    check_params(request.params or {})
+    return recipient
+
+
+def check_params(params: dict[str, str]) -> dict[str, str]:
     if len(params) > MAX_PARAMS:
         raise InvalidArgument("params", f"at most {MAX_PARAMS}")
     for name, value in params.items():
@@ -130,7 +153,7 @@ def check_request(request: NotificationRequest) -> Recipient:
             raise InvalidArgument("params", f"{name[:40]!r} is not a name like duplicate_of")
         if len(value) > MAX_PARAM_VALUE:
             raise InvalidArgument("params", f"{name} is longer than {MAX_PARAM_VALUE} characters")
-    return recipient
+    return params
 
 
 def params_digest(params: dict[str, str] | None) -> str:
@@ -148,13 +171,17 @@ def language_of(value: str) -> str:
     return value if value in LANGUAGES else DEFAULT_LANGUAGE
 
 
-def channels_for(recipient: Recipient, event: str, contact: ReporterContact | None,
+def channels_for(recipient: Recipient, event: str, contact: ReporterContact | StaffContact | None,
                  configured: frozenset[Channel]) -> list[Channel]:
     """In-app always, first. A reporter also gets, each when it is configured: e-mail when they left an
     address, and an answer on the channel the report came in by: an SMS to the number it came from, a
-    reply to the tweet."""
+    reply to the tweet. Staff also get e-mail when their agency's liaison officers have addresses
+    (or, `contact` None, when the directory could not say: the delivery asks again)."""
     channels = [Channel.IN_APP]
-    if recipient is not Recipient.REPORTER or contact is None:
+    if recipient is not Recipient.REPORTER:
+        wanted = contact is None or bool(contact.emails)
+        return channels + ([Channel.EMAIL] if wanted and Channel.EMAIL in configured else [])
+    if contact is None:
         return channels
     short = event in REPORTER_EVENTS
     wanted = {Channel.EMAIL: bool(contact.email),
@@ -163,9 +190,57 @@ def channels_for(recipient: Recipient, event: str, contact: ReporterContact | No
     return channels + [channel for channel, yes in wanted.items() if yes and channel in configured]
 
 
-def backoff(attempts: int, *, base_seconds: float, max_seconds: float) -> timedelta:
-    """How long to wait after the `attempts`-th failed attempt: doubling from `base_seconds`."""
-    return timedelta(seconds=min(max_seconds, base_seconds * 2 ** max(0, attempts - 1)))
+def backoff(attempts: int, *, base_seconds: float, max_seconds: float, rng: random.Random | None = None) -> timedelta:
+    """How long to wait after the `attempts`-th failed attempt: doubling from `base_seconds` up to
+    `max_seconds`, with "equal jitter": a random point in the upper half of that wait. After an outage
+    the notifications that failed together come back spread over time, not all in the same second,
+    while each still waits at least half its turn."""
+    ceiling = min(max_seconds, base_seconds * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=ceiling / 2 + (rng or random).uniform(0, ceiling / 2))
+
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+def page_limit(page_size: int) -> int:
+    if page_size < 0:
+        raise InvalidArgument("page_size", f"0 (the default, {DEFAULT_PAGE_SIZE}) to {MAX_PAGE_SIZE}")
+    return min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def page_token(last: Notification) -> str:
+    """The token of the page after `last`, in an id-descending list: lists page by id, so that what is
+    added while someone reads (a newer notification) never shifts the pages after."""
+    return f"n{last.id}"
+
+
+def before_id(token: str) -> int | None:
+    """The id a page token names (the next page holds older ones); None for the first page."""
+    if not token:
+        return None
+    if not (token.startswith("n") and token[1:].isdigit() and 0 < len(token) <= 20):
+        raise InvalidArgument("page_token", "must be the next_page_token of a page before")
+    return int(token[1:])
+
+
+def check_channel(value: str) -> Channel:
+    try:
+        return Channel(value)
+    except ValueError:
+        raise InvalidArgument("channel", f"must be one of {', '.join(c.value for c in Channel)}") from None
+
+
+def check_language(value: str) -> str:
+    if value not in LANGUAGES:
+        raise InvalidArgument("language", f"must be one of {', '.join(LANGUAGES)}")
+    return value
+
+
+def check_event(value: str) -> str:
+    if value not in EVENTS:
+        raise InvalidArgument("event", f"must be one of {', '.join(EVENTS)}")
+    return value
 
 
 # How long a short text may be. SMS: at most three concatenated segments, 459 GSM-7 septets (a

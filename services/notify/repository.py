@@ -12,7 +12,8 @@ def _notification(row) -> Notification:
     return Notification(str(row["id"]), row["tracking_id"], row["event"], Recipient(row["recipient"]),
                         row["agency_id"], Channel(row["channel"]), row["language"], row["subject"], row["body"],
                         Status(row["status"]), row["attempts"], row["created_at"], row["sent_at"],
-                        row["last_error"])
+                        row["last_error"], row["next_attempt_at"], row["resends"], row["resent_by"],
+                        row["resent_at"])
 
 
 def get(conn, notification_id: int) -> Notification | None:
@@ -40,6 +41,50 @@ def for_report(conn, tracking_id: str) -> list[Notification]:
     rows = conn.execute("SELECT * FROM notify.notifications WHERE tracking_id = %s ORDER BY id",
                         (tracking_id,)).fetchall()
     return [_notification(r) for r in rows]
+
+
+def inbox(conn, *, recipient: Recipient, agency_id: str | None, before_id: int | None,
+          limit: int) -> list[Notification]:
+    """In-app notifications to `recipient` (of `agency_id` when given), newest first, older than
+    `before_id` when given."""
+    rows = conn.execute(
+        "SELECT * FROM notify.notifications WHERE channel = 'in_app' AND recipient = %s "
+        "AND (%s::text IS NULL OR agency_id = %s) AND (%s::bigint IS NULL OR id < %s) ORDER BY id DESC LIMIT %s",
+        (recipient.value, agency_id, agency_id, before_id, before_id, limit),
+    ).fetchall()
+    return [_notification(r) for r in rows]
+
+
+def dead_letters(conn, *, channel: Channel | None, before_id: int | None, limit: int) -> list[Notification]:
+    """Notifications given up on, newest first, older than `before_id` when given."""
+    rows = conn.execute(
+        "SELECT * FROM notify.notifications WHERE status = 'failed' AND (%s::text IS NULL OR channel = %s) "
+        "AND (%s::bigint IS NULL OR id < %s) ORDER BY id DESC LIMIT %s",
+        (channel and channel.value, channel and channel.value, before_id, before_id, limit),
+    ).fetchall()
+    return [_notification(r) for r in rows]
+
+
+def by_resend_key(conn, key: str) -> Notification | None:
+    row = conn.execute("SELECT * FROM notify.notifications WHERE resend_key = %s", (key,)).fetchone()
+    return _notification(row) if row else None
+
+
+def lock(conn, notification_id: int) -> Notification | None:
+    row = conn.execute("SELECT * FROM notify.notifications WHERE id = %s FOR UPDATE", (notification_id,)).fetchone()
+    return _notification(row) if row else None
+
+
+def resend(conn, notification_id: int, *, key: str, by: str, now: datetime) -> Notification:
+    """Puts a dead letter back in the outbox for a first attempt, due now. The error that killed it is
+    kept in last_error until the next attempt replaces it."""
+    row = conn.execute(
+        "UPDATE notify.notifications SET status = 'pending', attempts = 0, next_attempt_at = %s, "
+        "resends = resends + 1, resent_by = %s, resent_at = %s, resend_key = %s "
+        "WHERE id = %s AND status = 'failed' RETURNING *",
+        (now, by, now, key, notification_id),
+    ).fetchone()
+    return _notification(row)
 
 
 def add(conn, *, key: str | None, tracking_id: str, event: str, recipient: Recipient, agency_id: str,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
 
-from services.notify.domain import Channel, Notification, ReporterContact, gsm7
+from services.notify.domain import Channel, Notification, ReporterContact, StaffContact, gsm7
 from services.plumbing.clock import Clock
 
 _ADDRESS = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
@@ -105,7 +105,12 @@ class EmailSender:
         self.mail_from = mail_from
         self.clock = clock
 
-    def prepare(self, notification: Notification, contact: ReporterContact) -> EmailMessage:
+    def prepare(self, notification: Notification, contact: ReporterContact | StaffContact) -> EmailMessage:
+        if isinstance(contact, StaffContact):  # an agency's liaison officers, all in one message
+            usable = [address for address in contact.emails if _ADDRESS.match(address)]
+            if not usable:
+                raise Undeliverable("the agency directory lists no usable e-mail address of a liaison officer")
+            return self.message(notification, ", ".join(usable))
         if not contact.email:
             raise Undeliverable("the reporter has no e-mail address any more")
         if not _ADDRESS.match(contact.email):
@@ -199,7 +204,9 @@ class SmsSender:
     def send(self, request: urllib.request.Request) -> None:
         # Never put the URL in an error: it carries the gateway password and the reporter's number.
         answer = call(request, self.timeout)
-        if answer.status != 202 and not answer.body.startswith("0:"):
+        # Only a 2xx answer is smsbox taking the message (202 "0: Accepted" or "3: Queued"); a proxy's 5xx
+        # page must not count as sent whatever its text says.
+        if not 200 <= answer.status < 300:
             raise NotAccepted(f"the SMS gateway answered HTTP {answer.status}: {answer.body}")
 
 

@@ -14,6 +14,8 @@ sending it somewhere, or its reports go by region alone.
 from collections.abc import Mapping
 from typing import TypeVar
 
+from services.plumbing.errors import InvalidArgument
+
 # In the order forms offer them; "lainnya" (other) last.
 CODES = ("infrastruktur", "kesehatan", "pendidikan", "perhubungan", "lingkungan", "administrasi-kependudukan",
          "lainnya")
@@ -29,3 +31,11 @@ def labelled(labels: Mapping[str, T]) -> dict[str, T]:
         raise ValueError(f"category labels must name each of {', '.join(CODES)}: "
                          f"missing {missing or 'none'}, not a category {unknown or 'none'}")
     return {code: labels[code] for code in CODES}
+
+
+def check(value: str, field: str = "category", *, optional: bool = False) -> str:
+    """Refuses a category reports do not carry (a rule for it would never match, a filter never find
+    it); empty passes when `optional` (a report the verifier has not categorised yet)."""
+    if (value or not optional) and value not in CODES:
+        raise InvalidArgument(field, f"{value[:40]!r} is not a category reports carry; one of {', '.join(CODES)}")
+    return value

@@ -75,7 +75,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("NOTIFY_SMTP_STARTTLS", "`1` upgrades the SMTP connection with STARTTLS before sending", "0"),
     Setting("NOTIFY_POLL_SECONDS", "how often the delivery worker looks for messages to send", "1.0"),
     Setting("NOTIFY_RETRY_BASE_SECONDS", "first back-off after a failed delivery (doubles per attempt)", "30"),
-    Setting("NOTIFY_MAX_ATTEMPTS", "delivery attempts before a notification is marked failed", "8"),
+    Setting("NOTIFY_MAX_ATTEMPTS", "delivery attempts before a notification becomes a dead letter (failed)", "8"),
+    Setting("NOTIFY_CONCURRENCY", "messages handed over at once on each channel (e-mail, SMS, X)", "4"),
+    Setting("NOTIFY_SEND_TIMEOUT_SECONDS", "how long an SMTP conversation or a gateway request may take before "
+                                           "the attempt counts as failed", "15"),
     Setting("NOTIFY_SMS_GATEWAY_URL", "Kannel smsbox sendsms URL (e.g. http://127.0.0.1:13013/cgi-bin/sendsms); "
                                       "empty: SMS is not sent", ""),
     Setting("NOTIFY_SMS_USER", "sendsms-user name at the SMS gateway", ""),

@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from services.plumbing import categories
 from services.plumbing.errors import FailedPrecondition, InvalidArgument
 from services.plumbing.identifiers import check_tracking_id
 
@@ -175,7 +176,8 @@ def check_decision(request: DecisionRequest) -> DecisionRequest:
         raise InvalidArgument("outcome", "must be forward, needs completion, archive, duplicate or hold")
     check_tracking_id(request.tracking_id)
     request = replace(request, reason=_clean(request.reason, "reason", max_length=MAX_REASON, multiline=True),
-                      category=_clean(request.category, "category", max_length=MAX_CATEGORY),
+                      category=categories.check(_clean(request.category, "category", max_length=MAX_CATEGORY),
+                                                          optional=True),  # empty: the report keeps its own
                       agency_id=_clean(request.agency_id, "agency_id", max_length=MAX_AGENCY_ID),
                       duplicate_of=request.duplicate_of.strip(),
                       title=_clean(request.title, "title", max_length=TITLE_LENGTH[1]))

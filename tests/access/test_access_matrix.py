@@ -105,6 +105,10 @@ sla.RemoveCalendarOverride           Y   Y     -   -   -   -     -   -   -   -  
 sla.ListCalendarOverrides            Y   Y     -   -   -   -     -   -   -   -     -   -   -   -   -   -
 notify.SendNotification              -   -     -   -   -   -     -   -   -   -     -   -   -   -   Y   -
 notify.ListNotifications             Y   -     Y   -   Y   -     Y   -   -   -     Y   Y   Y   Y   Y   Y
+notify.ListInbox                     Y   -     Y   Y   Y   Y     -   -   -   -     -   -   -   -   -   -
+notify.ListDeadLetters               Y   -     -   -   -   -     -   -   -   -     Y   Y   Y   Y   Y   Y
+notify.ResendNotification            Y   -     -   -   -   -     -   -   -   -     -   -   -   -   -   -
+notify.RenderTemplate                Y   Y     -   -   -   -     -   -   -   -     Y   Y   Y   Y   Y   Y
 """
 ALLOWED, DENIED = "allowed", grpc.StatusCode.PERMISSION_DENIED
 
@@ -129,7 +133,8 @@ READS = {
     "intake.FindSimilarReports", "intake.GetReportSummaries", "verification.ListQueue", "verification.GetQueueItem",
     "verification.ListArchiveReasons", "routing.GetAssignment", "routing.GetAgency", "routing.ListAgencies",
     "routing.ListRegions", "routing.GetRegion", "routing.ExportAgencies", "routing.ListRules", "routing.GetRule", "sla.GetCase", "sla.ListProcessVersions",
-    "sla.ListCalendarOverrides", "notify.ListNotifications",
+    "sla.ListCalendarOverrides", "notify.ListNotifications", "notify.ListInbox", "notify.ListDeadLetters",
+    "notify.RenderTemplate",
 }
 # Allowed, these move a report to another agency: each allowed call gets reports of its own.
 REASSIGNING = {"routing.DeclineAssignment"}
@@ -289,6 +294,13 @@ def actions(world: World, report: Report) -> dict[str, tuple]:
             params={"deadline": "uji"})),
         "notify.ListNotifications": lambda: (r.notify.ListNotifications,
                                              notify.ListNotificationsRequest(tracking_id=t)),
+        "notify.ListInbox": lambda: (r.notify.ListInbox, notify.ListInboxRequest()),
+        "notify.ListDeadLetters": lambda: (r.notify.ListDeadLetters, notify.ListDeadLettersRequest()),
+        # No dead letter in this world: an allowed resend is NOT_FOUND, a refused one PERMISSION_DENIED.
+        "notify.ResendNotification": lambda: (r.notify.ResendNotification, notify.ResendNotificationRequest(
+            idempotency_key=key(), notification_id="999999999")),
+        "notify.RenderTemplate": lambda: (r.notify.RenderTemplate, notify.RenderTemplateRequest(
+            event="received", channel="sms", language="id", params={"tracking_id": t})),
     }
 
 

@@ -92,6 +92,12 @@ def test_a_report_goes_from_submission_to_closure(running, mailbox):
     assert forwarded.published
     eventually(lambda: ("forwarded", "email", "sent") in reporter_notifications(running, tracking_id),
                what="the forwarding e-mail")
+    # The agency's liaison officers, as the directory lists them, are e-mailed the new assignment.
+    officers = ["siti.rahmawati@tanahbumbu.example", "agus.setiawan@tanahbumbu.example"]
+    assignment = eventually(lambda: [body for rcpts, body in mailbox.messages
+                                     if sorted(rcpts) == sorted(officers) and tracking_id in body],
+                            what="the new-assignment e-mail to the agency")
+    assert len(assignment) == 1 and "Warga Batulicin" not in assignment[0]
     # sla commits the step after the calls it made: the e-mail may be out before the case shows it.
     eventually(lambda: list(case(running, tracking_id).waiting_for) == AWAITING_AGENCY, what="waiting for the agency")
 

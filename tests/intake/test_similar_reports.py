@@ -141,10 +141,10 @@ def summaries(stub, tracking_ids, metadata=ADMIN):
 
 def test_the_queue_gets_summaries_of_its_reports_in_one_call(stub, clock, source):
     other = report(stub, "other", at=T0 + timedelta(hours=1), clock=clock, title="Lampu jalan padam",
-                   description="Lampu penerangan jalan mati sudah dua minggu.", category="penerangan")
+                   description="Lampu penerangan jalan mati sudah dua minggu.", category="lingkungan")
     found = summaries(stub, [other, "LAP-0000ZZZZ", source, other])
     assert [(s.tracking_id, s.title, s.category, s.region_code) for s in found] == [
-        (other, "Lampu jalan padam", "penerangan", "6310"), (source, POTHOLE["title"], "infrastruktur", "6310")]
+        (other, "Lampu jalan padam", "lingkungan", "6310"), (source, POTHOLE["title"], "infrastruktur", "6310")]
     error = refused(grpc.StatusCode.INVALID_ARGUMENT, summaries, stub, [source] * 501)
     assert field_violation(error) == "tracking_ids"
     for metadata in (LIAISON, PORTAL, SLA):

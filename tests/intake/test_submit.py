@@ -233,3 +233,12 @@ def test_calls_without_a_valid_identity_are_refused(stub):
         with pytest.raises(grpc.RpcError) as e:
             get(stub, "LAP-AAAA0001", metadata)
         assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+@pytest.mark.parametrize("category", ["banjir", "INFRASTRUKTUR", "infrastruktur; DROP TABLE intake.reports"])
+def test_a_category_reports_do_not_carry_is_refused_and_nothing_is_stored(stub, category, database_url):
+    with pytest.raises(grpc.RpcError) as e:
+        stub.SubmitReport(report_request(category=category), metadata=PORTAL)
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and field_violation(e.value) == "category"
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM intake.reports").fetchone()[0] == 0

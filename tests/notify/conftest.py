@@ -15,8 +15,9 @@ from services.plumbing import identity
 from services.plumbing.channels import signed
 from sp4n.intake.v1 import intake_pb2, intake_pb2_grpc
 from sp4n.notify.v1 import notify_pb2_grpc
-from tests.notify.fakes import (MAIL_FROM, PUBLIC_URL, SMS_FROM, SMS_PASSWORD, SMS_USER, X_TOKEN, FakeIntake,
-                                RecordingHttpServer, SmtpServer)
+from sp4n.routing.v1 import routing_pb2, routing_pb2_grpc
+from tests.notify.fakes import (MAIL_FROM, PUBLIC_URL, SMS_FROM, SMS_PASSWORD, SMS_USER, X_TOKEN, FakeDirectory,
+                                FakeIntake, RecordingHttpServer, SmtpServer)
 from tests.support import IDENTITY_KEY
 
 
@@ -39,8 +40,17 @@ def intake(serve):
 
 
 @pytest.fixture
-def contacts(intake):
-    return IntakeContacts(intake.stub, timeout=5)
+def directory(serve):
+    fake = FakeDirectory()
+    channel = serve("routing", (lambda server: routing_pb2_grpc.add_RoutingServiceServicer_to_server(fake, server),
+                                routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name))
+    fake.stub = routing_pb2_grpc.RoutingServiceStub(signed(channel, identity.ServiceSigner("notify", IDENTITY_KEY)))
+    return fake
+
+
+@pytest.fixture
+def contacts(intake, directory):
+    return IntakeContacts(intake.stub, directory=directory.stub, timeout=5)
 
 
 @pytest.fixture

@@ -8,13 +8,16 @@ import socket
 import threading
 import urllib.parse
 from dataclasses import dataclass
+from datetime import timedelta
 
+import grpc
 from aiosmtpd.controller import Controller
 
 from services.plumbing import identity
 from services.plumbing.errors import NotFound
 from sp4n.intake.v1 import intake_pb2, intake_pb2_grpc
 from sp4n.notify.v1 import notify_pb2
+from sp4n.routing.v1 import routing_pb2, routing_pb2_grpc
 from tests.support import service_caller
 
 MAIL_FROM = "noreply@lapor.go.id"
@@ -58,6 +61,30 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
         if request.tracking_id not in self.contacts:
             raise NotFound(f"no report {request.tracking_id}")
         return self.contacts[request.tracking_id]
+
+
+class FakeDirectory(routing_pb2_grpc.RoutingServiceServicer):
+    """routing's GetAgency, answering from `officers` (agency id: e-mail addresses); `failing` makes it
+    answer UNAVAILABLE."""
+
+    def __init__(self):
+        self.officers: dict[str, list[str]] = {
+            "nasional": ["admin.nasional@lapor.example"],
+            "kab-tanah-bumbu-dinas-pupr": ["pengaduan@pupr.tanahbumbu.example", "kasi.jalan@pupr.tanahbumbu.example"],
+            "kab-tanah-bumbu": ["pengaduan@tanahbumbukab.example"]}
+        self.failing = False
+        self.asked: list[str] = []
+
+    def GetAgency(self, request, context):
+        identity.require_service(identity.current(), "notify")
+        self.asked.append(request.agency_id)
+        if self.failing:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "routing is restarting")
+        if request.agency_id not in self.officers:
+            raise NotFound(f"no agency {request.agency_id}")
+        return routing_pb2.Agency(id=request.agency_id, liaison_officers=[
+            routing_pb2.LiaisonOfficer(name=f"Petugas {n}", email=address)
+            for n, address in enumerate(self.officers[request.agency_id])])
 
 
 def free_port() -> int:
@@ -160,3 +187,10 @@ def send(stub, tracking_id=TRACKING_ID, event="received", recipient="reporter", 
         idempotency_key=key or f"{tracking_id}:{event}:{recipient}", tracking_id=tracking_id, event=event,
         recipient=recipient, **fields)
     return stub.SendNotification(request, metadata=metadata or SLA)
+
+
+def assert_waits_its_turn(next_attempt_at, now, turn) -> None:
+    """A retry is due after a wait with jitter: in the upper half of its turn (domain.backoff); a few
+    seconds of slack for the time the attempt took."""
+    waited = next_attempt_at - now
+    assert turn / 2 - timedelta(seconds=5) <= waited <= turn + timedelta(seconds=5), (waited, turn)

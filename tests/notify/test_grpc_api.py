@@ -72,16 +72,19 @@ def test_the_reporter_gets_in_app_only_when_email_is_not_configured(make_stub, d
     assert rows(database_url) == [("in_app", "sent", "reporter", "", "id")]
 
 
-def test_agencies_and_national_administrators_are_notified_in_app_without_asking_intake(stub, intake,
-                                                                                       database_url):
+def test_agencies_and_national_administrators_are_notified_in_app_and_by_email_without_asking_intake(
+        stub, intake, directory, database_url):
     got = send(stub, event="new_assignment", recipient="agency", agency_id="kab-tanah-bumbu-dinas-pupr")
     assert (got.channel, got.status, got.subject) == ("in_app", "sent",
                                                       f"Laporan baru untuk instansi Anda: {TRACKING_ID}")
     send(stub, event="deadline_missed", recipient="national_admins", params={"deadline": "verifikasi"})
+    # E-mail too, as their liaison officers (the national desk's, for national administrators) have addresses.
     assert rows(database_url) == [("in_app", "sent", "agency", "kab-tanah-bumbu-dinas-pupr", "id"),
-                                  ("in_app", "sent", "national_admins", "", "id")]
-    assert intake.callers == []
-    assert 'Batas waktu "verifikasi"' in listed(stub)[1].body
+                                  ("email", "pending", "agency", "kab-tanah-bumbu-dinas-pupr", "id"),
+                                  ("in_app", "sent", "national_admins", "", "id"),
+                                  ("email", "pending", "national_admins", "", "id")]
+    assert intake.callers == [] and directory.asked == ["kab-tanah-bumbu-dinas-pupr", "nasional"]
+    assert 'Batas waktu "verifikasi"' in listed(stub)[2].body
 
 
 def test_params_fill_the_template(stub):
@@ -103,13 +106,14 @@ def test_an_event_is_told_once_per_recipient_and_channel(stub, intake, database_
     assert len(rows(database_url)) == 2 and len(intake.callers) == 1
     a = send(stub, key="a1", event="new_assignment", recipient="agency", agency_id="kab-tanah-bumbu")
     assert send(stub, key="a2", event="new_assignment", recipient="agency", agency_id="kab-tanah-bumbu") == a
-    # After a re-routing the next agency is another recipient, told too.
+    assert len(rows(database_url)) == 4  # in-app and e-mail
+    # After a re-routing the next agency is another recipient, told too (in-app: it lists no e-mail).
     b = send(stub, key="a3", event="new_assignment", recipient="agency", agency_id="kementerian-pupr")
     assert b.id != a.id
-    assert len(rows(database_url)) == 4
+    assert len(rows(database_url)) == 5
     # So is the reporter, when the event names the agency it is about.
     send(stub, key="f2", event="forwarded", agency_id="kementerian-pupr")
-    assert len(rows(database_url)) == 6
+    assert len(rows(database_url)) == 7
 
 
 def test_another_occurrence_of_an_event_with_other_params_is_told_too(stub, database_url):
@@ -120,7 +124,7 @@ def test_another_occurrence_of_an_event_with_other_params_is_told_too(stub, data
     again = send(stub, key="e3", event="deadline_missed", recipient="national_admins",
                  params={"deadline": "tindak lanjut", "agency": "Dinas PUPR"})
     assert follow_up.id != verification.id and again == follow_up
-    assert len(rows(database_url)) == 2
+    assert len(rows(database_url)) == 4  # in-app and e-mail each
 
 
 @pytest.mark.parametrize("request_fields, field", [
@@ -158,8 +162,8 @@ def test_only_the_lifecycle_process_sends(stub, database_url, metadata):
 def test_administrators_and_services_list_a_reports_notifications_and_no_one_unsigned(stub):
     send(stub)
     send(stub, event="new_assignment", recipient="agency", agency_id="kab-tanah-bumbu")
-    assert [n.recipient for n in listed(stub)] == ["reporter", "reporter", "agency"]
-    assert [n.recipient for n in listed(stub, metadata=service_caller("portal"))] == ["reporter"] * 2 + ["agency"]
+    assert [n.recipient for n in listed(stub)] == ["reporter", "reporter", "agency", "agency"]
+    assert [n.recipient for n in listed(stub, metadata=service_caller("portal"))] == ["reporter"] * 2 + ["agency"] * 2
     assert listed(stub, tracking_id="LAP-BBBB0002") == []
     for metadata in [(), [("x-sp4n-caller", "forged.token")]]:
         with pytest.raises(grpc.RpcError) as e:
@@ -188,7 +192,9 @@ def test_agency_staff_see_what_was_sent_to_their_agency_while_the_report_is_thei
     intake.assigned[TRACKING_ID] = "kab-tanah-bumbu"
     for role in ("liaison_officer", "agency_admin"):
         theirs = listed(stub, metadata=caller(role, "staff-1", "kab-tanah-bumbu"))
-        assert [(n.recipient, n.event) for n in theirs] == [("agency", "new_assignment"), ("agency", "deadline_missed")]
+        assert [(n.recipient, n.event, n.channel) for n in theirs] == [
+            ("agency", "new_assignment", "in_app"), ("agency", "new_assignment", "email"),
+            ("agency", "deadline_missed", "in_app"), ("agency", "deadline_missed", "email")]
     # Another agency, even one told of the report before; staff of no agency; process analysts.
     for metadata in (caller("liaison_officer", "lo-2", "kota-banjarmasin"), caller("agency_admin", "aa-3"),
                      caller("process_analyst", "pa-1"), caller("reporter", "account:7")):

@@ -15,12 +15,24 @@ TEMPLATES = Templates.load()
 @pytest.mark.parametrize("event", EVENTS)
 def test_every_event_renders_in_both_languages_with_the_tracking_id(event, language):
     rendered = TEMPLATES.render(event, language, {"tracking_id": "LAP-7K3QX9MA", "agency": "Dinas PUPR",
+                                                   "tracking_url": "https://www.lapor.go.id/lacak/LAP-7K3QX9MA",
                                                    "reason": "alasan", "duplicate_of": "LAP-22222222",
                                                    "deadline": "tindak lanjut", "due_at": "2026-11-05T23:59:59+07:00"})
     assert "LAP-7K3QX9MA" in rendered.subject and "LAP-7K3QX9MA" in rendered.body
     assert "\n" not in rendered.subject and rendered.subject == rendered.subject.strip()
     assert "{" not in rendered.subject + rendered.body
     assert rendered.body.startswith(("Yth. ", "Dear "))  # a generic greeting: no name is ever known here
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_an_escalation_tells_the_parent_agency_which_agency_missed_which_deadline(language):
+    rendered = TEMPLATES.render("escalation", language, {
+        "tracking_id": "LAP-7K3QX9MA", "tracking_url": "https://www.lapor.go.id/lacak/LAP-7K3QX9MA",
+        "agency": "Dinas PUPR Kabupaten Tanah Bumbu", "deadline": "tindak lanjut"})
+    assert "Dinas PUPR Kabupaten Tanah Bumbu" in rendered.subject
+    assert all(value in rendered.body for value in ("Dinas PUPR Kabupaten Tanah Bumbu", '"tindak lanjut"',
+                                                    "https://www.lapor.go.id/lacak/LAP-7K3QX9MA"))
+    assert "escalation" not in REPORTER_EVENTS  # staff are told; a reporter never is
 
 
 @pytest.mark.parametrize("event", EVENTS)

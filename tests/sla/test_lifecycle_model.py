@@ -4,6 +4,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from services.sla.calendar import WorkingCalendar
 from services.sla.engine import Engine, parse_model
@@ -22,6 +23,13 @@ def due(state, timer):
     """When the named timer of a described instance is due."""
     [deadline] = [d for d in state.deadlines if d.name == timer]
     return deadline.due_at
+
+
+def breach_notices(caller):
+    """Who was told of a missed deadline, in order: (event, recipient, agency id, the agency named late)."""
+    return [(p["event"], p["recipient"], p.get("agency_id"), p.get("params", {}).get("agency"))
+            for op, p, _ in caller.calls
+            if op == "notify/SendNotification" and p["event"] in ("deadline_missed", "escalation")]
 
 
 @pytest.fixture
@@ -136,11 +144,47 @@ def test_a_reply_sends_the_report_back_to_the_agency_with_a_fresh_5_day_deadline
     assert caller.notifications().count(("follow_up_posted", "reporter")) == 2
 
 
-def test_a_missed_follow_up_deadline_escalates_and_keeps_waiting(case, caller):
+def test_a_missed_follow_up_deadline_tells_the_agency_national_admins_and_escalates_to_the_parent(case, caller):
     case.decide("forward")
     case.advance(days=8)  # past Monday 9 Nov
-    assert ("deadline_missed", "national_admins") in caller.notifications()
-    assert case.description.waiting_for == AWAITING_AGENCY
+    late = "Agency kab-tanah-bumbu-dinas-pupr"
+    assert breach_notices(caller) == [("deadline_missed", "national_admins", None, late),
+                                      ("deadline_missed", "agency", "kab-tanah-bumbu-dinas-pupr", late),
+                                      ("escalation", "agency", "kab-tanah-bumbu", late)]
+    [escalation] = [p for op, p, _ in caller.calls if p.get("event") == "escalation"]
+    assert escalation["params"] == {"deadline": "tindak lanjut", "agency": late}
+    assert case.description.status == "running"
+    assert case.description.waiting_for == AWAITING_AGENCY  # the agency must still answer
+    assert case.description.stage == "await_follow_up"
+
+
+def test_an_agency_without_a_parent_is_told_and_nobody_above_it_is_escalated_to(case, caller, clock):
+    caller.parents["kab-tanah-bumbu-dinas-pupr"] = ""  # the top of the directory
+    case.decide("forward")
+    assert case.advance(days=8) is None  # no notification to an agency without an id: nothing fails
+    late = "Agency kab-tanah-bumbu-dinas-pupr"
+    assert breach_notices(caller) == [("deadline_missed", "national_admins", None, late),
+                                      ("deadline_missed", "agency", "kab-tanah-bumbu-dinas-pupr", late)]
+    assert case.description.status == "running" and case.description.failed_tasks == []
+    assert case.description.stage == "await_follow_up"
+    # The process goes on as ever: the late follow-up is taken, and the report closes after the quiet period.
+    case.send("follow_up_posted", posted_at=clock.now().isoformat())
+    assert case.description.waiting_for == ["reply_posted"]
+    case.advance(days=20)
+    assert case.description.status == "completed"
+    assert caller.notifications()[-1] == ("closed", "reporter")
+
+
+def test_the_national_desk_is_not_escalated_to_itself(case, caller, clock):
+    case.decide("forward")
+    for agency_id in ("kab-tanah-bumbu-dinas-pupr", "kab-tanah-bumbu"):  # routing falls back to the national desk
+        case.send("agency_declined", agency_id=agency_id, reason="bukan wewenang", declined_at=clock.now().isoformat())
+    case.advance(days=8)
+    assert breach_notices(caller) == [("deadline_missed", "national_admins", None, "Agency nasional"),
+                                      ("deadline_missed", "agency", "nasional", "Agency nasional")]
+    # The desk is told it is late once, as the overdue agency, not escalated to as its own parent.
+    assert not [key for _, _, key in caller.calls if ":escalate_to_parent:" in key]
+    assert case.description.status == "running" and case.description.waiting_for == AWAITING_AGENCY
 
 
 def test_a_missed_verification_deadline_escalates_and_keeps_waiting(case, caller):
@@ -218,16 +262,17 @@ def test_an_agency_that_declines_is_excluded_and_the_next_agency_gets_a_fresh_5_
     assert caller.notifications().count(("new_assignment", "agency")) == 2
 
 
-def test_the_agency_is_reminded_on_its_last_working_day_and_at_breach_parent_and_national_are_told(case, caller):
+def test_the_agency_is_reminded_on_its_last_working_day_and_at_breach_it_national_and_parent_are_told(case, caller):
     case.decide("forward")  # Monday 2 Nov: due Monday 9 Nov, WITA
     case.advance(days=6)  # Sunday 8 Nov: nothing yet
     assert ("deadline_approaching", "agency") not in caller.notifications()
     case.advance(hours=18)  # Monday 9 Nov, 03:00 WIB = 04:00 WITA: the last working day has begun
     assert caller.notifications()[-1] == ("deadline_approaching", "agency")
-    assert ("deadline_missed", "national_admins") not in caller.notifications()
+    assert breach_notices(caller) == []
     case.advance(days=1)  # Tuesday: breached
-    escalations = [(p["recipient"], p.get("agency_id")) for op, p, _ in caller.calls if p.get("event") == "deadline_missed"]
-    assert escalations == [("national_admins", None), ("agency", "kab-tanah-bumbu")]  # and the parent agency
+    assert [(event, recipient, agency_id) for event, recipient, agency_id, _ in breach_notices(caller)] == [
+        ("deadline_missed", "national_admins", None), ("deadline_missed", "agency", "kab-tanah-bumbu-dinas-pupr"),
+        ("escalation", "agency", "kab-tanah-bumbu")]
     assert case.description.waiting_for == AWAITING_AGENCY  # the agency must still answer
 
 
@@ -313,10 +358,9 @@ def test_a_unit_that_misses_the_deadline_is_escalated_to_the_agency_that_dispatc
     case.decide("forward")
     dispatch(case, clock)
     case.advance(days=8)  # past Monday 9 Nov
-    escalations = [(p["recipient"], p.get("agency_id"), p["params"]["agency"]) for op, p, _ in caller.calls
-                   if p.get("event") == "deadline_missed"]
-    assert escalations == [("national_admins", None, f"Unit {UNIT}"),
-                           ("agency", "kab-tanah-bumbu-dinas-pupr", f"Unit {UNIT}")]
+    assert breach_notices(caller) == [("deadline_missed", "national_admins", None, f"Unit {UNIT}"),
+                                      ("deadline_missed", "agency", UNIT, f"Unit {UNIT}"),
+                                      ("escalation", "agency", "kab-tanah-bumbu-dinas-pupr", f"Unit {UNIT}")]
 
 
 def test_a_unit_that_declines_is_excluded_when_the_report_is_routed_again(case, caller, clock):
@@ -331,12 +375,37 @@ def test_a_unit_that_declines_is_excluded_when_the_report_is_routed_again(case, 
 def test_a_dispatch_after_a_missed_deadline_leaves_the_unit_overdue_at_once(case, caller, clock):
     case.decide("forward")
     case.advance(days=8)  # the agency missed Monday 9 Nov
-    assert [p.get("agency_id") for op, p, _ in caller.calls if p.get("event") == "deadline_missed"] == [
-        None, "kab-tanah-bumbu"]
+    assert [(event, agency_id) for event, _, agency_id, _ in breach_notices(caller)] == [
+        ("deadline_missed", None), ("deadline_missed", "kab-tanah-bumbu-dinas-pupr"), ("escalation", "kab-tanah-bumbu")]
     dispatch(case, clock)
-    # The deadline does not move with the report: the unit inherits it, already passed, and the
-    # escalation names the unit, to the agency that dispatched it.
-    missed = [(p.get("agency_id"), p["params"]["agency"]) for op, p, _ in caller.calls
-              if p.get("event") == "deadline_missed"]
-    assert missed[2:] == [(None, f"Unit {UNIT}"), ("kab-tanah-bumbu-dinas-pupr", f"Unit {UNIT}")]
+    # The deadline does not move with the report: the unit inherits it, already passed, is told so, and
+    # the escalation names the unit, to the agency that dispatched it.
+    assert breach_notices(caller)[3:] == [("deadline_missed", "national_admins", None, f"Unit {UNIT}"),
+                                          ("deadline_missed", "agency", UNIT, f"Unit {UNIT}"),
+                                          ("escalation", "agency", "kab-tanah-bumbu-dinas-pupr", f"Unit {UNIT}")]
     assert case.description.waiting_for == AWAITING_AGENCY
+
+
+NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+      "dc": "http://www.omg.org/spec/DD/20100524/DC", "di": "http://www.omg.org/spec/DD/20100524/DI"}
+
+
+def test_the_diagram_draws_every_element_and_every_flow_between_its_ends():
+    """The engine ignores the diagram, but bpmn.io and the analysts need it: an element added without its
+    shape, or a flow drawn from the wrong place, shows only when someone opens the file."""
+    tree = etree.fromstring(MODEL.encode())
+    process = tree.find("bpmn:process", NS)
+    flows = {f.get("id"): (f.get("sourceRef"), f.get("targetRef")) for f in process.findall("bpmn:sequenceFlow", NS)}
+    nodes = {e.get("id") for e in process if etree.QName(e).localname not in ("sequenceFlow", "documentation")}
+    shapes = {s.get("bpmnElement"): [float(s.find("dc:Bounds", NS).get(k)) for k in ("x", "y", "width", "height")]
+              for s in tree.iterfind(".//bpmndi:BPMNShape", NS)}
+    edges = {e.get("bpmnElement"): [(float(w.get("x")), float(w.get("y"))) for w in e.findall("di:waypoint", NS)]
+             for e in tree.iterfind(".//bpmndi:BPMNEdge", NS)}
+    assert set(shapes) == nodes and set(edges) == set(flows)
+
+    def on(point, element):
+        x, y, width, height = shapes[element]
+        return x - 1 <= point[0] <= x + width + 1 and y - 1 <= point[1] <= y + height + 1
+
+    misdrawn = [f for f, (source, target) in flows.items() if not (on(edges[f][0], source) and on(edges[f][-1], target))]
+    assert misdrawn == []

@@ -40,6 +40,14 @@ FORWARD = dict(outcome="forward", decided_at=MONDAY.isoformat(), reason="", reas
 FORWARD_PARAMETERS = {
     "report_lifecycle.issue4": {"tracking_id", "agency_id", "agency_name"},
     "report_lifecycle.issue5": {"tracking_id", "agency_id", "agency_name", "title", "anonymous", "confidential"},
+    "report_lifecycle.issue6": {"tracking_id", "agency_id", "agency_name", "title", "anonymous", "confidential"},
+}
+# What each released version waits for once the report is forwarded: the versions after issue 5 may also be
+# dispatched to a unit.
+AWAITING_AGENCY = {
+    "report_lifecycle.issue4": ["agency_declined", "follow_up_posted"],
+    "report_lifecycle.issue5": ["agency_declined", "follow_up_posted"],
+    "report_lifecycle.issue6": ["agency_declined", "agency_dispatched", "follow_up_posted"],
 }
 
 
@@ -68,7 +76,7 @@ def test_a_saved_instance_of_a_released_version_restores_and_takes_todays_decisi
     assert engine.describe(workflow).waiting_for == saved["waiting_for"] == ["verification_decided"]
     engine.deliver(workflow, "verification_decided", FORWARD)
     assert engine.run(workflow) is None
-    assert engine.describe(workflow).waiting_for == ["agency_declined", "follow_up_posted"]
+    assert engine.describe(workflow).waiting_for == AWAITING_AGENCY[path.stem]
     [params] = forwards(recorder).values()
     assert params["tracking_id"] == "LAP-SAVED001"
 
@@ -115,8 +123,8 @@ def test_an_instance_on_a_released_version_keeps_its_steps_while_new_ones_take_t
     old_case, new_case = forward(stub, "LAP-OLDV0001"), forward(stub, "LAP-NEWV0001")
     assert (old_case.process_version, new_case.process_version) == (old.content_hash, new.content_hash)
     assert old_case.stage == new_case.stage == "await_follow_up"
-    # The old version waits as it did; the new one may also be dispatched to a unit.
-    assert list(old_case.waiting_for) == ["agency_declined", "follow_up_posted"]
+    # Each version waits as it did; the newest may also be dispatched to a unit.
+    assert list(old_case.waiting_for) == AWAITING_AGENCY[path.stem]
     assert list(new_case.waiting_for) == ["agency_declined", "agency_dispatched", "follow_up_posted"]
     sent = forwards(recorder)
     assert set(sent["LAP-OLDV0001"]) == FORWARD_PARAMETERS[path.stem]  # the old step, as it was

@@ -318,6 +318,7 @@ def test_a_decision_on_a_report_not_in_the_queue_is_not_found(stub, database_url
     (dict(outcome=pb.OUTCOME_FORWARD, title="J" * 151), "title", "at most 150"),
     (dict(outcome=pb.OUTCOME_FORWARD, title="Jalan\nrusak"), "title", "line breaks"),
     (dict(outcome=pb.OUTCOME_FORWARD, category="k" * 101), "category", "at most 100"),
+    (dict(outcome=pb.OUTCOME_FORWARD, category="banjir"), "category", "not a category reports carry"),
     # each field only with its own outcome
     (dict(outcome=pb.OUTCOME_HOLD, reason="x", title="Judul baru"), "title", "only for a forward decision"),
     (dict(outcome=pb.OUTCOME_ARCHIVE, archive_reason=pb.ARCHIVE_REASON_ABUSIVE, confidential=True), "confidential",
