@@ -176,6 +176,8 @@ def blueprint(*, notify, intake, sessions: Sessions, nonces: forms.Nonces, timeo
             resent = call("ResendNotification", notify_pb2.ResendNotificationRequest(
                 idempotency_key=f"notify-resend:{key}", notification_id=notification_id))
         except grpc.RpcError as e:
+            if e.code() == grpc.StatusCode.INVALID_ARGUMENT:  # an id notify never gives: no such notification
+                abort(404)
             if e.code() != grpc.StatusCode.FAILED_PRECONDITION:
                 raise
             sessions.leave_notice(NOTICE, {"kind": "not_dead_letter"})

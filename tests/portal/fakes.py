@@ -103,6 +103,8 @@ class FakeNotify(notify_pb2_grpc.NotifyServiceServicer):
         self.resends.append(request)
         if not request.idempotency_key:
             raise InvalidArgument("idempotency_key", "is required")
+        if not request.notification_id.isdigit():
+            raise InvalidArgument("notification_id", "must be the id of a notification")
         if request.idempotency_key in self._resent:
             return self._resent[request.idempotency_key]
         found = [n for n in self.everything() if n.id == request.notification_id]
