@@ -279,7 +279,7 @@ def test_resending_a_notification_notify_does_not_know_is_404(admin, notificatio
     action, form = resend_form(admin, failed.id)
     assert admin.post(action.replace(f"/{failed.id}/", "/999/"), data=form).status_code == 404
     assert admin.post(action.replace(f"/{failed.id}/", "/bukan%20id/"), data=form).status_code == 404
-    assert admin.post(action.replace(f"/{failed.id}/", "/abc/"), data=form).status_code == 404  # notify's ids are numbers
+    assert admin.post(action.replace(f"/{failed.id}/", "/abc/"), data=form).status_code == 404  # not notify's
     assert failed.status == "failed"
 
 
