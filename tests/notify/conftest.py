@@ -29,23 +29,23 @@ def smtp():
     server.stop()
 
 
+def served_to_notify(serve, name: str, fake, module, grpc_module, service: str):
+    """Serves `fake` as service `name`, and gives it `stub`: what ctx.channel(name) gives the real notify,
+    calls signed as service "notify"."""
+    add = getattr(grpc_module, f"add_{service}Servicer_to_server")
+    channel = serve(name, (lambda server: add(fake, server), module.DESCRIPTOR.services_by_name[service].full_name))
+    fake.stub = getattr(grpc_module, f"{service}Stub")(signed(channel, identity.ServiceSigner("notify", IDENTITY_KEY)))
+    return fake
+
+
 @pytest.fixture
 def intake(serve):
-    fake = FakeIntake()
-    channel = serve("intake", (lambda server: intake_pb2_grpc.add_IntakeServiceServicer_to_server(fake, server),
-                               intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].full_name))
-    # What ctx.channel("intake") gives the real service: calls signed as service "notify".
-    fake.stub = intake_pb2_grpc.IntakeServiceStub(signed(channel, identity.ServiceSigner("notify", IDENTITY_KEY)))
-    return fake
+    return served_to_notify(serve, "intake", FakeIntake(), intake_pb2, intake_pb2_grpc, "IntakeService")
 
 
 @pytest.fixture
 def directory(serve):
-    fake = FakeDirectory()
-    channel = serve("routing", (lambda server: routing_pb2_grpc.add_RoutingServiceServicer_to_server(fake, server),
-                                routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name))
-    fake.stub = routing_pb2_grpc.RoutingServiceStub(signed(channel, identity.ServiceSigner("notify", IDENTITY_KEY)))
-    return fake
+    return served_to_notify(serve, "routing", FakeDirectory(), routing_pb2, routing_pb2_grpc, "RoutingService")
 
 
 @pytest.fixture

@@ -11,25 +11,11 @@ from services.plumbing.identity import AGENCY_ADMIN, LIAISON_OFFICER, NATIONAL_A
 from sp4n.notify.v1 import notify_pb2
 from tests.intake.reports import T0, at, forward, submit
 from tests.portal.test_pages import hidden_in, page, text_of
-from tests.portal.test_staff_sign_in import DINKES, PUPR, sign_in, signed_in, staff  # noqa: F401 (fixture)
+from tests.portal.test_staff_sign_in import (DINKES, PUPR, accounts, people, sign_in, signed_in,  # noqa: F401
+                                            staff)  # (fixtures)
 
 INBOX, DEAD_LETTERS = "/staf/pemberitahuan", "/staf/notifikasi-gagal"
 SMTP_ERROR = "smtp: 550 mailbox unavailable"
-
-
-@pytest.fixture
-def accounts(staff):  # noqa: F811
-    """A staff account of each role, by role."""
-    return {NATIONAL_ADMIN: staff("admin-nasional", NATIONAL_ADMIN),
-            AGENCY_ADMIN: staff("admin-pupr", AGENCY_ADMIN, PUPR),
-            LIAISON_OFFICER: staff("petugas-pupr", LIAISON_OFFICER, PUPR),
-            PROCESS_ANALYST: staff("analis", PROCESS_ANALYST)}
-
-
-@pytest.fixture
-def people(accounts, visitor):
-    """Browsers signed in as each role, by role."""
-    return lambda role: signed_in(visitor, accounts[role].username)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from services.plumbing.identity import AGENCY_ADMIN, LIAISON_OFFICER, NATIONAL_ADMIN, PROCESS_ANALYST
 from services.routing import demo
 from tests.portal.test_pages import field_message, hidden_in, page, text_of
-from tests.portal.test_staff_sign_in import PUPR, signed_in, staff  # noqa: F401 (fixture)
+from tests.portal.test_staff_sign_in import PUPR, accounts, people, signed_in, staff  # noqa: F401 (fixtures)
 
 OTHER_ROLES = (AGENCY_ADMIN, LIAISON_OFFICER, PROCESS_ANALYST)
 
@@ -21,21 +21,6 @@ OTHER_ROLES = (AGENCY_ADMIN, LIAISON_OFFICER, PROCESS_ANALYST)
 def app(make_app, intake_address, others_address, routing_address):
     """The portal over a real routing server with the demo directory and rules."""
     return make_app(intake_address, others_address, others_address, routing=routing_address)
-
-
-@pytest.fixture
-def accounts(staff):
-    """A staff account of each role, by role."""
-    return {NATIONAL_ADMIN: staff("admin-nasional", NATIONAL_ADMIN),
-            AGENCY_ADMIN: staff("admin-pupr", AGENCY_ADMIN, PUPR),
-            LIAISON_OFFICER: staff("petugas-pupr", LIAISON_OFFICER, PUPR),
-            PROCESS_ANALYST: staff("analis", PROCESS_ANALYST)}
-
-
-@pytest.fixture
-def people(accounts, visitor):
-    """Browsers signed in as each role, by role."""
-    return lambda role: signed_in(visitor, accounts[role].username)
 
 
 @pytest.fixture

@@ -35,6 +35,21 @@ def staff(pool, clock):
     return make
 
 
+@pytest.fixture
+def accounts(staff):
+    """A staff account of each role, by role (PUPR Tanah Bumbu's for agency staff)."""
+    return {identity.NATIONAL_ADMIN: staff("admin-nasional", identity.NATIONAL_ADMIN),
+            identity.AGENCY_ADMIN: staff("admin-pupr", identity.AGENCY_ADMIN, PUPR),
+            identity.LIAISON_OFFICER: staff("petugas-pupr", identity.LIAISON_OFFICER, PUPR),
+            identity.PROCESS_ANALYST: staff("analis", identity.PROCESS_ANALYST)}
+
+
+@pytest.fixture
+def people(accounts, visitor):
+    """Browsers signed in as each role, by role."""
+    return lambda role: signed_in(visitor, accounts[role].username)
+
+
 def sign_in(person, username: str, password: str = PASSWORD, path: str = "/staf/masuk", **fields):
     return person.post("/staf/masuk", data={**hidden(person, path, action="/staf/masuk"), "username": username,
                                             "password": password, **fields})
