@@ -58,6 +58,7 @@ class CaseState:
     deadlines: list[Deadline] = field(default_factory=list)
     failed_tasks: list[str] = field(default_factory=list)
     stage: str = ""
+    path: list[str] = field(default_factory=list)  # the flow nodes passed, in order (see Engine.describe)
 
     @property
     def next_due_at(self) -> datetime | None:
@@ -101,3 +102,54 @@ class Case:
     last_error: str | None = None
     tracked: list[TrackedDeadline] = field(default_factory=list)
     history: list[StageChange] = field(default_factory=list)
+    category: str = ""
+
+
+# -- what process analysts read ---------------------------------------------------------------------------
+# Who studies the process: process analysts and national administrators (and services, for the portal).
+STUDIES_THE_PROCESS = frozenset({identity.PROCESS_ANALYST, identity.NATIONAL_ADMIN})
+
+
+@dataclass(frozen=True)
+class ElementStatistics:
+    element_id: str
+    type: str
+    name: str
+    waiting: int = 0
+    overdue: int = 0
+    visits: int = 0
+    median_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class CaseAt:
+    tracking_id: str
+    agency_id: str
+    category: str
+    entered_at: datetime | None
+    due_at: datetime | None
+    overdue: bool
+
+
+@dataclass
+class Figures:
+    key: str
+    deadlines: int = 0
+    met_on_time: int = 0
+    backlog: int = 0
+    follow_ups: int = 0
+    median_follow_up_seconds: float = 0.0
+    closures: int = 0
+    median_closure_seconds: float = 0.0
+
+    @property
+    def share_met(self) -> float:
+        return self.met_on_time / self.deadlines if self.deadlines else 0.0
+
+
+@dataclass(frozen=True)
+class Statistics:
+    by_agency: list[Figures]
+    by_category: list[Figures]
+    overall: Figures
+    computed_at: datetime

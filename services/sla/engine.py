@@ -204,8 +204,12 @@ class Engine:
 
     def describe(self, workflow: BpmnWorkflow) -> CaseState:
         """What the instance waits for now (messages, the stage it is at), its timers and the earliest."""
-        waiting, timers, stage, failed = [], [], [], []
-        for task in workflow.get_tasks(state=TaskState.WAITING | TaskState.ERROR):  # one walk of the tree
+        waiting, timers, stage, failed, passed = [], [], [], [], []
+        for task in workflow.get_tasks(state=TaskState.WAITING | TaskState.ERROR | TaskState.COMPLETED):
+            if task.state == TaskState.COMPLETED:  # one walk of the tree, the path on the way
+                if task.task_spec.bpmn_id:  # the model's elements, not the engine's own start, joins, splits
+                    passed.append(task)
+                continue
             if task.state == TaskState.ERROR:
                 failed.append(_element(task))
                 continue
@@ -231,7 +235,8 @@ class Engine:
             status = "running"
         return CaseState(status=status, waiting_for=sorted(set(waiting)), failed_tasks=failed,
                          deadlines=sorted(timers, key=lambda d: d.due_at),
-                         stage="completed" if workflow.completed else "+".join(sorted(stage)))
+                         stage="completed" if workflow.completed else "+".join(sorted(stage)),
+                         path=_path(passed))
 
     @staticmethod
     def assigned_agency(workflow: BpmnWorkflow) -> str:
@@ -244,6 +249,19 @@ class Engine:
             if isinstance(assignment, dict) and assignment.get("agency_id"):
                 agency_id = str(assignment["agency_id"])
                 return "" if agency_id in data.get("declined_agencies", []) else agency_id
+        return ""
+
+    @staticmethod
+    def category(workflow: BpmnWorkflow) -> str:
+        """The report's category: as verification decided it (a `decision` with a non-empty category),
+        else as submitted, from the data of the waiting tasks (once finished, the workflow's)."""
+        tasks = workflow.get_tasks(state=TaskState.WAITING | TaskState.READY | TaskState.ERROR)
+        for data in [t.data for t in tasks] + ([workflow.data] if workflow.completed else []):
+            decision = data.get("decision")
+            if isinstance(decision, dict) and decision.get("category"):
+                return str(decision["category"])[:100]
+            if data.get("category"):
+                return str(data["category"])[:100]
         return ""
 
     def _timer(self, task, definition, due_at: datetime) -> Deadline:
@@ -265,6 +283,21 @@ class Engine:
             if task.parent is not None else None
         ended = activity is None or activity.state in (TaskState.COMPLETED, TaskState.CANCELLED)
         return fired, ended
+
+
+def _path(tasks: list) -> list[str]:
+    """The elements of completed tasks in the order they completed, with an activity an interrupting
+    boundary event ended (cancelled, but the report waited there) just before that event. The engine stamps
+    each state change with wall time, kept in the stored state; ties (steps within one tick) keep the tree's
+    depth-first order, which is the order of the flow for a sequence. Sequence flows are not recorded by the
+    engine (a task keeps only the node it came from), so the path names flow nodes only."""
+    passed = [(t.last_state_change, 1, t.task_spec.bpmn_id) for t in tasks]
+    for task in tasks:
+        if isinstance(task.task_spec, BoundaryEvent) and task.task_spec.cancel_activity and task.parent is not None:
+            passed += [(task.last_state_change, 0, c.task_spec.bpmn_id) for c in task.parent.children
+                       if c.state == TaskState.CANCELLED and c.task_spec.bpmn_id
+                       and not isinstance(c.task_spec, BoundaryEvent)]
+    return [element for _, _, element in sorted(passed, key=lambda p: p[:2])]
 
 
 def _element(task) -> str:

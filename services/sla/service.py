@@ -1,6 +1,10 @@
 """sla use cases: deploy models, start cases, deliver events, fire due timers. Each owns its transaction."""
 
+import base64
+import binascii
+import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -12,8 +16,10 @@ from services.plumbing.clock import Clock
 from services.plumbing.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
 from services.plumbing.logs import fields
 from services.sla import repository
-from services.sla.domain import DEADLINE, Case, ModelError, may_read_case
+from services.sla.domain import (DEADLINE, STUDIES_THE_PROCESS, Case, CaseAt, ElementStatistics, Figures, ModelError,
+                                 Statistics, may_read_case)
 from services.sla.engine import Engine, Model, parse_model
+from services.sla.model_elements import ElementChange, compare, flow_nodes
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +34,8 @@ PRODUCERS = {
 }
 MAX_RETRY_DELAY = timedelta(hours=1)
 MAX_MODEL_BYTES = 1024 * 1024
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
+_CONTENT_HASH = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,14 @@ class ProcessVersion:
     deployed_at: datetime
     newest: bool
     running_instances: int
+    bpmn: str = ""  # only where the version is asked for by itself
+
+
+@dataclass(frozen=True)
+class ProcessCockpit:
+    version: ProcessVersion
+    elements: list[ElementStatistics]
+    computed_at: datetime
 
 
 class SlaService:
@@ -85,6 +101,100 @@ class SlaService:
             return [ProcessVersion(r["version"], r["process_id"], r["content_hash"], r["deployed_at"],
                                    r["id"] == newest, r["running"])
                     for r in repository.list_versions(conn, self.process_id)]
+
+    def version(self, *, caller: identity.Caller, content_hash: str, field: str = "content_hash") -> ProcessVersion:
+        """One version with its XML (the newest for an empty hash), for the same readers as `versions`."""
+        _require_student(caller)
+        with self.pool.connection() as conn:
+            return self._version(conn, content_hash, field)[1]
+
+    def compare_versions(self, *, caller: identity.Caller, older: str, newer: str) -> tuple[
+            ProcessVersion, ProcessVersion, list[ElementChange]]:
+        """What changed from one version's model to another's, element by element."""
+        _require_student(caller)
+        for value, field in ((older, "from_content_hash"), (newer, "to_content_hash")):
+            if not value:
+                raise InvalidArgument(field, "is required")
+        with self.pool.connection() as conn:
+            _, before = self._version(conn, older, "from_content_hash")
+            _, after = self._version(conn, newer, "to_content_hash")
+        return before, after, compare(before.bpmn, after.bpmn)
+
+    def cockpit(self, *, caller: identity.Caller, content_hash: str) -> ProcessCockpit:
+        """Every flow node of a version's model with the reports waiting there now, the overdue among them,
+        and the median time reports spent there (from the stage history): one query per figure."""
+        _require_student(caller)
+        now = self.clock.now()
+        with self.pool.connection() as conn:
+            version_id, version = self._version(conn, content_hash)
+            waiting = repository.waiting_by_element(conn, version_id, now)
+            times = repository.time_by_element(conn, version_id)
+        elements = [ElementStatistics(e.id, e.type, e.name, *waiting.get(e.id, (0, 0)), *times.get(e.id, (0, 0.0)))
+                     for e in flow_nodes(version.bpmn)]
+        return ProcessCockpit(version, elements, now)
+
+    def cases_at(self, *, caller: identity.Caller, content_hash: str, element_id: str, page_size: int = 0,
+                 page_token: str = "") -> tuple[list[CaseAt], str]:
+        """The reports of a version waiting at an element now, the most overdue first, then the earliest
+        due, then those without an open deadline; a page and the token of the next ('' after the last)."""
+        _require_student(caller)
+        if page_size < 0 or page_size > MAX_PAGE_SIZE:
+            raise InvalidArgument("page_size", f"0 (the default, {DEFAULT_PAGE_SIZE}) to {MAX_PAGE_SIZE}")
+        if not element_id:
+            raise InvalidArgument("element_id", "is required")
+        limit = page_size or DEFAULT_PAGE_SIZE
+        now = self.clock.now()
+        with self.pool.connection() as conn:
+            version_id, version = self._version(conn, content_hash)
+            after = _after(page_token, version.content_hash, element_id)
+            if element_id not in {e.id for e in flow_nodes(version.bpmn)}:
+                raise InvalidArgument("element_id", f"{element_id} is not a flow node of version {version.version}")
+            rows = repository.cases_at(conn, version_id, element_id, after=after, limit=limit + 1)
+        cases = [CaseAt(r["tracking_id"], r["agency_id"], r["category"], r["entered_at"], r["due_at"],
+                        r["due_at"] is not None and r["due_at"] < now) for r in rows[:limit]]
+        token = _page_token(version.content_hash, element_id, cases[-1]) if len(rows) > limit else ""
+        return cases, token
+
+    def statistics(self, *, caller: identity.Caller, since: datetime | None, until: datetime | None) -> Statistics:
+        """Deadline figures per agency (a deadline's owner, 'national' for the national administrators;
+        a report's agency now), per category and overall: deadlines decided in [since, until) and the share
+        met on time, agencies' follow-ups and closures in the period with their medians, the backlog now."""
+        _require_student(caller)
+        now = self.clock.now()
+        until = until or now
+        if since is not None and since >= until:
+            raise InvalidArgument("from", "must be before to")
+        figures: dict[tuple[int, str], Figures] = {}
+
+        def at(row) -> Figures:
+            dimension = row["dimension"]
+            key = "" if dimension == 3 else row["agency"] if dimension == 1 else row["category"]
+            return figures.setdefault((dimension, key), Figures(key))
+
+        with self.pool.connection() as conn:
+            for row in repository.deadline_figures(conn, since, until, now):
+                at(row).deadlines, at(row).met_on_time = row["deadlines"], row["on_time"]
+            for row in repository.backlog_figures(conn):
+                at(row).backlog = row["backlog"]
+            for row in repository.follow_up_figures(conn, since, until):
+                at(row).follow_ups, at(row).median_follow_up_seconds = row["follow_ups"], float(row["median"] or 0)
+            for row in repository.closure_figures(conn, since, until):
+                at(row).closures, at(row).median_closure_seconds = row["closures"], float(row["median"] or 0)
+        ordered = sorted(figures.items())
+        return Statistics(by_agency=[f for (d, _), f in ordered if d == 1],
+                          by_category=[f for (d, _), f in ordered if d == 2],
+                          overall=figures.get((3, ""), Figures("")), computed_at=now)
+
+    def _version(self, conn, content_hash: str, field: str = "content_hash") -> tuple[int, ProcessVersion]:
+        if content_hash and not _CONTENT_HASH.fullmatch(content_hash):
+            raise InvalidArgument(field, "is the 64 hex digits of a version's content hash, or empty for the newest")
+        row = repository.find_version(conn, self.process_id, content_hash)
+        if row is None:
+            raise NotFound(f"no version {content_hash} of {self.process_id}" if content_hash
+                           else f"no version of {self.process_id} is deployed")
+        newest = repository.newest_version(conn, self.process_id)
+        return row["id"], ProcessVersion(row["version"], row["process_id"], row["content_hash"], row["deployed_at"],
+                                         row["id"] == newest, row["running"], row["bpmn"])
 
     def _model(self, conn, version_id: int) -> Model:
         if version_id not in self._models:
@@ -193,7 +303,8 @@ class SlaService:
         repository.save_instance(conn, tracking_id=tracking_id, version_id=version_id, state=state,
                                  serializer_version=serializer_version, case=case, error=error,
                                  attempts=attempts, retry_at=retry_at, next_due_at=next_due, now=now,
-                                 agency_id=self.engine.assigned_agency(workflow))
+                                 agency_id=self.engine.assigned_agency(workflow),
+                                 category=self.engine.category(workflow))
         if previous is None or previous["stage"] != case.stage:
             repository.add_stage_change(conn, tracking_id, case.stage, now)
         self._track_deadlines(conn, tracking_id, workflow, case, previous, now)
@@ -220,3 +331,28 @@ class SlaService:
         if row is None:
             raise NotFound(f"no process for report {tracking_id}")
         return repository.case_from_row(conn, row)
+
+
+def _require_student(caller: identity.Caller) -> None:
+    """Process analysts and national administrators study the process; services read for them."""
+    if not caller.is_service():
+        identity.require_role(caller, *STUDIES_THE_PROCESS)
+
+
+def _page_token(content_hash: str, element_id: str, last: CaseAt) -> str:
+    key = [content_hash[:16], element_id, last.due_at.isoformat() if last.due_at else None, last.tracking_id]
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+def _after(token: str, content_hash: str, element_id: str) -> tuple[str, str] | None:
+    """The (sort due as PostgreSQL reads it, tracking id) a page token continues after; 'infinity' sorts the
+    reports without an open deadline last. The token belongs to one version's element."""
+    if not token:
+        return None
+    try:
+        version, element, due, tracking_id = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if version == content_hash[:16] and element == element_id and isinstance(tracking_id, str):
+            return (datetime.fromisoformat(due).isoformat() if due is not None else "infinity", tracking_id)
+    except (ValueError, TypeError, binascii.Error):
+        pass
+    raise InvalidArgument("page_token", "is not the next_page_token of an earlier page of this element")
