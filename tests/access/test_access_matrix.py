@@ -100,6 +100,11 @@ sla.SignalCase                       -   -     -   -   -   -     -   -   -   -  
 sla.GetCase                          Y   Y     Y   -   Y   -     Y   -   -   -     Y   Y   Y   Y   Y   Y
 sla.DeployProcess                    -   Y     -   -   -   -     -   -   -   -     -   -   -   -   -   -
 sla.ListProcessVersions              Y   Y     -   -   -   -     -   -   -   -     Y   Y   Y   Y   Y   Y
+sla.GetProcessVersion                Y   Y     -   -   -   -     -   -   -   -     Y   Y   Y   Y   Y   Y
+sla.CompareProcessVersions           Y   Y     -   -   -   -     -   -   -   -     Y   Y   Y   Y   Y   Y
+sla.GetProcessCockpit                Y   Y     -   -   -   -     -   -   -   -     Y   Y   Y   Y   Y   Y
+sla.ListCasesAt                      Y   Y     -   -   -   -     -   -   -   -     Y   Y   Y   Y   Y   Y
+sla.GetStatistics                    Y   Y     -   -   -   -     -   -   -   -     Y   Y   Y   Y   Y   Y
 sla.SetCalendarOverride              Y   Y     -   -   -   -     -   -   -   -     -   -   -   -   -   -
 sla.RemoveCalendarOverride           Y   Y     -   -   -   -     -   -   -   -     -   -   -   -   -   -
 sla.ListCalendarOverrides            Y   Y     -   -   -   -     -   -   -   -     -   -   -   -   -   -
@@ -133,7 +138,8 @@ READS = {
     "intake.FindSimilarReports", "intake.GetReportSummaries", "verification.ListQueue", "verification.GetQueueItem",
     "verification.ListArchiveReasons", "routing.GetAssignment", "routing.GetAgency", "routing.ListAgencies",
     "routing.ListRegions", "routing.GetRegion", "routing.ExportAgencies", "routing.ListRules", "routing.GetRule", "sla.GetCase", "sla.ListProcessVersions",
-    "sla.ListCalendarOverrides", "notify.ListNotifications", "notify.ListInbox", "notify.ListDeadLetters",
+    "sla.GetProcessVersion", "sla.CompareProcessVersions", "sla.GetProcessCockpit", "sla.ListCasesAt",
+    "sla.GetStatistics", "sla.ListCalendarOverrides", "notify.ListNotifications", "notify.ListInbox", "notify.ListDeadLetters",
     "notify.RenderTemplate",
 }
 # Allowed, these move a report to another agency: each allowed call gets reports of its own.
@@ -199,6 +205,7 @@ def actions(world: World, report: Report) -> dict[str, tuple]:
     r = world.running
     t = report.tracking_id
     key = _unique
+    bpmn_hash = hashlib.sha256(world.bpmn.encode()).hexdigest()  # the version running now
     return {
         "intake.SubmitReport": lambda: (r.intake.SubmitReport, intake.SubmitReportRequest(
             idempotency_key=key(), channel="web", type=intake.REPORT_TYPE_COMPLAINT,
@@ -284,6 +291,12 @@ def actions(world: World, report: Report) -> dict[str, tuple]:
         "sla.DeployProcess": lambda: (r.sla.DeployProcess, sla.DeployProcessRequest(
             idempotency_key=key(), filename="lifecycle.bpmn", bpmn=world.bpmn)),
         "sla.ListProcessVersions": lambda: (r.sla.ListProcessVersions, sla.ListProcessVersionsRequest()),
+        "sla.GetProcessVersion": lambda: (r.sla.GetProcessVersion, sla.GetProcessVersionRequest()),
+        "sla.CompareProcessVersions": lambda: (r.sla.CompareProcessVersions, sla.CompareProcessVersionsRequest(
+            from_content_hash=bpmn_hash, to_content_hash=bpmn_hash)),
+        "sla.GetProcessCockpit": lambda: (r.sla.GetProcessCockpit, sla.GetProcessCockpitRequest()),
+        "sla.ListCasesAt": lambda: (r.sla.ListCasesAt, sla.ListCasesAtRequest(element_id="await_follow_up")),
+        "sla.GetStatistics": lambda: (r.sla.GetStatistics, sla.GetStatisticsRequest()),
         "sla.SetCalendarOverride": lambda: (r.sla.SetCalendarOverride, sla.SetCalendarOverrideRequest(
             idempotency_key=key(), date="2031-06-11", working=False, reference="Uji matriks akses No. 1/2031")),
         "sla.RemoveCalendarOverride": lambda: (r.sla.RemoveCalendarOverride, sla.RemoveCalendarOverrideRequest(
