@@ -139,8 +139,8 @@ READS = {
     "verification.ListArchiveReasons", "routing.GetAssignment", "routing.GetAgency", "routing.ListAgencies",
     "routing.ListRegions", "routing.GetRegion", "routing.ExportAgencies", "routing.ListRules", "routing.GetRule", "sla.GetCase", "sla.ListProcessVersions",
     "sla.GetProcessVersion", "sla.CompareProcessVersions", "sla.GetProcessCockpit", "sla.ListCasesAt",
-    "sla.GetStatistics", "sla.ListCalendarOverrides", "notify.ListNotifications", "notify.ListInbox", "notify.ListDeadLetters",
-    "notify.RenderTemplate",
+    "sla.GetStatistics", "sla.ListCalendarOverrides", "notify.ListNotifications", "notify.ListInbox",
+    "notify.ListDeadLetters", "notify.RenderTemplate",
 }
 # Allowed, these move a report to another agency: each allowed call gets reports of its own.
 REASSIGNING = {"routing.DeclineAssignment"}
