@@ -8,7 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { BpmnModdle } from 'bpmn-moddle';
+import BpmnModdle from 'bpmn-moddle';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
