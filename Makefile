@@ -3,9 +3,13 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PROTOS := $(shell find protos -name '*.proto')
+MODELS := $(wildcard bpmn/*.bpmn)
+# The portal's BPMN viewer: bpmn-js's files, copied from node_modules into the portal's static folder.
+VENDOR := services/portal/static/vendor/bpmn-js
+BPMN_JS_DIST := node_modules/bpmn-js/dist
 
 .DEFAULT_GOAL := help
-.PHONY: help venv protos system-deps run test deploy-process bench clean
+.PHONY: help venv protos node-deps npm vendor lint system-deps run test deploy-process bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -27,17 +31,46 @@ gen/.stamp: $(VENV)/.installed $(PROTOS)
 
 protos: gen/.stamp ## generate Python code and type stubs from protos/ into gen/
 
-system-deps: ## install the system packages the tests need (chromium; Kannel and its fake SMS centre), if missing
+node-deps: ## install Node.js and npm with apt, if node is missing
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	@$(MAKE) --no-print-directory node-deps
+	npm ci --no-audit --no-fund
+	touch $@
+
+npm: node_modules/.package-lock.json ## install the npm packages pinned in package-lock.json into node_modules/
+
+$(VENDOR)/.stamp: node_modules/.package-lock.json
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/bpmn-font/css $(VENDOR)/bpmn-font/font
+	cp $(BPMN_JS_DIST)/bpmn-navigated-viewer.production.min.js $(BPMN_JS_DIST)/assets/bpmn-js.css \
+		$(BPMN_JS_DIST)/assets/diagram-js.css $(VENDOR)/
+	cp $(BPMN_JS_DIST)/assets/bpmn-font/css/bpmn.css $(BPMN_JS_DIST)/assets/bpmn-font/css/bpmn-embedded.css \
+		$(BPMN_JS_DIST)/assets/bpmn-font/css/bpmn-codes.css $(VENDOR)/bpmn-font/css/
+	cp $(BPMN_JS_DIST)/assets/bpmn-font/font/* $(VENDOR)/bpmn-font/font/
+	cp node_modules/bpmn-js/LICENSE $(VENDOR)/
+	touch $@
+
+vendor: $(VENDOR)/.stamp ## copy the bpmn-js viewer and its CSS and fonts into the portal's static/vendor/
+
+lint: npm ## check bpmn/*.bpmn: bpmnlint's rules (.bpmnlintrc), then bpmn/check.mjs (parses, references, diagram)
+	npx --no-install bpmnlint $(MODELS)
+	node bpmn/check.mjs $(MODELS)
+
+system-deps: ## install the system packages the tests need (chromium; Kannel and its fake SMS centre; Node.js), if missing
 	@need=""; \
 	command -v chromium >/dev/null || need="$$need chromium"; \
+	command -v node >/dev/null || need="$$need nodejs"; \
+	command -v npm >/dev/null || need="$$need npm"; \
 	test -x /usr/sbin/bearerbox || need="$$need kannel"; \
 	test -x /usr/lib/kannel/test/fakesmsc || need="$$need kannel-extras"; \
 	if [ -n "$$need" ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends $$need; fi
 
-run: protos ## run the whole system: embedded PostgreSQL unless DATABASE_URL is set, six services, demo data
+run: protos vendor ## run the whole system: embedded PostgreSQL unless DATABASE_URL is set, six services, demo data
 	$(PY) -m services.plumbing.local_system
 
-test: protos system-deps ## set up and run the whole test suite
+test: protos system-deps vendor ## set up and run the whole test suite
 	$(PY) -m pytest
 
 deploy-process: protos ## validate and deploy a process model to the running sla: make deploy-process FILE=bpmn/x.bpmn
@@ -49,4 +82,4 @@ bench: protos ## run the benchmarks in bench/ and print their figures (not part 
 	$(PY) -m bench.sla
 
 clean: ## remove the virtual environment, generated code and local data
-	rm -rf $(VENV) gen .run
+	rm -rf $(VENV) gen .run node_modules $(VENDOR)
