@@ -232,6 +232,9 @@ def test_a_version_comes_with_its_model_and_the_escalation_change_is_named_eleme
         "escalate_follow_up": ("changed", "serviceTask", ["outgoing"]),
         "follow_up_escalated": ("changed", "endEvent", ["incoming"]),
         "flow_escalate_follow_up_escalate_to_parent": ("removed", "sequenceFlow", []),
+        # The decision's outcomes were named since, for bpmnlint's label-required.
+        **{f"flow_decision_outcome_{target}": ("changed", "sequenceFlow", ["name"]) for target in (
+            "merge_routing", "request_completion", "archive_report", "mark_duplicate", "mark_on_hold")},
     }
     assert [c.change for c in answer.changes][-1] == "removed"  # the removed ones come last
     same = stub.CompareProcessVersions(pb.CompareProcessVersionsRequest(
