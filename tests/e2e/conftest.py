@@ -94,9 +94,11 @@ def whole_system(database_url: str, folder: Path, http_port: int, **settings: st
         raise RuntimeError("the system did not start; logs:\n" + "\n".join(
             f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(folder.glob("*.log"))))
     running = Running(system, clock, http_port)
-    yield running
-    running.close()
-    codes = system.stop()
+    try:
+        yield running
+    finally:  # a failing test still stops every process, or they outlive it (and warn in the next test)
+        running.close()
+        codes = system.stop()
     assert codes == {name: 0 for name in SERVICES}, f"not every service stopped cleanly: {codes}"
 
 
