@@ -1,0 +1,61 @@
+// Draws the process diagram of the page with bpmn-js (the NavigatedViewer, served from static/vendor):
+// on the cockpit, each element's figures from the page's table (rows with data-element) as an overlay
+// linking to the element's reports; on a report's page, the path it took (data-path) as markers. The
+// table and the list stay what the page says; the diagram only shows it. No inline script: the portal's
+// Content Security Policy allows scripts from the portal only.
+(function () {
+  "use strict";
+  var container = document.getElementById("diagram");
+  if (!container || typeof window.BpmnJS === "undefined") {
+    return;
+  }
+  var viewer = new window.BpmnJS({ container: container });
+
+  function failed() {
+    container.setAttribute("data-rendered", "failed");
+    container.textContent = container.getAttribute("data-failed");
+  }
+
+  viewer.importXML(container.getAttribute("data-bpmn")).then(function () {
+    var canvas = viewer.get("canvas");
+    var overlays = viewer.get("overlays");
+    var registry = viewer.get("elementRegistry");
+    var links = {};
+    canvas.zoom("fit-viewport");
+
+    document.querySelectorAll("tr[data-element]").forEach(function (row) {
+      var id = row.getAttribute("data-element");
+      if (!registry.get(id)) {
+        return;
+      }
+      links[id] = row.getAttribute("data-href");
+      var figures = document.createElement("a");
+      figures.className = "figures-overlay" + (row.getAttribute("data-overdue") !== "0" ? " has-overdue" : "");
+      figures.href = links[id];
+      figures.setAttribute("data-element", id);
+      figures.setAttribute("aria-label", row.getAttribute("data-label"));
+      figures.title = row.getAttribute("data-label");
+      [["waiting", row.getAttribute("data-waiting")], ["overdue", row.getAttribute("data-overdue")],
+       ["median", row.getAttribute("data-median")]].forEach(function (figure) {
+        var part = document.createElement("span");
+        part.className = figure[0];
+        part.textContent = figure[1];
+        figures.appendChild(part);
+      });
+      overlays.add(id, "figures", { position: { bottom: 4, left: 0 }, html: figures });
+    });
+
+    (container.getAttribute("data-path") || "").split(" ").forEach(function (id) {
+      if (id && registry.get(id)) {
+        canvas.addMarker(id, "path-taken");
+      }
+    });
+
+    viewer.get("eventBus").on("element.click", function (event) {
+      if (links[event.element.id]) {
+        window.location.href = links[event.element.id];
+      }
+    });
+    container.setAttribute("data-rendered", "true");
+  }).catch(failed);
+}());
