@@ -30,7 +30,9 @@
       }
       links[id] = row.getAttribute("data-href");
       var figures = document.createElement("a");
-      figures.className = "figures-overlay" + (row.getAttribute("data-overdue") !== "0" ? " has-overdue" : "");
+      var empty = row.getAttribute("data-waiting") === "0" && row.getAttribute("data-median") === "—";
+      figures.className = "figures-overlay" + (row.getAttribute("data-overdue") !== "0" ? " has-overdue" : "") +
+        (empty ? " is-empty" : "");
       figures.href = links[id];
       figures.setAttribute("data-element", id);
       figures.setAttribute("aria-label", row.getAttribute("data-label"));
@@ -42,7 +44,9 @@
         part.textContent = figure[1];
         figures.appendChild(part);
       });
-      overlays.add(id, "figures", { position: { bottom: 4, left: 0 }, html: figures });
+      // Where reports are, not smaller than readable however far the diagram is zoomed out.
+      overlays.add(id, "figures", { position: { bottom: 4, left: 0 }, scale: empty ? true : { min: 1 },
+                                    html: figures });
     });
 
     (container.getAttribute("data-path") || "").split(" ").forEach(function (id) {
