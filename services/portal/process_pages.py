@@ -19,7 +19,7 @@ from pathlib import Path
 
 import grpc
 from flask import Blueprint, abort, jsonify, make_response, redirect, render_template, request, url_for
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
 from services.portal import forms, labels
 from services.portal.i18n import N_, _
@@ -56,6 +56,7 @@ BAD_DATE = N_("Tanggal tidak valid. Tulis tanggal sebagai TTTT-BB-HH, misalnya 2
               "setelah tanggal akhir.")
 BAD_PAGE = N_("Halaman ini tidak ada. Kembali ke halaman pertama daftar.")
 CHANGES = {"added": N_("ditambahkan"), "removed": N_("dihapus"), "changed": N_("diubah")}
+NO_CASE = N_("sla belum mencatat proses untuk laporan ini.")
 DIAGRAM_UNAVAILABLE = N_("Diagram proses tidak dapat ditampilkan karena sla tidak menjawab.")
 
 
@@ -115,6 +116,8 @@ def report_path(sla, tracking_id: str, *, timeout: float) -> dict:
         case = call_as_staff(sla, "GetCase", pb.GetCaseRequest(tracking_id=tracking_id), timeout=timeout)
         version = call_as_staff(sla, "GetProcessVersion",
                                 pb.GetProcessVersionRequest(content_hash=case.process_version), timeout=timeout)
+    except NotFound:
+        return {"error": _(NO_CASE)}
     except (grpc.RpcError, HTTPException):  # the rest of the report's page shows all the same
         return {"error": _(DIAGRAM_UNAVAILABLE)}
     return {"case": case, "version": version, "steps": path_steps(case, version.bpmn)}
