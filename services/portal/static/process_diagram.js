@@ -35,7 +35,9 @@
         (empty ? " is-empty" : "");
       figures.href = links[id];
       figures.setAttribute("data-element", id);
-      figures.setAttribute("aria-label", row.getAttribute("data-label"));
+      // The table holds the same figures and links for keyboards and screen readers: the overlay is for the eye.
+      figures.setAttribute("aria-hidden", "true");
+      figures.tabIndex = -1;
       figures.title = row.getAttribute("data-label");
       [["waiting", row.getAttribute("data-waiting")], ["overdue", row.getAttribute("data-overdue")],
        ["median", row.getAttribute("data-median")]].forEach(function (figure) {
