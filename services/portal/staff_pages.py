@@ -43,6 +43,9 @@ WORK_PAGES = (
     ("rules_console.rules", N_("Aturan routing"), ("national_admin",)),
     ("notification_pages.inbox", N_("Kotak pemberitahuan"), ("national_admin", *AGENCY_ROLES)),
     ("notification_pages.dead_letters", N_("Notifikasi gagal terkirim"), ("national_admin",)),
+    ("process_pages.versions", N_("Versi proses"), ("process_analyst", "national_admin")),
+    ("process_pages.cockpit", N_("Kokpit proses"), ("process_analyst", "national_admin")),
+    ("process_pages.statistics", N_("Statistik tenggat"), ("process_analyst", "national_admin")),
 )
 
 

@@ -7,7 +7,8 @@ Verification owns the queue and the decisions and checks every one of them (serv
 the pages ask it, as the signed-in administrator, and show what it refuses, next to the field it
 names or, for a report no longer waiting for a decision, as the page's message. Intake gives the
 reports' text (GetReport, GetReportSummaries) and their candidate duplicates (FindSimilarReports);
-routing the agencies to choose from (ListAgencies); sla when each queued report's deadline is due soon
+routing the agencies to choose from (ListAgencies); sla the path the report took through the process
+diagram (services.portal.process_pages) and when each queued report's deadline is due soon
 (services.portal.deadlines: in its last working day), left unmarked when sla does not answer; notify
 the report's notifications (services.portal.notification_pages), left out, saying so, when it does not.
 """
@@ -24,6 +25,7 @@ from services.portal.i18n import N_, _
 from services.portal.deadlines import time_left
 from services.portal.intake_client import violation
 from services.portal.notification_pages import report_notifications
+from services.portal.process_pages import report_path
 from services.portal.sessions import Sessions
 from services.portal.staff_session import call_as_staff, requires
 from sp4n.intake.v1 import intake_pb2
@@ -210,6 +212,7 @@ def blueprint(*, verification, routing, intake, sessions: Sessions, nonces: form
             agencies=agencies, agency_query=query, form=form, action=action, message=message,
             nonce=nonce or nonces.issue(), left=left, overdue=overdue, waiting=waiting,
             notifications=report_notifications(notify, tracking_id, timeout=extra_timeout),
+            path=report_path(sla, tracking_id, timeout=extra_timeout),
             categories=forms.CATEGORIES, outcome_name=outcome_name, queue_status=queue_status,
             similarity_reasons=SIMILARITY_REASONS), status
 

@@ -16,8 +16,8 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUna
 
 from services.plumbing.clock import Clock, SystemClock
 from services.portal import (accounts, agency_console, directory_console, feed, forms, i18n, labels,
-                            notification_pages, open311, reporter_session, rules_console, staff_pages, tracking,
-                            verification_console)
+                            notification_pages, open311, process_pages, reporter_session, rules_console, staff_pages,
+                            tracking, verification_console)
 from services.portal.i18n import N_, _
 from services.portal.intake_client import IntakeClient, field_violation
 from services.portal.regions import Regions
@@ -88,6 +88,9 @@ def create_app(*, intake, sla, notify, routing, identity_key: str, pool: Connect
                                                        timeout=intake_timeout))
     app.register_blueprint(rules_console.blueprint(routing=routing, sessions=sessions, nonces=nonces,
                                                    timeout=intake_timeout))
+    app.register_blueprint(process_pages.blueprint(sla=sla, sessions=sessions, nonces=nonces,
+                                                   timeout=intake_timeout))
+    app.jinja_env.globals["bpmn_viewer_available"] = process_pages.viewer_available
     for extra, prefix in extra_blueprints:
         app.register_blueprint(extra, url_prefix=prefix)
 

@@ -1,6 +1,7 @@
 """Stand-ins for sla and notify, served over real gRPC, that answer for the reports they are given."""
 
 import dataclasses
+import hashlib
 
 from services.notify.access import visible_to
 from services.notify.domain import Recipient
@@ -11,16 +12,103 @@ from sp4n.notify.v1 import notify_pb2, notify_pb2_grpc
 from sp4n.sla.v1 import sla_pb2, sla_pb2_grpc
 
 AGENCY_STAFF = (identity.AGENCY_ADMIN, identity.LIAISON_OFFICER)
+# Who sla lets read the process versions, and who the cockpit and the statistics (services.sla).
+VERSION_READERS = (identity.PROCESS_ANALYST, identity.NATIONAL_ADMIN, identity.SERVICE)
+COCKPIT_READERS = (identity.PROCESS_ANALYST, identity.NATIONAL_ADMIN)
 DEAD_LETTER_CHANNELS = ("email", "sms", "x")
 
 
 class FakeSla(sla_pb2_grpc.SlaServiceServicer):
     """GetCase of the cases it is given, refusing whom sla refuses (sla's own rule) by the agency each
-    case is assigned to in `agencies`."""
+    case is assigned to in `agencies`; and the process analysts' calls over what it is given: `versions`
+    (each with its bpmn), `changes` by (older, newer) content hash, `cockpits` and `cases_at` (by content
+    hash, and element id) and `statistics`, each refusing whom sla refuses. DeployProcess refuses a model
+    with `refusal` (sla's reason, naming the element) when set, else deploys it as the newest version;
+    every request it is sent is kept in `deploys`. `statistics_asked` keeps the GetStatistics requests."""
 
     def __init__(self):
         self.cases: dict[str, sla_pb2.Case] = {}
         self.agencies: dict[str, str] = {}
+        self.versions: list[sla_pb2.ProcessVersion] = []
+        self.changes: dict[tuple[str, str], list[sla_pb2.ElementChange]] = {}
+        self.cockpits: dict[str, list[sla_pb2.ElementStatistics]] = {}
+        self.cases_at: dict[tuple[str, str], list[sla_pb2.CaseAt]] = {}
+        self.statistics = sla_pb2.Statistics()
+        self.statistics_asked: list[sla_pb2.GetStatisticsRequest] = []
+        self.refusal = ""
+        self.deploys: list[sla_pb2.DeployProcessRequest] = []
+        self._deployed: dict[str, sla_pb2.ProcessVersion] = {}  # by idempotency key
+
+    def version(self, content_hash: str) -> sla_pb2.ProcessVersion:
+        """The version of `content_hash`, the newest for an empty one, as sla finds it."""
+        found = [v for v in self.versions if (v.content_hash == content_hash if content_hash else v.newest)]
+        if not found:
+            raise NotFound(f"no process version {content_hash or '(newest)'}")
+        return found[0]
+
+    def DeployProcess(self, request, context):
+        identity.require_role(identity.current(), identity.PROCESS_ANALYST)
+        self.deploys.append(request)
+        if not request.idempotency_key:
+            raise InvalidArgument("idempotency_key", "is required")
+        if request.idempotency_key in self._deployed:
+            return self._deployed[request.idempotency_key]
+        if len(request.bpmn.encode()) > 1024 * 1024:
+            raise InvalidArgument("bpmn", f"at most {1024 * 1024} bytes")
+        if self.refusal:
+            raise InvalidArgument("bpmn", self.refusal)
+        for v in self.versions:
+            v.newest = False
+        made = sla_pb2.ProcessVersion(version=len(self.versions) + 1, process_id="report_lifecycle",
+                                      content_hash=hashlib.sha256(request.bpmn.encode()).hexdigest(),
+                                      newest=True, bpmn=request.bpmn)
+        made.deployed_at.GetCurrentTime()
+        self.versions.append(made)
+        self._deployed[request.idempotency_key] = made
+        return self._without_bpmn(made)
+
+    @staticmethod
+    def _without_bpmn(version: sla_pb2.ProcessVersion) -> sla_pb2.ProcessVersion:
+        shown = sla_pb2.ProcessVersion()
+        shown.CopyFrom(version)
+        shown.ClearField("bpmn")
+        return shown
+
+    def ListProcessVersions(self, request, context):
+        identity.require_role(identity.current(), *VERSION_READERS)
+        return sla_pb2.ListProcessVersionsResponse(versions=[self._without_bpmn(v) for v in self.versions])
+
+    def GetProcessVersion(self, request, context):
+        identity.require_role(identity.current(), *VERSION_READERS)
+        return self.version(request.content_hash)
+
+    def CompareProcessVersions(self, request, context):
+        identity.require_role(identity.current(), *VERSION_READERS)
+        older, newer = self.version(request.from_content_hash), self.version(request.to_content_hash)
+        return sla_pb2.ProcessVersionChanges(
+            **{"from": self._without_bpmn(older)}, to=self._without_bpmn(newer),
+            changes=self.changes.get((older.content_hash, newer.content_hash), []))
+
+    def GetProcessCockpit(self, request, context):
+        identity.require_role(identity.current(), *COCKPIT_READERS)
+        version = self.version(request.content_hash)
+        found = sla_pb2.ProcessCockpit(version=version, elements=self.cockpits.get(version.content_hash, []))
+        found.computed_at.GetCurrentTime()
+        return found
+
+    def ListCasesAt(self, request, context):
+        identity.require_role(identity.current(), *COCKPIT_READERS)
+        version = self.version(request.content_hash)
+        if request.page_size < 0:
+            raise InvalidArgument("page_size", "must not be negative")
+        found = self.cases_at.get((version.content_hash, request.element_id), [])
+        shown, next_page = _page(found, request.page_size, request.page_token, name="sla")
+        return sla_pb2.ListCasesAtResponse(cases=shown, next_page_token=next_page)
+
+    def GetStatistics(self, request, context):
+        identity.require_role(identity.current(), *COCKPIT_READERS)
+        self.statistics_asked.append(request)
+        return self.statistics
 
     def GetCase(self, request, context):
         caller = identity.current()
@@ -42,10 +130,10 @@ def _newest_first(n: notify_pb2.Notification):
     return (n.created_at.seconds, n.created_at.nanos, n.id)
 
 
-def _page(found: list, page_size: int, page_token: str) -> tuple[list, str]:
-    """A page of `found` by notify's paging rules (default 50, at most 200); the token is an offset."""
+def _page(found: list, page_size: int, page_token: str, name: str = "notify") -> tuple[list, str]:
+    """A page of `found` by notify's (and sla's) paging rules (default 50, at most 200); the token is an offset."""
     if page_token and not page_token.isdigit():
-        raise InvalidArgument("page_token", "is not one of notify's")
+        raise InvalidArgument("page_token", f"is not one of {name}'s")
     size = min(page_size or 50, 200)
     start = int(page_token or 0)
     return found[start:start + size], str(start + size) if start + size < len(found) else ""

@@ -2,7 +2,9 @@
 agency directory (the list, an agency's page, the CSV import and its dry run), the routing rules (the
 list, adding and editing a rule), the password pages (changing one's own, the result of a reset), and
 the notifications (the inbox, a report's notifications on both consoles' report pages, the dead letters
-and their resending). Each, in Indonesian and in English, and each form refused, has no accessibility
+and their resending), and the process analysts' pages (the versions with a refused and an accepted upload,
+the cockpit with its diagram when bpmn-js is installed, an element's reports, a report's path, the
+statistics with a refused period). Each, in Indonesian and in English, and each form refused, has no accessibility
 violation of impact serious or critical as axe-core finds them; the add-rule form is used with the
 keyboard alone."""
 
@@ -21,6 +23,7 @@ from sp4n.verification.v1 import verification_pb2_grpc
 from tests.intake.reports import SLA, T0, at, forward
 from tests.intake.reports import submit as submit_report
 from tests.portal.test_browser_accessibility import assert_accessible
+from tests.portal.test_process_pages import MODEL, WAITING_ELEMENT, process  # noqa: F401 (fixture)
 from tests.portal.test_staff_sign_in import PASSWORD, PUPR, staff  # noqa: F401 (fixture)
 
 NEW_PASSWORD = "kata-sandi-baru-1708"
@@ -49,6 +52,7 @@ def accounts(staff):
     staff("admin-nasional", identity.NATIONAL_ADMIN)
     staff("admin-pupr", identity.AGENCY_ADMIN, PUPR)
     staff("petugas-pupr", identity.LIAISON_OFFICER, PUPR)
+    staff("analis", identity.PROCESS_ANALYST)
 
 
 def sign_in(page, root: str, username: str, password: str = PASSWORD, language: str = "id") -> None:
@@ -397,3 +401,64 @@ def test_the_dead_letters_their_filter_and_resending(page, portal_url, accounts,
     submit(page, f"resend-{failed.id}")
     assert page.locator("#notice[role=status]").count() == 1 and page.locator("#empty").count() == 1
     checked(page, language)
+
+
+# ---- the process analysts' pages ----
+
+def upload_model(page, content: bytes) -> None:
+    page.locator("#bpmn_file").set_input_files({"name": "siklus.bpmn", "mimeType": "application/xml",
+                                                 "buffer": content})
+    submit(page, "deploy-form")
+
+
+def drawn(page) -> None:
+    """Waits for the diagram to be drawn, when bpmn-js is installed (axe then checks it too)."""
+    if page.locator("#diagram").count():
+        page.wait_for_selector("#diagram[data-rendered=true]")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_process_versions_and_a_refused_and_an_accepted_upload(page, portal_url, accounts, process, language):
+    root = portal_url
+    sign_in(page, root, "analis", language=language)
+    opened(page, f"{root}/staf/proses", language)
+    assert page.locator("#versions tbody tr").count() == 2
+    page.locator("#version-2 details summary").click()
+    checked(page, language)
+    submit(page, "deploy-form")  # no file chosen
+    assert page.locator("#bpmn_file-error").count() == 1 and page.locator(".error-summary a[href='#bpmn_file']").count()
+    checked(page, language)
+    process.refusal = "element notify_received (Beri tahu pelapor: diterima): unknown service operator 'x'"
+    upload_model(page, MODEL.encode())
+    assert page.locator("#model-refusal").count() == 1
+    checked(page, language)
+    process.refusal = ""
+    upload_model(page, MODEL.replace("Tutup laporan", "Tutup laporan otomatis").encode())
+    assert page.url == f"{root}/staf/proses" and page.locator("#notice").count() == 1
+    checked(page, language)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_cockpit_an_elements_reports_a_path_and_the_statistics(page, portal_url, accounts, process, language):
+    root = portal_url
+    sign_in(page, root, "admin-nasional", language=language)
+    opened(page, f"{root}/staf/proses", language)
+    assert page.locator("#deploy-form").count() == 0
+    page.goto(f"{root}/staf/proses/kokpit")
+    drawn(page)
+    checked(page, language)
+    with page.expect_navigation():
+        page.locator(f"#element-{WAITING_ELEMENT} a").click()
+    assert page.locator("#cases tbody tr").count() == 50
+    checked(page, language)
+    with page.expect_navigation():
+        page.locator("#next-page").click()
+    checked(page, language)
+    page.goto(f"{root}/staf/proses/laporan/LAP-7K3QX9MA")
+    drawn(page)
+    assert page.locator("#path li").count() == 3
+    checked(page, language)
+    opened(page, f"{root}/staf/statistik", language)
+    assert page.locator("#by-agency tbody tr").count() == 2
+    opened(page, f"{root}/staf/statistik?dari=2026-03-10&sampai=2026-03-01", language, status=400)
+    assert page.locator("#page-message").count() == 1

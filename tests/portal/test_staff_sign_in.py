@@ -20,6 +20,7 @@ from tests.support import IDENTITY_KEY
 PASSWORD = "kata-sandi-petugas-1708"
 PUPR = "kab-tanah-bumbu-dinas-pupr"
 DINKES = "kab-tanah-bumbu-dinas-kesehatan"
+ANALYSTS_PAGES = ["/staf/proses", "/staf/proses/kokpit", "/staf/statistik"]  # national administrators read them too
 WRONG = "Nama pengguna atau kata sandi salah. Setelah 5 kali gagal, akun dikunci selama 15 menit."
 
 
@@ -97,17 +98,17 @@ def test_signing_in_leads_to_the_staff_home_showing_who_is_signed_in(admin, visi
     assert home.get_element_by_id("role").text_content() == "Administrator nasional"
     assert home.xpath("//main//ul[@class='work-pages']//a/@href") == [
         "/staf/akun", "/staf/verifikasi", "/staf/direktori", "/staf/aturan", "/staf/pemberitahuan",
-        "/staf/notifikasi-gagal"]
+        "/staf/notifikasi-gagal", *ANALYSTS_PAGES]
     assert menu(person)[-3:-1] == ["Beranda petugas", "Keluar"]
     assert "Halaman petugas" not in text_of(person.get("/"))
 
 
 @pytest.mark.parametrize("role, agency_id, links", [
     (identity.NATIONAL_ADMIN, "", ["/staf/akun", "/staf/verifikasi", "/staf/direktori", "/staf/aturan",
-                                   "/staf/pemberitahuan", "/staf/notifikasi-gagal"]),
+                                   "/staf/pemberitahuan", "/staf/notifikasi-gagal", *ANALYSTS_PAGES]),
     (identity.AGENCY_ADMIN, PUPR, ["/staf/akun", "/staf/instansi", "/staf/pemberitahuan"]),
     (identity.LIAISON_OFFICER, PUPR, ["/staf/instansi", "/staf/pemberitahuan"]),
-    (identity.PROCESS_ANALYST, "", []),
+    (identity.PROCESS_ANALYST, "", ANALYSTS_PAGES),
 ])
 def test_the_staff_home_links_only_to_pages_the_role_works_in(staff, visitor, role, agency_id, links):
     staff("petugas", role, agency_id)

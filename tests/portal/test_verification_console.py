@@ -19,7 +19,7 @@ from sp4n.verification.v1 import verification_pb2_grpc
 from tests.intake.reports import T0, at, submit
 from tests.portal.test_pages import field_message, hidden_in, page, text_of
 from tests.portal.test_staff_sign_in import PUPR, sign_in, signed_in, staff  # noqa: F401 (fixture)
-from tests.support import service_caller
+from tests.support import ROOT, service_caller
 
 SLA = service_caller("sla")
 
@@ -249,6 +249,28 @@ def test_without_notify_a_reports_page_says_its_notifications_cannot_be_shown(
     assert response.status_code == 200
     assert page(response).get_element_by_id("notifications-unavailable") is not None
     assert page(response).xpath("//form[@method='post']")  # the decisions are still there
+
+
+def test_a_reports_page_shows_the_path_it_took_through_the_process(admin, reports, fake_sla):
+    late = reports[0]
+    model = (ROOT / "bpmn" / "report_lifecycle.bpmn").read_text()
+    fake_sla.versions = [sla_pb2.ProcessVersion(version=1, content_hash="ab" * 32, newest=True, bpmn=model)]
+    fake_sla.cases[late] = sla_pb2.Case(tracking_id=late, process_version="ab" * 32, status="running",
+                                        stage="await_decision", path=[
+                                            "report_submitted", "flow_report_submitted_prepare_case", "prepare_case",
+                                            "flow_prepare_case_notify_received", "notify_received"])
+    html = page(admin.get(f"/staf/verifikasi/{late}"))
+    steps = html.xpath("//ol[@id='path']/li")
+    assert [s.text_content() for s in steps] == ["Laporan masuk", "Siapkan kasus", "Beri tahu pelapor: diterima"]
+    diagram = html.get_element_by_id("diagram", None)
+    if diagram is not None:  # bpmn-js installed: the diagram marks the flows too
+        assert diagram.get("data-path").split() == list(fake_sla.cases[late].path)
+
+
+def test_a_reports_page_without_a_case_in_sla_says_it_has_no_path_yet(admin, reports):
+    html = page(admin.get(f"/staf/verifikasi/{reports[0]}"))
+    assert html.get_element_by_id("path-unavailable").text_content() == "sla belum mencatat proses untuk laporan ini."
+    assert html.xpath("//form[@method='post']")  # the decisions are still there
 
 
 def test_the_agency_list_is_searched_by_name(admin, reports):
