@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from services.notify import grpc_api
+from services.notify import grpc_api, repository
 from services.notify.contacts import IntakeContacts
 from services.notify.delivery import DeliveryWorker
 from services.notify.senders import EmailSender, Sender, SmsSender, SmtpMailer, XSender
@@ -40,6 +40,8 @@ def build(ctx: process.Context):
     service = NotifyService(pool=ctx.pool, clock=ctx.clock, templates=templates, contacts=contacts,
                             channels=frozenset(s.channel for s in configured),
                             public_url=config.get("SP4N_PUBLIC_URL"))
+    ctx.gauges.add("sp4n_notify_notifications", "notifications not delivered: pending, sending, failed (dead letters)",
+                   repository.count_outstanding, label="status")
     workers = []
     if configured:
         workers.append(DeliveryWorker(pool=ctx.pool, clock=ctx.clock, contacts=contacts, senders=configured,

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from services.plumbing import config, process
-from services.sla import grpc_api
+from services.sla import grpc_api, repository
 from services.sla.calendar import WorkingCalendar
 from services.sla.calendar_service import CalendarRefresher, CalendarService
 from services.sla.calendar_store import StoredOverrides
@@ -23,6 +23,10 @@ def build(ctx: process.Context):
     timers = TimerWorker(service, poll_seconds=config.get_float("SLA_TIMER_POLL_SECONDS"))
     calendar_service = CalendarService(pool=ctx.pool, clock=ctx.clock, calendar=calendar)
     refresher = CalendarRefresher(calendar, poll_seconds=config.get_float("SLA_CALENDAR_REFRESH_SECONDS"))
+    ctx.gauges.add("sp4n_sla_timers_due", "process instances whose earliest timer or retry is due",
+                   lambda conn: repository.count_due_timers(conn, ctx.clock.now()))
+    ctx.gauges.add("sp4n_sla_deadlines_breached", "deadlines that passed unmet, ever",
+                   repository.count_breached_deadlines)
     return [grpc_api.register(service, calendar_service)], [timers, refresher]
 
 
