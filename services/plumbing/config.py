@@ -28,8 +28,8 @@ def _port(service: str, port: int) -> Setting:
 
 
 def _metrics_port(service: str, port: int) -> Setting:
-    return Setting(f"{service.upper()}_METRICS_PORT", f"HTTP port of `{service}`'s Prometheus /metrics; empty or `0`: "
-                                                      "no metrics endpoint", str(port))
+    return Setting(f"{service.upper()}_METRICS_PORT",
+                   f"HTTP port of `{service}`'s Prometheus /metrics; `0`: no metrics endpoint", str(port))
 
 
 def _addr(service: str, port: int) -> Setting:
