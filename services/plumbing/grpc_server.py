@@ -3,8 +3,8 @@
 Each server speaks the standard health protocol and server reflection, verifies the
 signed caller identity on every other call, maps domain errors to status codes with
 details, counts every call and its time by method and status code (services.plumbing.metrics),
-binds the caller's request id for the handling of a call, and stops gracefully on SIGTERM: health turns NOT_SERVING, background
-workers stop, calls in flight get the grace period to finish.
+binds the caller's request id while it handles a call, and stops gracefully on SIGTERM:
+health turns NOT_SERVING, background workers stop, calls in flight get the grace period to finish.
 """
 
 import logging
