@@ -2,13 +2,13 @@
 
 from pathlib import Path
 
-from services.notify import grpc_api
+from services.notify import grpc_api, repository
 from services.notify.contacts import IntakeContacts
 from services.notify.delivery import DeliveryWorker
 from services.notify.senders import EmailSender, Sender, SmsSender, SmtpMailer, XSender
 from services.notify.service import NotifyService
 from services.notify.templates import Templates
-from services.plumbing import config, process
+from services.plumbing import config, metrics, process
 from services.plumbing.clock import Clock
 from sp4n.intake.v1 import intake_pb2_grpc
 from sp4n.routing.v1 import routing_pb2_grpc
@@ -32,6 +32,12 @@ def senders(clock: Clock) -> list[Sender]:
     return found
 
 
+def add_gauges(gauges: metrics.DatabaseGauges) -> None:
+    """notify's outbox on /metrics, read when scraped."""
+    gauges.add("sp4n_notify_notifications", "notifications not delivered: pending, sending, failed (dead letters)",
+               repository.count_outstanding, label="status")
+
+
 def build(ctx: process.Context):
     templates = Templates.load()  # a missing or broken template stops the start
     contacts = IntakeContacts(intake_pb2_grpc.IntakeServiceStub(ctx.channel("intake")),
@@ -40,6 +46,7 @@ def build(ctx: process.Context):
     service = NotifyService(pool=ctx.pool, clock=ctx.clock, templates=templates, contacts=contacts,
                             channels=frozenset(s.channel for s in configured),
                             public_url=config.get("SP4N_PUBLIC_URL"))
+    add_gauges(ctx.gauges)
     workers = []
     if configured:
         workers.append(DeliveryWorker(pool=ctx.pool, clock=ctx.clock, contacts=contacts, senders=configured,

@@ -31,6 +31,7 @@ from psycopg_pool import ConnectionPool
 from services.notify import repository
 from services.notify.domain import Channel, Contacts, ContactUnavailable, Recipient, ReportUnknown, backoff
 from services.notify.senders import OutcomeUnknown, Refused, Sender, Undeliverable
+from services.plumbing import request_ids
 from services.plumbing.background import BackgroundWorker
 from services.plumbing.clock import Clock
 
@@ -119,12 +120,13 @@ class ChannelWorker(BackgroundWorker):
         return len(claimed)
 
     def _attempt(self, notification_id: int, attempts: int) -> None:
-        try:
-            self._deliver(notification_id, attempts)
-        except Exception as e:  # one bad notification must not hold up the others
-            log.exception("notification %s failed unexpectedly", notification_id)
-            # Only before the hand-over (the status guard): a 'sending' one waits for its lease.
-            self._retry(notification_id, attempts, f"internal error: {e}", only_if_pending=True)
+        with request_ids.bound():  # one id per delivery attempt, in notify's logs and intake's
+            try:
+                self._deliver(notification_id, attempts)
+            except Exception as e:  # one bad notification must not hold up the others
+                log.exception("notification %s failed unexpectedly", notification_id)
+                # Only before the hand-over (the status guard): a 'sending' one waits for its lease.
+                self._retry(notification_id, attempts, f"internal error: {e}", only_if_pending=True)
 
     def _deliver(self, notification_id: int, attempts: int) -> None:
         with self.pool.connection() as conn:

@@ -184,3 +184,15 @@ def fail_interrupted(conn, *, channels: Iterable[Channel], now: datetime, error:
         (error, _values(channels), now),
     ).fetchall()
     return [r["id"] for r in rows]
+
+
+OUTSTANDING = (Status.PENDING, Status.SENDING, Status.FAILED)
+
+
+def count_outstanding(conn) -> dict[str, int]:
+    """Notifications not delivered, by status: pending, sending, and failed (the dead letters)."""
+    counts = {status.value: 0 for status in OUTSTANDING}
+    for row in conn.execute("SELECT status, count(*) AS n FROM notify.notifications WHERE status = ANY(%s) "
+                            "GROUP BY status", ([s.value for s in OUTSTANDING],)):
+        counts[row["status"]] = row["n"]
+    return counts

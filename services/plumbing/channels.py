@@ -1,10 +1,10 @@
-"""Client channels to other services, carrying a signed caller identity on every call."""
+"""Client channels to other services, carrying a signed caller identity and the request id on every call."""
 
 import collections
 
 import grpc
 
-from services.plumbing import config, identity
+from services.plumbing import config, identity, request_ids
 
 
 class _CallDetails(collections.namedtuple(
@@ -15,7 +15,7 @@ class _CallDetails(collections.namedtuple(
 
 class _CallerInterceptor(grpc.UnaryUnaryClientInterceptor):
     """Adds this service's identity unless the call already names a caller (the portal acting
-    for a person passes that person's identity itself)."""
+    for a person passes that person's identity itself), and the request id bound to the calling thread."""
 
     def __init__(self, signer: identity.ServiceSigner):
         self.signer = signer
@@ -24,6 +24,9 @@ class _CallerInterceptor(grpc.UnaryUnaryClientInterceptor):
         metadata = list(details.metadata or ())
         if not any(key == identity.METADATA_KEY for key, _ in metadata):
             metadata.append((identity.METADATA_KEY, self.signer.token()))
+        request_id = request_ids.current()
+        if request_id and not any(key == request_ids.METADATA_KEY for key, _ in metadata):
+            metadata.append((request_ids.METADATA_KEY, request_id))
         # A service that restarts is back within seconds: wait for it (up to the call's deadline)
         # rather than fail at once while the channel reconnects.
         wait_for_ready = True if details.wait_for_ready is None else details.wait_for_ready

@@ -27,6 +27,11 @@ def _port(service: str, port: int) -> Setting:
     return Setting(f"{service.upper()}_PORT", f"gRPC port `{service}` listens on", str(port))
 
 
+def _metrics_port(service: str, port: int) -> Setting:
+    return Setting(f"{service.upper()}_METRICS_PORT",
+                   f"HTTP port of `{service}`'s Prometheus /metrics; `0`: no metrics endpoint", str(port))
+
+
 def _addr(service: str, port: int) -> Setting:
     return Setting(f"{service.upper()}_SERVICE_ADDR", f"where other services reach `{service}` (host:port)",
                    f"127.0.0.1:{port}")
@@ -34,6 +39,8 @@ def _addr(service: str, port: int) -> Setting:
 
 _PORTS = {"intake": 50051, "verification": 50052, "routing": 50053, "sla": 50054, "notify": 50055,
           "portal": 50056}
+# Metrics beside gRPC, one thousand ports up: a service's two ports are easy to tell apart and to pair.
+_METRICS_PORTS = {service: port + 1000 for service, port in _PORTS.items()}
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", "PostgreSQL connection URI; each service keeps its own schema in this database"),
@@ -52,6 +59,10 @@ SETTINGS: tuple[Setting, ...] = (
                                            "attachments)", str(32 * 1024 * 1024)),
     *(_port(s, p) for s, p in _PORTS.items()),
     *(_addr(s, p) for s, p in _PORTS.items() if s != "portal"),
+    *(_metrics_port(s, p) for s, p in _METRICS_PORTS.items()),
+    Setting("SP4N_METRICS_HOST", "address the /metrics endpoints bind (`0.0.0.0` where a Prometheus on another "
+                                 "host scrapes them; they are for the operators' network, never the public one)",
+            "127.0.0.1"),
     Setting("PORTAL_HTTP_PORT", "HTTP port of the portal's web pages", "8080"),
     Setting("PORTAL_HTTP_HOST", "address the portal's web server binds", "127.0.0.1"),
     Setting("PORTAL_OPEN311_API_KEYS", "comma-separated API keys that may post service requests through Open311 "

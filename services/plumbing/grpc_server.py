@@ -2,13 +2,15 @@
 
 Each server speaks the standard health protocol and server reflection, verifies the
 signed caller identity on every other call, maps domain errors to status codes with
-details, and stops gracefully on SIGTERM: health turns NOT_SERVING, background
-workers stop, calls in flight get the grace period to finish.
+details, counts every call and its time by method and status code (services.plumbing.metrics),
+binds the caller's request id while it handles a call, and stops gracefully on SIGTERM:
+health turns NOT_SERVING, background workers stop, calls in flight get the grace period to finish.
 """
 
 import logging
 import signal
 import threading
+import time
 from concurrent import futures
 from typing import Callable, Iterable, Protocol
 
@@ -19,7 +21,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
-from services.plumbing import config, identity
+from services.plumbing import config, identity, metrics, request_ids
+from services.plumbing.logs import fields
 from services.plumbing.errors import (DomainError, FailedPrecondition, InvalidArgument, NotFound,
                                       PermissionDenied, ResourceExhausted, Unauthenticated,
                                       Unavailable)
@@ -62,6 +65,48 @@ def status_for(error: DomainError) -> status_pb2.Status:
                                                            description=str(error))]))
         status.details.append(detail)
     return status
+
+
+class _ObservingInterceptor(grpc.ServerInterceptor):
+    """Binds the call's request id (the caller's when it has a valid one, else a new one) and counts
+    the call by method and status code, with its time. Outermost, so that it sees the code the edge
+    interceptor aborted with."""
+
+    def __init__(self, service: str):
+        self.service = service
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        inner = handler.unary_unary
+        method = handler_call_details.method
+        metadata = dict(handler_call_details.invocation_metadata or ())
+        requests = metrics.GRPC_REQUESTS
+        quiet = method.startswith(_OPEN_METHODS)  # health checks every few seconds would drown the log
+        seconds = metrics.GRPC_SECONDS.labels(self.service, method)
+
+        def call(request, context):
+            token = request_ids.bind(request_ids.taken_or_new(metadata.get(request_ids.METADATA_KEY)))
+            started = time.perf_counter()
+            unset = grpc.StatusCode.OK  # what the client sees when the handler set no code
+            try:
+                return inner(request, context)
+            except Exception:
+                unset = grpc.StatusCode.UNKNOWN  # an abort sets its code; anything else arrives as UNKNOWN
+                raise
+            finally:
+                elapsed = time.perf_counter() - started
+                seconds.observe(elapsed)
+                code = context.code() or unset
+                requests.labels(self.service, method, code.name).inc()
+                if not quiet:  # the access log: method and outcome only, never the request's fields
+                    log.info("handled %s", method, extra=fields(code=code.name, ms=round(elapsed * 1000, 1)))
+                request_ids.unbind(token)
+
+        return grpc.unary_unary_rpc_method_handler(
+            call, request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer)
 
 
 class _EdgeInterceptor(grpc.ServerInterceptor):
@@ -108,7 +153,7 @@ class GrpcServer:
         limit = config.get_int("SP4N_GRPC_MAX_MESSAGE_BYTES")
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"{name}-grpc"),
-            interceptors=[_EdgeInterceptor(identity_key)],
+            interceptors=[_ObservingInterceptor(name), _EdgeInterceptor(identity_key)],
             options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)],
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

@@ -1,9 +1,11 @@
-"""JSON logs, one object a line, carrying the service name."""
+"""JSON logs, one object a line, carrying the service name and, inside a request, its request id."""
 
 import json
 import logging
 import sys
 import time
+
+from services.plumbing import request_ids
 
 
 class JsonFormatter(logging.Formatter):
@@ -19,6 +21,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        if (request_id := request_ids.current()) is not None:
+            entry["request_id"] = request_id
         for key, value in getattr(record, "fields", {}).items():
             entry[key] = value
         if record.exc_info:

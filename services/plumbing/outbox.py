@@ -17,6 +17,7 @@ from google.protobuf import struct_pb2, timestamp_pb2
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from services.plumbing import request_ids
 from services.plumbing.background import BackgroundWorker
 from sp4n.sla.v1 import sla_pb2, sla_pb2_grpc
 
@@ -89,7 +90,8 @@ class OutboxRelay(BackgroundWorker):
                 event = OutboxEvent(f"{self.schema}:{row['id']}", row["kind"], row["tracking_id"],
                                     row["payload"], row["created_at"])
                 try:
-                    self.deliver(event)
+                    with request_ids.bound():  # the event's delivery, and what it causes in sla
+                        self.deliver(event)
                     self._mark(conn, row["id"], "delivered", None)
                     done += 1
                 except RejectedEvent as e:

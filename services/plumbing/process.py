@@ -1,4 +1,4 @@
-"""Start-up of one service process: configuration, logs, migrations, pool, server, workers."""
+"""Start-up of one service process: configuration, logs, migrations, pool, server, metrics, workers."""
 
 import logging
 from dataclasses import dataclass
@@ -9,8 +9,9 @@ import grpc
 from psycopg_pool import ConnectionPool
 
 from services.plumbing import clock as clocks
-from services.plumbing import config, db, identity, logs, outbox
+from services.plumbing import config, db, identity, logs, metrics, outbox
 from services.plumbing.channels import connect
+from services.plumbing.outbox import pending_count as outbox_pending
 from services.plumbing.grpc_server import GrpcServer, Worker, run_until_signalled, stop_on_signals
 from sp4n.sla.v1 import sla_pb2_grpc
 
@@ -25,6 +26,7 @@ class Context:
     clock: clocks.Clock
     identity_key: str
     signer: identity.ServiceSigner
+    gauges: metrics.DatabaseGauges  # read when /metrics is scraped; a service adds its own
 
     def channel(self, service: str) -> grpc.Channel:
         """A channel to another service, at its <SERVICE>_SERVICE_ADDR."""
@@ -54,13 +56,24 @@ def run(name: str, *, migrations: Path | None, outbox: bool = False,
         db.migrate(url, schema=name, folder=migrations, outbox=outbox)
     pool = db.open_pool(url, name=name, size=config.get_int("SP4N_DB_POOL_SIZE"))
     context = Context(name=name, pool=pool, clock=clocks.from_setting(config.get("SP4N_CLOCK")),
-                      identity_key=key, signer=identity.ServiceSigner(name, key))
+                      identity_key=key, signer=identity.ServiceSigner(name, key),
+                      gauges=metrics.DatabaseGauges(pool))
+    if outbox:
+        context.gauges.add("sp4n_outbox_pending", "outbox events not yet relayed",
+                           lambda conn: outbox_pending(conn, name))
     servicers, workers = build(context)
     server = GrpcServer(name=name, identity_key=key, threads=config.get_int("SP4N_GRPC_THREADS"))
     for register, service_name in servicers:
         server.add(register, service_name)
     server.start(config.get_int(f"{name.upper()}_PORT"))
+    endpoint = None
+    if metrics_port := config.get_int(f"{name.upper()}_METRICS_PORT"):
+        endpoint = metrics.MetricsEndpoint(host=config.get("SP4N_METRICS_HOST"), port=metrics_port,
+                                           gauges=context.gauges)
+        endpoint.start()
     try:
         run_until_signalled(server, workers, grace=config.get_float("SP4N_GRACE_SECONDS"), stopping=stopping)
     finally:
+        if endpoint is not None:
+            endpoint.stop()
         pool.close()

@@ -16,8 +16,8 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUna
 
 from services.plumbing.clock import Clock, SystemClock
 from services.portal import (accounts, agency_console, directory_console, feed, forms, i18n, labels,
-                            notification_pages, open311, process_pages, reporter_session, rules_console, staff_pages,
-                            tracking, verification_console)
+                            notification_pages, observation, open311, process_pages, reporter_session, rules_console,
+                            staff_pages, tracking, verification_console)
 from services.portal.i18n import N_, _
 from services.portal.intake_client import IntakeClient, field_violation
 from services.portal.regions import Regions
@@ -57,6 +57,7 @@ def create_app(*, intake, sla, notify, routing, identity_key: str, pool: Connect
     answer 503)."""
     clock = clock or SystemClock()
     app = Flask(__name__)
+    observation.install(app)  # first: its request id is bound before any other hook makes a call
     app.config.update(MAX_CONTENT_LENGTH=MAX_FORM_BYTES, MAX_FORM_MEMORY_SIZE=MAX_FORM_BYTES)
     i18n.init_app(app)
     install_regions(app, regions)

@@ -2,8 +2,9 @@
 
 from pathlib import Path
 
-from services.plumbing import config, process
-from services.sla import grpc_api
+from services.plumbing import config, metrics, process
+from services.plumbing.clock import Clock
+from services.sla import grpc_api, repository
 from services.sla.calendar import WorkingCalendar
 from services.sla.calendar_service import CalendarRefresher, CalendarService
 from services.sla.calendar_store import StoredOverrides
@@ -11,6 +12,13 @@ from services.sla.engine import Engine
 from services.sla.operators import GrpcServiceCaller
 from services.sla.service import SlaService
 from services.sla.timers import TimerWorker
+
+
+def add_gauges(gauges: metrics.DatabaseGauges, clock: Clock) -> None:
+    """sla's backlogs on /metrics, read when scraped."""
+    gauges.add("sp4n_sla_timers_due", "process instances whose earliest timer or retry is due",
+               lambda conn: repository.count_due_timers(conn, clock.now()))
+    gauges.add("sp4n_sla_deadlines_breached", "deadlines that passed unmet, ever", repository.count_breached_deadlines)
 
 
 def build(ctx: process.Context):
@@ -23,6 +31,7 @@ def build(ctx: process.Context):
     timers = TimerWorker(service, poll_seconds=config.get_float("SLA_TIMER_POLL_SECONDS"))
     calendar_service = CalendarService(pool=ctx.pool, clock=ctx.clock, calendar=calendar)
     refresher = CalendarRefresher(calendar, poll_seconds=config.get_float("SLA_CALENDAR_REFRESH_SECONDS"))
+    add_gauges(ctx.gauges, ctx.clock)
     return [grpc_api.register(service, calendar_service)], [timers, refresher]
 
 

@@ -235,3 +235,13 @@ def closure_figures(conn, since: datetime | None, until: datetime):
         "WHERE s.stage = 'completed' AND s.entered_at >= coalesce(%(since)s::timestamptz, '-infinity') "
         "AND s.entered_at < %(until)s) c "
         f"{_BY}", {"since": since, "until": until}).fetchall()
+
+
+def count_due_timers(conn, now: datetime) -> int:
+    """Instances whose earliest timer or retry is due (the timer worker's backlog; instances_due index)."""
+    return conn.execute("SELECT count(*) AS n FROM sla.instances WHERE next_due_at <= %s", (now,)).fetchone()["n"]
+
+
+def count_breached_deadlines(conn) -> int:
+    """Deadlines that passed unmet, ever (deadlines_breached_by_owner index)."""
+    return conn.execute("SELECT count(*) AS n FROM sla.deadlines WHERE breached_at IS NOT NULL").fetchone()["n"]

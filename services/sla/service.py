@@ -11,7 +11,7 @@ from pathlib import Path
 
 from psycopg_pool import ConnectionPool
 
-from services.plumbing import identity
+from services.plumbing import identity, request_ids
 from services.plumbing.clock import Clock
 from services.plumbing.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
 from services.plumbing.logs import fields
@@ -275,7 +275,8 @@ class SlaService:
         fired = 0
         while fired < limit:
             now = self.clock.now()
-            with self.pool.connection() as conn, conn.transaction():
+            # One request id per due instance: the calls its service tasks make carry it.
+            with request_ids.bound(), self.pool.connection() as conn, conn.transaction():
                 row = repository.claim_due(conn, now)
                 if row is None:
                     break

@@ -86,6 +86,7 @@ def whole_system(database_url: str, folder: Path, http_port: int, **settings: st
         port = free_port()
         env[f"{name.upper()}_PORT"] = str(port)
         env[f"{name.upper()}_SERVICE_ADDR"] = f"127.0.0.1:{port}"
+        env[f"{name.upper()}_METRICS_PORT"] = str(free_port())
     system = LocalSystem(env, log_dir=folder)
     try:
         system.start()

@@ -197,3 +197,34 @@ def test_an_agency_administrator_dispatches_the_report_to_a_unit_which_answers_b
     running.intake.PostFollowUp(follow_up, metadata=caller("liaison_officer", "lo-pupr", "kab-tanah-bumbu-dinas-pupr"))
     eventually(lambda: list(case(running, tracking_id).waiting_for) == ["reply_posted"],
                what="the process waiting for the reporter's reply")
+
+
+def scrape(running, service: str) -> str:
+    port = running.system.env[f"{service.upper()}_METRICS_PORT"]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        return response.read().decode()
+
+
+def logged_with(running, request_id: str) -> set[str]:
+    """The services whose log has a line carrying `request_id`."""
+    marker = f'"request_id": "{request_id}"'
+    return {path.stem for path in running.system.log_dir.glob("*.log") if marker in path.read_text()}
+
+
+def test_operators_see_each_services_metrics_and_follow_a_request_by_its_id_without_contact_details(running):
+    person = browser()
+    request_id = "5e0c7b1a-2d3f-4a6b-9c8d-7e6f5a4b3c2d"
+    person.addheaders = [("X-Request-Id", request_id)]
+    submitted_with_code(running.portal, person)
+
+    assert eventually(lambda: {"portal", "intake"} <= logged_with(running, request_id),
+                      what="the request id in portal's and intake's logs")
+    metrics = {service: scrape(running, service) for service in ("intake", "sla", "notify", "portal")}
+    assert re.search(r'sp4n_grpc_server_requests_total\{code="OK",method="/sp4n.intake.v1.IntakeService/'
+                     r'SubmitReport",service="intake"\} [1-9]', metrics["intake"])
+    assert "sp4n_outbox_pending " in metrics["intake"]
+    assert "sp4n_sla_timers_due " in metrics["sla"] and "sp4n_sla_deadlines_breached " in metrics["sla"]
+    assert 'sp4n_notify_notifications{status="failed"}' in metrics["notify"]
+    assert re.search(r'sp4n_http_requests_total\{method="POST",route="/laporan",status="303"\} [1-9]',
+                     metrics["portal"])
+    assert not any("@contoh.id" in path.read_text() for path in running.system.log_dir.glob("*.log"))
