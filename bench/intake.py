@@ -101,7 +101,8 @@ def main() -> None:
     target = psycopg.conninfo.make_conninfo(**(psycopg.conninfo.conninfo_to_dict(url) | {"dbname": name}))
     port = free_port()
     env = {**os.environ, "DATABASE_URL": target, "SP4N_IDENTITY_KEY": KEY, "INTAKE_PORT": str(port),
-           "SP4N_LOG_LEVEL": "WARNING", "INTAKE_METRICS_PORT": "0", "SLA_SERVICE_ADDR": f"127.0.0.1:{free_port()}"}  # no sla: events wait
+           "SP4N_LOG_LEVEL": "WARNING", "INTAKE_METRICS_PORT": "0",
+           "SLA_SERVICE_ADDR": f"127.0.0.1:{free_port()}"}  # no sla: the start events wait in the outbox
     log = tempfile.TemporaryFile()
     profile = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
     server = subprocess.Popen([sys.executable, *profile, "-m", "services.intake"], cwd=ROOT, env=env, stdout=log,
