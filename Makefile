@@ -58,9 +58,11 @@ lint: npm ## check bpmn/*.bpmn: bpmnlint's rules (.bpmnlintrc), then bpmn/check.
 	npx --no-install bpmnlint $(MODELS)
 	node bpmn/check.mjs $(MODELS)
 
-system-deps: ## install the system packages the tests need (chromium; Kannel and its fake SMS centre; Node.js), if missing
+system-deps: ## install the system packages the tests need (chromium; Kannel and its fake SMS centre; Node.js; kubectl and docker-compose for deploy/), if missing
 	@need=""; \
 	command -v chromium >/dev/null || need="$$need chromium"; \
+	command -v kubectl >/dev/null || command -v kustomize >/dev/null || need="$$need kubernetes-client"; \
+	command -v docker-compose >/dev/null || need="$$need docker-compose"; \
 	command -v node >/dev/null || need="$$need nodejs"; \
 	command -v npm >/dev/null || need="$$need npm"; \
 	test -x /usr/sbin/bearerbox || need="$$need kannel"; \

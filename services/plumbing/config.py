@@ -78,6 +78,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SLA_TIMER_POLL_SECONDS", "how often the timer worker looks for due instances", "1.0"),
     Setting("SLA_CALENDAR_REFRESH_SECONDS", "how soon a calendar override by decree reaches the deadlines", "2"),
     Setting("SLA_RETRY_BASE_SECONDS", "first back-off after a failed service task (doubles per attempt)", "2"),
+    Setting("SLA_ROLE", "`all`: the gRPC API and the timer worker; `api`: the API without the timer worker; "
+                        "`timers`: only the timer worker (its gRPC server answers health checks only), so timers "
+                        "run in their own deployment", "all"),
     Setting("NOTIFY_SMTP_HOST", "SMTP server for e-mail; empty: e-mail is not sent, only in-app", ""),
     Setting("NOTIFY_SMTP_PORT", "SMTP port", "25"),
     Setting("NOTIFY_MAIL_FROM", "sender address of e-mail notifications", "noreply@sp4n.example"),

@@ -13,6 +13,16 @@ from services.sla.operators import GrpcServiceCaller
 from services.sla.service import SlaService
 from services.sla.timers import TimerWorker
 
+ROLES = ("all", "api", "timers")
+
+
+def role() -> str:
+    """SLA_ROLE: what this sla process does; the timer worker and the API can run in separate processes."""
+    value = config.get("SLA_ROLE")
+    if value not in ROLES:
+        raise config.ConfigError(f"SLA_ROLE={value!r} is not one of {', '.join(ROLES)}")
+    return value
+
 
 def add_gauges(gauges: metrics.DatabaseGauges, clock: Clock) -> None:
     """sla's backlogs on /metrics, read when scraped."""
@@ -22,6 +32,7 @@ def add_gauges(gauges: metrics.DatabaseGauges, clock: Clock) -> None:
 
 
 def build(ctx: process.Context):
+    chosen_role = role()  # a wrong SLA_ROLE stops the start before anything is deployed
     caller = GrpcServiceCaller({name: ctx.channel(name) for name in ("intake", "verification", "routing", "notify")})
     calendar = WorkingCalendar(StoredOverrides.from_pool(ctx.pool))
     engine = Engine(calendar=calendar, caller=caller, clock=ctx.clock)
@@ -32,7 +43,9 @@ def build(ctx: process.Context):
     calendar_service = CalendarService(pool=ctx.pool, clock=ctx.clock, calendar=calendar)
     refresher = CalendarRefresher(calendar, poll_seconds=config.get_float("SLA_CALENDAR_REFRESH_SECONDS"))
     add_gauges(ctx.gauges, ctx.clock)
-    return [grpc_api.register(service, calendar_service)], [timers, refresher]
+    servicers = [] if chosen_role == "timers" else [grpc_api.register(service, calendar_service)]
+    workers = [refresher] if chosen_role == "api" else [timers, refresher]
+    return servicers, workers
 
 
 if __name__ == "__main__":
