@@ -26,7 +26,12 @@ class Context:
     clock: clocks.Clock
     identity_key: str
     signer: identity.ServiceSigner
-    gauges: metrics.DatabaseGauges  # read when /metrics is scraped; a service adds its own
+    # Read when /metrics is scraped; a service adds its own. Made over `pool` when not given.
+    gauges: metrics.DatabaseGauges | None = None
+
+    def __post_init__(self):
+        if self.gauges is None:
+            self.gauges = metrics.DatabaseGauges(self.pool)
 
     def channel(self, service: str) -> grpc.Channel:
         """A channel to another service, at its <SERVICE>_SERVICE_ADDR."""

@@ -29,6 +29,8 @@ HOUR, DAY = 3600, 86400
 def about(*values):
     """The clock runs on between the steps a test sets it to: times are exact to a few seconds."""
     return pytest.approx(values, rel=1e-3)
+
+
 MODEL = (ROOT / "bpmn" / "report_lifecycle.bpmn").read_text()
 ISSUE6 = (ROOT / "tests" / "sla" / "released" / "report_lifecycle.issue6.bpmn").read_text()
 

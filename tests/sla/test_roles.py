@@ -3,7 +3,7 @@
 import grpc
 import pytest
 
-from services.plumbing import config, identity, metrics
+from services.plumbing import config, identity
 from services.plumbing.process import Context
 from services.sla import __main__ as sla_main
 from services.sla.timers import TimerWorker
@@ -15,8 +15,7 @@ KEY = "k" * 40
 def built(role, monkeypatch, pool, clock):
     monkeypatch.setenv("SLA_ROLE", role)
     monkeypatch.setenv("SLA_BPMN_DIR", str(ROOT / "bpmn"))
-    ctx = Context(name="sla", pool=pool, clock=clock, identity_key=KEY, signer=identity.ServiceSigner("sla", KEY),
-                  gauges=metrics.DatabaseGauges(pool))
+    ctx = Context(name="sla", pool=pool, clock=clock, identity_key=KEY, signer=identity.ServiceSigner("sla", KEY))
     monkeypatch.setattr(Context, "channel", lambda self, name: grpc.insecure_channel("127.0.0.1:9"))
     servicers, workers = sla_main.build(ctx)
     return list(servicers), [type(w) for w in workers]
