@@ -25,7 +25,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
@@ -79,6 +80,35 @@ def run(name: str, clients: int, seconds: float, call: Callable[[int, int], None
     return {"name": name, "calls": len(every), "rate": len(every) / elapsed, "p50": q[49] * 1000, "p99": q[98] * 1000}
 
 
+@contextmanager
+def intake_process(database_url: str) -> Iterator[tuple[intake_pb2_grpc.IntakeServiceStub, str]]:
+    """`python -m services.intake` on `database_url`, healthy; a stub to it (`stub.channel`: its channel)
+    and the identity key it checks callers with."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "SP4N_IDENTITY_KEY": KEY, "INTAKE_PORT": str(port),
+           "SP4N_LOG_LEVEL": "WARNING", "INTAKE_METRICS_PORT": "0",
+           "SLA_SERVICE_ADDR": f"127.0.0.1:{free_port()}"}  # no sla: the start events wait in the outbox
+    profile = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
+    log = tempfile.TemporaryFile()
+    server = subprocess.Popen([sys.executable, *profile, "-m", "services.intake"], cwd=ROOT, env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while health(f"127.0.0.1:{port}") != "SERVING":
+            if server.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                raise RuntimeError("intake did not start:\n" + log.read().decode()[-3000:])
+            time.sleep(0.1)
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        stub = intake_pb2_grpc.IntakeServiceStub(channel)
+        stub.channel = channel
+        yield stub, KEY
+        channel.close()
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
 def submission(key: str) -> intake_pb2.SubmitReportRequest:
     return intake_pb2.SubmitReportRequest(
         idempotency_key=key, channel="web", type=intake_pb2.REPORT_TYPE_COMPLAINT,
@@ -99,63 +129,47 @@ def main() -> None:
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
     target = psycopg.conninfo.make_conninfo(**(psycopg.conninfo.conninfo_to_dict(url) | {"dbname": name}))
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": target, "SP4N_IDENTITY_KEY": KEY, "INTAKE_PORT": str(port),
-           "SP4N_LOG_LEVEL": "WARNING", "INTAKE_METRICS_PORT": "0",
-           "SLA_SERVICE_ADDR": f"127.0.0.1:{free_port()}"}  # no sla: the start events wait in the outbox
-    log = tempfile.TemporaryFile()
-    profile = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
-    server = subprocess.Popen([sys.executable, *profile, "-m", "services.intake"], cwd=ROOT, env=env, stdout=log,
-                              stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while health(f"127.0.0.1:{port}") != "SERVING":
-            if server.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                raise RuntimeError("intake did not start:\n" + log.read().decode()[-3000:])
-            time.sleep(0.1)
-        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        portal = [(identity.METADATA_KEY, identity.sign(identity.Caller("portal", identity.SERVICE), KEY,
-                                                        lifetime=identity.DEFAULT_LIFETIME * 100))]
-        checker = health_pb2_grpc.HealthStub(channel)
-        intake = intake_pb2_grpc.IntakeServiceStub(channel)
-        with psycopg.connect(target, autocommit=True) as conn:
-            conn.execute("CREATE TABLE bench_rows (id bigserial PRIMARY KEY, key text UNIQUE, title text, "
-                         "description text, category text, region_code text, created_at timestamptz DEFAULT now())")
-        inserters = [psycopg.connect(target, autocommit=True) for _ in range(args.clients)]
+        with intake_process(target) as (intake, key):
+            channel = intake.channel
+            portal = [(identity.METADATA_KEY, identity.sign(identity.Caller("portal", identity.SERVICE), key,
+                                                            lifetime=identity.DEFAULT_LIFETIME * 100))]
+            checker = health_pb2_grpc.HealthStub(channel)
+            with psycopg.connect(target, autocommit=True) as conn:
+                conn.execute("CREATE TABLE bench_rows (id bigserial PRIMARY KEY, key text UNIQUE, title text, "
+                             "description text, category text, region_code text, created_at timestamptz DEFAULT now())")
+            inserters = [psycopg.connect(target, autocommit=True) for _ in range(args.clients)]
 
-        def noop(client, n):
-            checker.Check(health_pb2.HealthCheckRequest(), timeout=10)
+            def noop(client, n):
+                checker.Check(health_pb2.HealthCheckRequest(), timeout=10)
 
-        def insert(client, n):
-            inserters[client].execute(
-                "INSERT INTO bench_rows (key, title, description, category, region_code) VALUES (%s, %s, %s, %s, %s)",
-                (f"{client}-{n}", "Lampu jalan mati di Jl. Raya Batulicin",
-                 "Lampu penerangan jalan di Jl. Raya Batulicin sudah mati selama satu bulan.", "infrastruktur",
-                 "6310"))
+            def insert(client, n):
+                inserters[client].execute(
+                    "INSERT INTO bench_rows (key, title, description, category, region_code) "
+                    "VALUES (%s, %s, %s, %s, %s)",
+                    (f"{client}-{n}", "Lampu jalan mati di Jl. Raya Batulicin",
+                     "Lampu penerangan jalan di Jl. Raya Batulicin sudah mati selama satu bulan.", "infrastruktur",
+                     "6310"))
 
-        phase = iter(range(1_000_000))
-        prefix = {"now": ""}
+            phase = iter(range(1_000_000))
+            prefix = {"now": ""}
 
-        def submit(client, n):  # a key of its own for every call of every run: no call is a repeat
-            answer = intake.SubmitReport(submission(f"{prefix['now']}-{client}-{n}"), metadata=portal, timeout=30)
-            assert answer.tracking_id.startswith("LAP-") and answer.access_code, answer
+            def submit(client, n):  # a key of its own for every call of every run: no call is a repeat
+                answer = intake.SubmitReport(submission(f"{prefix['now']}-{client}-{n}"), metadata=portal, timeout=30)
+                assert answer.tracking_id.startswith("LAP-") and answer.access_code, answer
 
-        for warm in (noop, submit):  # connections, prepared statements, the pool
-            prefix["now"] = f"warm{next(phase)}"
-            run("warm-up", args.clients, 1.0, warm)
-        prefix["now"] = "measured"
-        results = [run("no-op gRPC (health Check)", args.clients, args.seconds, noop),
-                   run("bare PostgreSQL insert", args.clients, args.seconds, insert),
-                   run("intake.SubmitReport", args.clients, args.seconds, submit)]
-        for conn in inserters:
-            conn.close()
-        with psycopg.connect(target) as conn:
-            stored = conn.execute("SELECT count(*) FROM intake.reports").fetchone()[0]
-        channel.close()
+            for warm in (noop, submit):  # connections, prepared statements, the pool
+                prefix["now"] = f"warm{next(phase)}"
+                run("warm-up", args.clients, 1.0, warm)
+            prefix["now"] = "measured"
+            results = [run("no-op gRPC (health Check)", args.clients, args.seconds, noop),
+                       run("bare PostgreSQL insert", args.clients, args.seconds, insert),
+                       run("intake.SubmitReport", args.clients, args.seconds, submit)]
+            for conn in inserters:
+                conn.close()
+            with psycopg.connect(target) as conn:
+                stored = conn.execute("SELECT count(*) FROM intake.reports").fetchone()[0]
     finally:
-        server.terminate()
-        server.wait(30)
         with psycopg.connect(url, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
