@@ -18,9 +18,10 @@ import time
 import psycopg
 from psycopg.rows import dict_row
 
-from bench.feed_plans import NAME, ROOT, load
+from bench.feed_plans import NAME, load
 from bench.intake import intake_process, server_url
-from services.plumbing import db, identity
+from bench.support import intake_database
+from services.plumbing import identity
 from sp4n.intake.v1 import intake_pb2, intake_pb2_grpc
 
 KINDS = [
@@ -40,11 +41,7 @@ def main() -> None:
     args = parser.parse_args()
 
     url = server_url()
-    with psycopg.connect(url, autocommit=True) as admin:
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (NAME,)).fetchone():
-            admin.execute(f"CREATE DATABASE {NAME}")
-    target = psycopg.conninfo.make_conninfo(**(psycopg.conninfo.conninfo_to_dict(url) | {"dbname": NAME}))
-    db.migrate(target, schema="intake", folder=ROOT / "services" / "intake" / "migrations", outbox=True)
+    target = intake_database(url, NAME)
     with psycopg.connect(target, autocommit=True, row_factory=dict_row) as conn:
         published = conn.execute("SELECT count(*) AS n FROM intake.reports WHERE published").fetchone()["n"]
         if not published:

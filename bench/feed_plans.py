@@ -15,18 +15,15 @@ from datetime import datetime, timezone
 import psycopg
 from psycopg.rows import dict_row
 
+from bench.support import intake_database
 from services.intake import publication_repository
 from services.intake.domain import ReportStatus
 from services.intake.publication import SEARCH_WINDOW, Cursor, FeedFilter
-from services.plumbing import db
-from pathlib import Path
 
 NAME = "sp4n_feed_plans"
 COMMON = ("jalan rusak warga mohon segera yang di dan tidak sudah sejak desa kantor pelayanan lampu banjir sampah "
           "air sekolah biaya pungutan puskesmas pasien perbaikan jembatan lubang kendaraan petugas dinas bantuan "
           "sosial listrik padam izin usaha kartu tanda penduduk antrean lambat").split()
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def load(conn, reports: int) -> None:
@@ -125,13 +122,7 @@ REQUESTS = [
 
 
 def main(url: str, reports: int) -> None:
-    with psycopg.connect(url, autocommit=True) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (NAME,)).fetchone()
-        if not exists:
-            admin.execute(f"CREATE DATABASE {NAME}")
-    info = psycopg.conninfo.conninfo_to_dict(url) | {"dbname": NAME}
-    target = psycopg.conninfo.make_conninfo(**info)
-    db.migrate(target, schema="intake", folder=ROOT / "services" / "intake" / "migrations", outbox=True)
+    target = intake_database(url, NAME)
     with psycopg.connect(target, autocommit=True, row_factory=dict_row) as conn:
         if not conn.execute("SELECT 1 FROM intake.reports LIMIT 1").fetchone():
             start = time.perf_counter()

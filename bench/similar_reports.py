@@ -13,18 +13,17 @@ candidate query and the time of the whole lookup (median of 5). Drop the databas
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import psycopg
 from psycopg.rows import dict_row
 
 from bench.feed_plans import COMMON
+from bench.support import intake_database
 from services.intake import similarity, similarity_repository
 from services.intake.similarity_service import SimilarityService
 from services.plumbing import db, identity
 
 NAME = "sp4n_similar_plans"
-ROOT = Path(__file__).resolve().parents[1]
 ADMIN = identity.Caller("bench", identity.NATIONAL_ADMIN)
 
 
@@ -99,11 +98,7 @@ SOURCES = {
 
 
 def main(url: str, reports: int) -> None:
-    with psycopg.connect(url, autocommit=True) as admin:
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (NAME,)).fetchone():
-            admin.execute(f"CREATE DATABASE {NAME}")
-    target = psycopg.conninfo.make_conninfo(**(psycopg.conninfo.conninfo_to_dict(url) | {"dbname": NAME}))
-    db.migrate(target, schema="intake", folder=ROOT / "services" / "intake" / "migrations", outbox=True)
+    target = intake_database(url, NAME)
     with psycopg.connect(target, autocommit=True, row_factory=dict_row) as conn:
         if not conn.execute("SELECT 1 FROM intake.reports LIMIT 1").fetchone():
             start = time.perf_counter()
