@@ -4,11 +4,11 @@ rules each change of a report must follow (a submission's own rules are in `subm
 import enum
 import re
 import secrets
-import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from services.plumbing.errors import FailedPrecondition, InvalidArgument
+from services.plumbing.text import has_control_characters
 
 # Crockford's base32: no I, L, O or U, so an ID read aloud or typed from paper survives.
 TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -197,8 +197,15 @@ class VerifiedChanges:
     confidential: bool = False
 
 
+def random_code(length: int) -> str:
+    """`length` random characters of TRACKING_ALPHABET (Crockford's base32), 5 bits each. One byte
+    from the system's generator per character, its low 5 bits: 256 is a multiple of 32, so every
+    character is as likely as any other."""
+    return "".join(TRACKING_ALPHABET[b & 31] for b in secrets.token_bytes(length))
+
+
 def new_tracking_id() -> str:
-    return TRACKING_PREFIX + "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(8))
+    return TRACKING_PREFIX + random_code(8)
 
 
 def check_tracking_id(value: str, field_name: str = "tracking_id") -> str:
@@ -223,8 +230,7 @@ def text(value: str, field_name: str, *, max_length: int, min_length: int = 0, m
     """A text field stripped and bounded, refused if it holds control characters (PostgreSQL
     cannot store NUL; the others have no place in a report)."""
     value = value.strip()
-    allowed = "\n\r\t" if multiline else ""
-    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in value):
+    if has_control_characters(value, multiline=multiline):
         raise InvalidArgument(field_name, "must not contain control characters" +
                               ("" if multiline else " or line breaks"))
     if min_length and len(value) < min_length:

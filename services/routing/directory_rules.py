@@ -13,12 +13,12 @@ ministry or agency has none, but its units may (a ministry's regional office).
 Time zones: a regional agency's is its region's; a national one's is Asia/Jakarta unless given."""
 
 import re
-import unicodedata
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 from services.plumbing.errors import InvalidArgument
+from services.plumbing.text import has_control_characters
 from services.routing.domain import AGENCY_ID, LEVELS, NATIONAL_DESK, TIMEZONES, Agency, LiaisonOfficer
 from services.routing.regions import REGION_CODE, Region
 
@@ -120,7 +120,7 @@ def _text_problem(value: str, what: str, maximum: int, *, required: bool) -> str
         return f"{what} is required" if required else None
     if len(value) > maximum:
         return f"{what} has {len(value)} characters, at most {maximum}"
-    if any(unicodedata.category(c) == "Cc" for c in value):
+    if has_control_characters(value):
         return f"{what} contains control characters"
     return None
 

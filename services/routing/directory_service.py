@@ -6,7 +6,6 @@ import binascii
 import hashlib
 import json
 import logging
-import unicodedata
 from dataclasses import asdict, dataclass
 
 from psycopg_pool import ConnectionPool
@@ -15,6 +14,7 @@ from services.plumbing import identity
 from services.plumbing.clock import Clock
 from services.plumbing.errors import InvalidArgument, NotFound
 from services.plumbing.identifiers import check_idempotency_key
+from services.plumbing.text import has_control_characters
 from services.routing import directory_csv, directory_repository, repository
 from services.routing.directory_rules import Directory, check_directory, hierarchy_order
 from services.routing.domain import LEVELS, NATIONAL_DESK, Agency, AgencyFilter, LiaisonOfficer, check_agency_id
@@ -142,7 +142,7 @@ class DirectoryService:
             raise InvalidArgument("level", f"one of {', '.join(LEVELS)}, or empty for every level")
         if f.region_code:
             check_region_code(f.region_code, "region_code")
-        if len(f.query) > MAX_QUERY or any(unicodedata.category(c) == "Cc" for c in f.query):
+        if len(f.query) > MAX_QUERY or has_control_characters(f.query):
             raise InvalidArgument("query", f"at most {MAX_QUERY} characters, no control characters")
 
     def import_directory(self, *, caller: identity.Caller, key: str, agencies_csv: bytes,

@@ -8,13 +8,13 @@ The national desk is the end of the chain: it can never be excluded, so it canno
 
 import enum
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
 from services.plumbing import categories
 from services.plumbing.errors import FailedPrecondition, InvalidArgument
 from services.plumbing.identifiers import check_tracking_id
+from services.plumbing.text import has_control_characters
 
 AGENCY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 CATEGORY = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
@@ -199,7 +199,7 @@ def check_decline_reason(value: str) -> str:
     value = (value or "").strip()
     if not value:
         raise InvalidArgument("reason", "is required: say why the report is not within your agency's authority")
-    if any(unicodedata.category(c) == "Cc" and c not in "\n\r\t" for c in value):
+    if has_control_characters(value, multiline=True):
         raise InvalidArgument("reason", "must not contain control characters")
     low, high = DECLINE_REASON_LENGTH
     if not low <= len(value) <= high:
@@ -228,7 +228,7 @@ def check_dispatch_note(value: str) -> str:
     """The agency administrator's instruction to the unit: optional, at most 2000 characters, line
     breaks allowed but no other control characters."""
     value = (value or "").strip()
-    if any(unicodedata.category(c) == "Cc" and c not in "\n\r\t" for c in value):
+    if has_control_characters(value, multiline=True):
         raise InvalidArgument("note", "must not contain control characters")
     if len(value) > DISPATCH_NOTE_LENGTH:
         raise InvalidArgument("note", f"at most {DISPATCH_NOTE_LENGTH} characters")

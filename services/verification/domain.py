@@ -4,13 +4,13 @@ a decision must follow."""
 import base64
 import binascii
 import enum
-import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from services.plumbing import categories
 from services.plumbing.errors import FailedPrecondition, InvalidArgument
 from services.plumbing.identifiers import check_tracking_id
+from services.plumbing.text import has_control_characters
 
 # A reason reaches the reporter in notifications, whose params notify bounds at 500 characters: the
 # text and the longest archive reason's label with its ": " must fit.
@@ -162,8 +162,7 @@ _REQUIRED_REASON = {
 def _clean(value: str, field: str, *, max_length: int, multiline: bool = False) -> str:
     """Stripped and bounded, without control characters (line breaks only where `multiline`)."""
     value = value.strip()
-    allowed = "\n\r\t" if multiline else ""
-    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in value):
+    if has_control_characters(value, multiline=multiline):
         raise InvalidArgument(field, "must not contain control characters" + ("" if multiline else " or line breaks"))
     if len(value) > max_length:
         raise InvalidArgument(field, f"at most {max_length} characters")
