@@ -8,9 +8,8 @@ a signed-in reporter's identity names their account ("account:<n>") instead.
 import hashlib
 import hmac
 import re
-import secrets
 
-from services.intake.domain import ACCOUNT_ID, ADMINISTRATOR, REPORTER, TRACKING_ALPHABET, Report
+from services.intake.domain import ACCOUNT_ID, ADMINISTRATOR, REPORTER, Report, random_code
 from services.intake.submission import mobile_number
 from services.plumbing import identity
 from services.plumbing.identity import Caller
@@ -28,7 +27,7 @@ _READ_AS_DIGITS = str.maketrans("OIL", "011")
 
 def new_access_code() -> str:
     """A random code: 16 characters of Crockford's base32."""
-    return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(CODE_LENGTH))
+    return random_code(CODE_LENGTH)
 
 
 def shown(code: str) -> str:

@@ -3,12 +3,15 @@
 from dataclasses import replace
 from datetime import datetime
 
+from psycopg.types.json import Jsonb
+
 from services.intake import redaction
-from services.intake.domain import (Attachment, AttachmentFile, AttachmentInfo, Contact, Coordinates, EntryKind,
-                                    Receipt, Report, ReporterContact, ReportStatus, ReportType, Submission,
+from services.intake.domain import (REPORTER, Attachment, AttachmentFile, AttachmentInfo, Contact, Coordinates,
+                                    EntryKind, Receipt, Report, ReporterContact, ReportStatus, ReportType, Submission,
                                     TimelineEntry, account_id, account_number)
 from services.intake.publication import PublicText
 from services.intake.report_lists import Position, ReportScope, ReportSummary
+from services.plumbing import outbox
 
 # The search document of a report: its public (redacted) text only, the title weighing most, and
 # without the redaction marker (a search for it would find every report that hides something).
@@ -50,10 +53,11 @@ def _public_columns(public: PublicText, redaction_version: int) -> dict:
 
 
 def add_report(conn, *, tracking_id: str, key: str, submission: Submission, status: ReportStatus,
-               submitted_at: datetime, public: PublicText, redaction_version: int,
-               access_code_hash: bytes) -> Receipt | None:
-    """Stores a new report with its public text; None when the tracking ID or the (channel, key) is
-    already taken."""
+               submitted_at: datetime, public: PublicText, redaction_version: int, access_code_hash: bytes,
+               event: tuple[str, dict]) -> Receipt | None:
+    """Stores a new report with its public text, its reporter, attachments and first timeline entry,
+    and the (kind, payload) event that starts its process: one statement, so one round trip and
+    all or nothing. None when the tracking ID or the (channel, key) is already taken."""
     s = submission
     values = {
         "access_code_hash": access_code_hash,
@@ -65,10 +69,30 @@ def add_report(conn, *, tracking_id: str, key: str, submission: Submission, stat
         "incident_date": s.incident_date, "latitude": s.coordinates.latitude if s.coordinates else None,
         "longitude": s.coordinates.longitude if s.coordinates else None,
         "suggested_agency_id": s.suggested_agency_id, **_public_columns(public, redaction_version)}
+    reporter, files = s.reporter, s.attachments
+    kind, payload = event
     row = conn.execute(
-        f"INSERT INTO intake.reports ({', '.join(values)}, search_document) "
+        f"WITH report AS (INSERT INTO intake.reports ({', '.join(values)}, search_document) "
         f"VALUES ({', '.join(f'%({name})s' for name in values)}, {SEARCH_DOCUMENT}) "
-        "ON CONFLICT DO NOTHING RETURNING tracking_id, submitted_at", values | {"marker": redaction.MARKER}).fetchone()
+        "ON CONFLICT DO NOTHING RETURNING tracking_id, submitted_at), "
+        "reporter AS (INSERT INTO intake.reporters (tracking_id, name, phone, email, x_user_id, x_handle, "
+        "channel_message_id) SELECT tracking_id, %(reporter_name)s, %(reporter_phone)s, %(reporter_email)s, "
+        "%(reporter_x_user_id)s, %(reporter_x_handle)s, %(channel_message_id)s FROM report), "
+        "files AS (INSERT INTO intake.attachments (tracking_id, number, filename, content_type, size, sha256, content) "
+        "SELECT report.tracking_id, f.number, f.filename, f.content_type, octet_length(f.content), sha256(f.content), "
+        "f.content FROM report, unnest(%(file_names)s::text[], %(file_types)s::text[], %(file_contents)s::bytea[]) "
+        "WITH ORDINALITY AS f (filename, content_type, content, number)), "
+        "entry AS (INSERT INTO intake.timeline (tracking_id, kind, author, created_at) "
+        "SELECT tracking_id, %(entry_kind)s, %(entry_author)s, submitted_at FROM report), "
+        f"event AS ({outbox.add_for_each('intake', 'report')}) "
+        "SELECT tracking_id, submitted_at, (SELECT count(*) FROM event) AS events FROM report",
+        values | {"marker": redaction.MARKER, "reporter_name": reporter.name, "reporter_phone": reporter.phone,
+                  "reporter_email": reporter.email, "reporter_x_user_id": reporter.x_user_id,
+                  "reporter_x_handle": reporter.x_handle, "channel_message_id": s.channel_message_id,
+                  "file_names": [f.filename for f in files], "file_types": [f.content_type for f in files],
+                  "file_contents": [f.content for f in files], "entry_kind": EntryKind.SUBMITTED.value,
+                  "entry_author": REPORTER, "outbox_kind": kind, "outbox_payload": Jsonb(payload),
+                  "outbox_channel": outbox.wake_channel("intake")}).fetchone()
     return Receipt(row["tracking_id"], row["submitted_at"]) if row else None
 
 
@@ -104,13 +128,6 @@ def set_public_text(conn, tracking_id: str, public: PublicText, redaction_versio
                  f"redaction_version = %(redaction_version)s, search_document = {SEARCH_DOCUMENT} "
                  "WHERE tracking_id = %(tracking_id)s",
                  _public_columns(public, redaction_version) | {"tracking_id": tracking_id, "marker": redaction.MARKER})
-
-
-def add_reporter(conn, tracking_id: str, reporter: ReporterContact, channel_message_id: str) -> None:
-    conn.execute("INSERT INTO intake.reporters (tracking_id, name, phone, email, x_user_id, x_handle, "
-                 "channel_message_id) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                 (tracking_id, reporter.name, reporter.phone, reporter.email, reporter.x_user_id, reporter.x_handle,
-                  channel_message_id))
 
 
 def add_attachments(conn, tracking_id: str, files: tuple[AttachmentFile, ...], *, first: int = 1,

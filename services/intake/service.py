@@ -21,7 +21,7 @@ from services.intake.publication_service import PublicationService
 from services.intake.report_list_service import ReportListService
 from services.intake.similarity_service import SimilarityService
 from services.intake.submission import check_submission
-from services.plumbing import identity, outbox
+from services.plumbing import db, identity, outbox
 from services.plumbing.clock import Clock
 from services.plumbing.errors import InvalidArgument, NotFound, PermissionDenied
 from services.plumbing.identifiers import check_idempotency_key
@@ -69,7 +69,7 @@ class IntakeService:
         submission = check_submission(submission, now=now)
         public = public_text(submission.title, submission.description, submission.location_text, submission.reporter)
         code = access.new_access_code()
-        with self.pool.connection() as conn, conn.transaction():
+        with db.autocommit(self.pool) as conn:  # each statement stands alone: see _add
             receipt = self._add(conn, key=key, submission=submission, now=now, public=public,
                                 code_hash=access.code_hash(code))
             if receipt is None:
@@ -78,32 +78,25 @@ class IntakeService:
 
     def _add(self, conn, *, key: str, submission: Submission, now: datetime, public: PublicText,
              code_hash: bytes) -> Receipt | None:
-        """Stores a new report with all that comes with it; None when the key has its report already."""
-        if repository.receipt_by_key(conn, submission.channel, key) is not None:
-            return None
+        """Stores a new report with all that comes with it and the event that starts its process; None
+        when the key has its report already. Every statement stands alone: the report with all that
+        comes with it is one, and a repeat or a collision leaves nothing behind to roll back."""
         if submission.account_id and not account_repository.account_exists(conn, account_number(submission.account_id)):
             raise InvalidArgument("account_id", "names no reporter account")
+        start = (outbox.START_CASE, {
+            "submitted_at": now.isoformat(), "category": submission.category, "region_code": submission.region_code,
+            "suggested_agency_id": submission.suggested_agency_id})
         for _ in range(MAX_ID_ATTEMPTS):
             receipt = repository.add_report(conn, tracking_id=domain.new_tracking_id(), key=key, submission=submission,
                                             status=ReportStatus.IN_VERIFICATION, submitted_at=now, public=public,
-                                            redaction_version=redaction.VERSION, access_code_hash=code_hash)
+                                            redaction_version=redaction.VERSION, access_code_hash=code_hash,
+                                            event=start)
             if receipt is not None:
-                self._add_details(conn, receipt.tracking_id, submission, now)
                 return receipt
-            # Taken: either the same key committed meanwhile, or the tracking ID collided.
+            # Taken: either the key has its report (a repeat), or the tracking ID collided.
             if repository.receipt_by_key(conn, submission.channel, key) is not None:
                 return None
         raise RuntimeError(f"no free tracking ID after {MAX_ID_ATTEMPTS} attempts")
-
-    @staticmethod
-    def _add_details(conn, tracking_id: str, submission: Submission, now: datetime) -> None:
-        """A new report's reporter, attachments and first timeline entry, and the event that starts its process."""
-        repository.add_reporter(conn, tracking_id, submission.reporter, submission.channel_message_id)
-        repository.add_attachments(conn, tracking_id, submission.attachments)
-        repository.add_entry(conn, tracking_id=tracking_id, kind=EntryKind.SUBMITTED, author=REPORTER, created_at=now)
-        outbox.add(conn, SCHEMA, kind=outbox.START_CASE, tracking_id=tracking_id, payload={
-            "submitted_at": now.isoformat(), "category": submission.category, "region_code": submission.region_code,
-            "suggested_agency_id": submission.suggested_agency_id})
 
     def verify_access(self, *, caller: identity.Caller, tracking_id: str, access_code: str) -> str:
         """The tracking ID when `access_code` is its report's. PERMISSION_DENIED alike for a wrong code and

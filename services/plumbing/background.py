@@ -66,5 +66,7 @@ class BackgroundWorker:
                     self._drain()
                     for _ in listener.notifies(timeout=self.poll_seconds, stop_after=1):
                         pass
+                    for _ in listener.notifies(timeout=0):  # those that came meanwhile: one drain serves all
+                        pass
             finally:
                 listener.execute("UNLISTEN *")

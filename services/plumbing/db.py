@@ -6,6 +6,8 @@ starting together apply each file once.
 """
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -27,6 +29,19 @@ def open_pool(url: str, *, name: str, size: int = 8) -> ConnectionPool:
     )
     pool.open(wait=True, timeout=30)
     return pool
+
+
+@contextmanager
+def autocommit(pool: ConnectionPool) -> Iterator[psycopg.Connection]:
+    """A connection of `pool` on which every statement commits by itself: for a use case whose
+    changes are one statement, it saves the round trips of BEGIN and COMMIT."""
+    with pool.connection() as conn:
+        conn.autocommit = True
+        try:
+            yield conn
+        finally:
+            if not conn.closed:
+                conn.autocommit = False
 
 
 _OUTBOX_SQL = Path(__file__).with_name("sql") / "outbox.sql"

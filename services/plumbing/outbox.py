@@ -8,6 +8,7 @@ prefixed by the schema, is the event id: the receiver ignores a repeat.
 """
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
@@ -39,14 +40,33 @@ class RejectedEvent(Exception):
     """The receiver refused the event for good (it will never accept it): stop retrying."""
 
 
+class ReceiverUnavailable(Exception):
+    """The receiver cannot be reached or did not answer in time: every event would fail as this one
+    did, so the relay retries later instead of trying the rest now."""
+
+
 def add(conn, schema: str, *, kind: str, tracking_id: str, payload: dict) -> int:
     """Writes an event in the caller's transaction and wakes the relay at commit."""
     row = conn.execute(
-        f'INSERT INTO "{schema}".outbox (kind, tracking_id, payload) VALUES (%s, %s, %s) RETURNING id',
-        (kind, tracking_id, Jsonb(payload)),
+        f'WITH event AS (INSERT INTO "{schema}".outbox (kind, tracking_id, payload) VALUES (%s, %s, %s) RETURNING id) '
+        "SELECT id, pg_notify(%s, '') FROM event",
+        (kind, tracking_id, Jsonb(payload), wake_channel(schema)),
     ).fetchone()
-    conn.execute("SELECT pg_notify(%s, '')", (f"{schema}_outbox",))
     return row["id"] if isinstance(row, dict) else row[0]
+
+
+def wake_channel(schema: str) -> str:
+    """The channel a schema's relay listens on for new events."""
+    return f"{schema}_outbox"
+
+
+def add_for_each(schema: str, source: str) -> str:
+    """A data-modifying CTE body that writes an event for every row of the CTE `source` (a column
+    tracking_id) and wakes the relay at commit, for a statement that writes the event with its change.
+    Its parameters: %(outbox_kind)s, %(outbox_payload)s (a Jsonb) and %(outbox_channel)s (wake_channel)."""
+    return (f'INSERT INTO "{schema}".outbox (kind, tracking_id, payload) '
+            f"SELECT %(outbox_kind)s, tracking_id, %(outbox_payload)s FROM {source} "
+            "RETURNING id, pg_notify(%(outbox_channel)s, '')")
 
 
 def pending_count(conn, schema: str) -> int:
@@ -60,15 +80,20 @@ class OutboxRelay(BackgroundWorker):
     def __init__(self, *, pool: ConnectionPool, schema: str, deliver: Callable[[OutboxEvent], None],
                  poll_seconds: float = 1.0, batch: int = 200, max_backoff_seconds: float = 300.0):
         super().__init__(name=f"outbox-{schema}", poll_seconds=poll_seconds, pool=pool,
-                         wake_channel=f"{schema}_outbox")
+                         wake_channel=wake_channel(schema))
         self.pool = pool
         self.schema = schema
         self.deliver = deliver
         self.batch = batch
         self.max_backoff_seconds = max_backoff_seconds
+        self._resume_at = 0.0  # time.monotonic() before which the receiver is taken to be unavailable
 
     def run_once(self) -> int:
-        """Delivers one batch of due events; returns how many it delivered or gave up on."""
+        """Delivers one batch of due events; returns how many it delivered or gave up on. After the
+        receiver was found unavailable it does nothing (not even a query) for `poll_seconds`: the
+        new events that keep waking it then cost nothing until the receiver may be back."""
+        if time.monotonic() < self._resume_at:
+            return 0
         done = 0
         with self.pool.connection() as conn, conn.transaction():
             elected = conn.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s)) AS ok",
@@ -108,6 +133,9 @@ class OutboxRelay(BackgroundWorker):
                     )
                     log.warning("delivering event %s failed (attempt %d): %s", event.event_id,
                                 row["attempts"] + 1, e)
+                    if isinstance(e, ReceiverUnavailable):
+                        self._resume_at = time.monotonic() + self.poll_seconds
+                        break
         return done
 
     def _mark(self, conn, row_id: int, outcome: str, error: str | None) -> None:
@@ -120,6 +148,7 @@ class OutboxRelay(BackgroundWorker):
 
 _REFUSED = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.NOT_FOUND,
             grpc.StatusCode.PERMISSION_DENIED}
+_UNAVAILABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 
 
 def to_sla(stub: sla_pb2_grpc.SlaServiceStub, timeout: float = 30.0) -> Callable[[OutboxEvent], None]:
@@ -148,6 +177,8 @@ def to_sla(stub: sla_pb2_grpc.SlaServiceStub, timeout: float = 30.0) -> Callable
         except grpc.RpcError as e:
             if e.code() in _REFUSED:
                 raise RejectedEvent(f"{e.code().name}: {e.details()}") from None
+            if e.code() in _UNAVAILABLE:
+                raise ReceiverUnavailable(f"{e.code().name}: {e.details()}") from None
             raise
 
     return deliver

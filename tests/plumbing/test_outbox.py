@@ -2,6 +2,9 @@
 
 from datetime import datetime, timezone
 
+import grpc
+import pytest
+
 from services.plumbing import outbox
 
 SCHEMA = "verification"  # any schema with an outbox
@@ -56,6 +59,62 @@ def test_an_event_the_receiver_refuses_for_good_is_not_retried(pool):
     with pool.connection() as conn:
         row = conn.execute(f"SELECT outcome, last_error FROM {SCHEMA}.outbox").fetchone()
     assert (row["outcome"], row["last_error"]) == ("rejected", "FAILED_PRECONDITION: not waiting")
+
+
+def test_an_unavailable_receiver_ends_the_round_and_pauses_the_relay_without_losing_events(pool, monkeypatch):
+    for n, tracking_id in enumerate(["LAP-A", "LAP-B", "LAP-C"]):
+        add(pool, tracking_id, n)
+    attempts, delivered = [], []
+    down = True
+
+    def deliver(event):
+        attempts.append(event.payload["n"])
+        if down:
+            raise outbox.ReceiverUnavailable("UNAVAILABLE: sla is down")
+        delivered.append(event.payload["n"])
+
+    now = [1000.0]
+    monkeypatch.setattr(outbox.time, "monotonic", lambda: now[0])
+    relay = outbox.OutboxRelay(pool=pool, schema=SCHEMA, deliver=deliver, poll_seconds=1.0)
+    assert relay.run_once() == 0
+    assert attempts == [0]  # the others were not tried against a receiver that is down
+    with pool.connection() as conn:
+        assert outbox.pending_count(conn, SCHEMA) == 3
+    now[0] += 0.5
+    assert relay.run_once() == 0 and attempts == [0]  # paused: not even a query
+    down = False
+    now[0] += 0.6
+    with pool.connection() as conn, conn.transaction():  # the first event's back-off is over
+        conn.execute(f"UPDATE {SCHEMA}.outbox SET next_attempt_at = now()")
+    assert relay.run_once() == 3
+    assert delivered == [0, 1, 2]
+
+
+def test_the_grpc_codes_of_a_receiver_that_is_down_are_told_from_refusals():
+    class Down(grpc.RpcError):
+        def __init__(self, code):
+            self._code = code
+
+        def code(self):
+            return self._code
+
+        def details(self):
+            return "no"
+
+    class FailingSla:
+        def __init__(self, code):
+            self.code = code
+
+        def SignalCase(self, request, timeout):
+            raise Down(self.code)
+
+    event = outbox.OutboxEvent("verification:1", "verification_decided", "LAP-A", {}, datetime.now(timezone.utc))
+    for code, raised in [(grpc.StatusCode.UNAVAILABLE, outbox.ReceiverUnavailable),
+                         (grpc.StatusCode.DEADLINE_EXCEEDED, outbox.ReceiverUnavailable),
+                         (grpc.StatusCode.FAILED_PRECONDITION, outbox.RejectedEvent),
+                         (grpc.StatusCode.INTERNAL, Down)]:
+        with pytest.raises(raised):
+            outbox.to_sla(FailingSla(code))(event)
 
 
 class RecordingSla:
