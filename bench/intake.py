@@ -1,22 +1,33 @@
-"""Accepted submissions per second over gRPC, against two baselines measured in the same run.
+"""Accepted submissions per second over gRPC and over the REST API, against two baselines measured in
+the same run, with the CPU each process spent on a call.
 
-    .venv/bin/python -m bench.intake [--seconds 10] [--clients 16]
+    .venv/bin/python -m bench.intake [--seconds 10] [--clients 16] [--replicas 2]
 
-Starts `python -m services.intake` as its own process on a throwaway database (sp4n_bench_<random> on
-the server named by SP4N_BENCH_DATABASE_URL, else DATABASE_URL, else 127.0.0.1:5432 as postgres),
-then runs, each for --seconds with --clients concurrent client threads in this process:
+Starts --replicas processes of `python -m services.intake` sharing one port, and the portal (with
+routing, which it needs at start; no sla: the start events wait in the outbox) on a throwaway
+database (sp4n_bench_<random> on the server named by SP4N_BENCH_DATABASE_URL, else DATABASE_URL, else
+127.0.0.1:5432 as postgres), then runs, each for --seconds after a second of warm-up, with --clients
+concurrent client threads in this process, each with a gRPC channel and an HTTP connection of its own:
 
-  no-op gRPC      grpc.health.v1 Check on the same intake server: the cost of a call and nothing else
+  no-op gRPC      grpc.health.v1 Check on intake: the cost of a call and nothing else
   bare insert     one INSERT of a row as wide as a report, in its own transaction, straight to PostgreSQL
-  SubmitReport    a web report signed as the portal: validation, the report, its timeline entry and the
-                  outbox event in one transaction, and the answer with its tracking ID and access code
+  gRPC            intake.SubmitReport, a web report signed as the portal: validation, redaction, the
+                  report with its reporter, timeline entry and start event in one statement, and the
+                  answer with its tracking ID and access code
+  REST            POST /api/v1/reports on the portal with an app key (Bearer; --clients threads use
+                  REST_KEYS keys in turn, so no key's budget is spent) and an Idempotency-Key: the key
+                  and its budgets checked, the request recorded, intake.SubmitReport, 201 with the receipt
 
-and prints for each: calls per second, p50 and p99 latency; then SubmitReport's rate as a share of the
-no-op rate. Every SubmitReport answer is checked (a tracking ID), and the reports are counted in the
-database at the end. The database is dropped at the end.
+and prints for each: calls per second, p50 and p99 latency, and CPU milliseconds per call of intake,
+the portal and routing, PostgreSQL's backends of the database and this process (from /proc: the
+figures hold on a busy machine, where the rates do not); then the ratios of the rates. Every answer
+is checked (a tracking ID, 201), and the reports are counted in the database at the end. The database
+is dropped at the end.
 """
 
 import argparse
+import http.client
+import json
 import os
 import secrets
 import statistics
@@ -25,6 +36,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,9 +45,12 @@ from pathlib import Path
 import grpc
 import psycopg
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from psycopg.rows import dict_row
 
+from bench.support import CpuMeter
 from services.plumbing import identity
 from services.plumbing.local_system import free_port, health
+from services.portal import api_keys as api_key_store
 from sp4n.intake.v1 import intake_pb2, intake_pb2_grpc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,8 +62,10 @@ def server_url() -> str:
             or "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def run(name: str, clients: int, seconds: float, call: Callable[[int, int], None]) -> dict:
-    """Calls `call(client, n)` from `clients` threads for `seconds`; the rate and latency percentiles."""
+def run(name: str, clients: int, seconds: float, call: Callable[[int, int], None],
+        meter: CpuMeter | None = None) -> dict:
+    """Calls `call(client, n)` from `clients` threads for `seconds`; the rate and latency percentiles,
+    and with `meter` the CPU milliseconds per call of each process it meters."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors: list[BaseException] = []
     stop = threading.Event()
@@ -65,6 +83,7 @@ def run(name: str, clients: int, seconds: float, call: Callable[[int, int], None
             stop.set()
 
     threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    cpu_before = meter.read() if meter else {}
     started = time.perf_counter()
     for t in threads:
         t.start()
@@ -73,40 +92,83 @@ def run(name: str, clients: int, seconds: float, call: Callable[[int, int], None
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
+    cpu_after = meter.read() if meter else {}
     if errors:
         raise RuntimeError(f"{name}: {errors[0]!r}")
     every = sorted(x for c in latencies for x in c)
     q = statistics.quantiles(every, n=100)
-    return {"name": name, "calls": len(every), "rate": len(every) / elapsed, "p50": q[49] * 1000, "p99": q[98] * 1000}
+    return {"name": name, "calls": len(every), "rate": len(every) / elapsed, "p50": q[49] * 1000, "p99": q[98] * 1000,
+            "cpu_ms": CpuMeter.per_call(cpu_before, cpu_after, len(every)) if meter else {}}
 
 
 @contextmanager
-def intake_process(database_url: str) -> Iterator[tuple[intake_pb2_grpc.IntakeServiceStub, str]]:
-    """`python -m services.intake` on `database_url`, healthy; a stub to it (`stub.channel`: its channel)
-    and the identity key it checks callers with."""
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "SP4N_IDENTITY_KEY": KEY, "INTAKE_PORT": str(port),
-           "SP4N_LOG_LEVEL": "WARNING", "INTAKE_METRICS_PORT": "0",
-           "SLA_SERVICE_ADDR": f"127.0.0.1:{free_port()}"}  # no sla: the start events wait in the outbox
+def service_processes(service: str, env: dict[str, str], replicas: int = 1) -> Iterator[list[int]]:
+    """`replicas` processes of `python -m services.<service>` with `env` on top of this one's, each
+    healthy before the next starts; their pids. They share the service's port (SO_REUSEPORT, as gRPC
+    sets it): the kernel spreads connections over them as a load balancer spreads them over pods."""
+    port = env[f"{service.upper()}_PORT"]
     profile = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
-    log = tempfile.TemporaryFile()
-    server = subprocess.Popen([sys.executable, *profile, "-m", "services.intake"], cwd=ROOT, env=env, stdout=log,
-                              stderr=subprocess.STDOUT)
+    logs, servers = [], []
     try:
-        deadline = time.monotonic() + 60
-        while health(f"127.0.0.1:{port}") != "SERVING":
-            if server.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                raise RuntimeError("intake did not start:\n" + log.read().decode()[-3000:])
-            time.sleep(0.1)
+        for _ in range(replicas):
+            # Each replica's /metrics answers once its gRPC server has started: the one port cannot
+            # tell the replicas apart, its own metrics port can.
+            metrics_port = free_port()
+            logs.append(tempfile.TemporaryFile())
+            servers.append(subprocess.Popen(
+                [sys.executable, *profile, "-m", f"services.{service}"], cwd=ROOT, stdout=logs[-1],
+                stderr=subprocess.STDOUT, env={**os.environ, "SP4N_LOG_LEVEL": "WARNING",
+                                               "SP4N_METRICS_HOST": "127.0.0.1", **env,
+                                               f"{service.upper()}_METRICS_PORT": str(metrics_port)}))
+            deadline = time.monotonic() + 120
+            while not answers(f"http://127.0.0.1:{metrics_port}/metrics") or health(f"127.0.0.1:{port}") != "SERVING":
+                if servers[-1].poll() is not None or time.monotonic() > deadline:
+                    logs[-1].seek(0)
+                    raise RuntimeError(f"{service} did not start:\n" + logs[-1].read().decode()[-3000:])
+                time.sleep(0.1)
+        yield [server.pid for server in servers]
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(30)
+
+
+@contextmanager
+def intake_process(database_url: str, replicas: int = 1) -> Iterator[tuple[intake_pb2_grpc.IntakeServiceStub, str]]:
+    """`python -m services.intake` on `database_url` (`replicas` processes on one port, see
+    service_processes), healthy; a stub to it (`stub.channel`: its channel, `stub.address`: where it
+    listens, `stub.pids`: its processes) and the identity key it checks callers with."""
+    port = free_port()
+    env = {"DATABASE_URL": database_url, "SP4N_IDENTITY_KEY": KEY, "INTAKE_PORT": str(port),
+           "SLA_SERVICE_ADDR": f"127.0.0.1:{free_port()}"}  # no sla: the start events wait in the outbox
+    with service_processes("intake", env, replicas) as pids:
         channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         stub = intake_pb2_grpc.IntakeServiceStub(channel)
-        stub.channel = channel
+        stub.channel, stub.address, stub.pids = channel, f"127.0.0.1:{port}", pids
         yield stub, KEY
         channel.close()
-    finally:
-        server.terminate()
-        server.wait(30)
+
+
+@contextmanager
+def portal_process(database_url: str, intake_address: str) -> Iterator[tuple[str, list[int]]]:
+    """The portal (and routing, whose region list it waits for at start) on `database_url`, calling
+    intake at `intake_address`; the portal's base URL and the pids of portal and routing."""
+    ports = {name: free_port() for name in ("routing", "portal", "http")}
+    env = {"DATABASE_URL": database_url, "SP4N_IDENTITY_KEY": KEY, "INTAKE_SERVICE_ADDR": intake_address,
+           "ROUTING_PORT": str(ports["routing"]), "ROUTING_SERVICE_ADDR": f"127.0.0.1:{ports['routing']}",
+           "PORTAL_PORT": str(ports["portal"]), "PORTAL_HTTP_PORT": str(ports["http"]),
+           **{f"{name.upper()}_SERVICE_ADDR": f"127.0.0.1:{free_port()}" for name in ("sla", "notify", "verification")}}
+    with service_processes("routing", env) as routing, service_processes("portal", env) as portal:
+        yield f"http://127.0.0.1:{ports['http']}", portal + routing
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 def submission(key: str) -> intake_pb2.SubmitReportRequest:
@@ -118,10 +180,20 @@ def submission(key: str) -> intake_pb2.SubmitReportRequest:
         reporter=intake_pb2.Reporter(name="Warga Batulicin", phone="081234567890", email="warga@contoh.id"))
 
 
+REST_BODY = json.dumps({
+    "type": "complaint", "title": "Lampu jalan mati di Jl. Raya Batulicin",
+    "description": "Lampu penerangan jalan di Jl. Raya Batulicin sudah mati selama satu bulan, gelap di malam hari.",
+    "category": "infrastruktur", "region_code": "6310", "location_text": "Jl. Raya Batulicin km 3",
+    "reporter": {"name": "Warga Batulicin", "phone": "081234567890", "email": "warga@contoh.id"}}).encode()
+# Enough app keys that their budgets (api.SUBMISSIONS_PER_KEY reports a minute each) never slow the run.
+REST_KEYS = 400
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--replicas", type=int, default=2, help="intake processes on the one port (default 2)")
     args = parser.parse_args()
 
     url = server_url()
@@ -130,56 +202,91 @@ def main() -> None:
         admin.execute(f"CREATE DATABASE {name}")
     target = psycopg.conninfo.make_conninfo(**(psycopg.conninfo.conninfo_to_dict(url) | {"dbname": name}))
     try:
-        with intake_process(target) as (intake, key):
-            channel = intake.channel
-            portal = [(identity.METADATA_KEY, identity.sign(identity.Caller("portal", identity.SERVICE), key,
-                                                            lifetime=identity.DEFAULT_LIFETIME * 100))]
-            checker = health_pb2_grpc.HealthStub(channel)
-            with psycopg.connect(target, autocommit=True) as conn:
-                conn.execute("CREATE TABLE bench_rows (id bigserial PRIMARY KEY, key text UNIQUE, title text, "
-                             "description text, category text, region_code text, created_at timestamptz DEFAULT now())")
-            inserters = [psycopg.connect(target, autocommit=True) for _ in range(args.clients)]
-
-            def noop(client, n):
-                checker.Check(health_pb2.HealthCheckRequest(), timeout=10)
-
-            def insert(client, n):
-                inserters[client].execute(
-                    "INSERT INTO bench_rows (key, title, description, category, region_code) "
-                    "VALUES (%s, %s, %s, %s, %s)",
-                    (f"{client}-{n}", "Lampu jalan mati di Jl. Raya Batulicin",
-                     "Lampu penerangan jalan di Jl. Raya Batulicin sudah mati selama satu bulan.", "infrastruktur",
-                     "6310"))
-
-            phase = iter(range(1_000_000))
-            prefix = {"now": ""}
-
-            def submit(client, n):  # a key of its own for every call of every run: no call is a repeat
-                answer = intake.SubmitReport(submission(f"{prefix['now']}-{client}-{n}"), metadata=portal, timeout=30)
-                assert answer.tracking_id.startswith("LAP-") and answer.access_code, answer
-
-            for warm in (noop, submit):  # connections, prepared statements, the pool
-                prefix["now"] = f"warm{next(phase)}"
-                run("warm-up", args.clients, 1.0, warm)
-            prefix["now"] = "measured"
-            results = [run("no-op gRPC (health Check)", args.clients, args.seconds, noop),
-                       run("bare PostgreSQL insert", args.clients, args.seconds, insert),
-                       run("intake.SubmitReport", args.clients, args.seconds, submit)]
-            for conn in inserters:
-                conn.close()
-            with psycopg.connect(target) as conn:
-                stored = conn.execute("SELECT count(*) FROM intake.reports").fetchone()[0]
+        with intake_process(target, replicas=args.replicas) as (first, key), \
+                portal_process(target, first.address) as (portal_url, portal_pids):
+            results, stored = measure(args, target, first, key, portal_url,
+                                      CpuMeter({"intake": first.pids, "portal": portal_pids}, url, name))
     finally:
         with psycopg.connect(url, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    report(args, results, stored)
 
-    print(f"intake over gRPC: {args.clients} client threads, {args.seconds:.0f} s each, {os.cpu_count()} cores")
-    print(f"{'':28} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'calls':>8}")
+
+def measure(args, target: str, first, key: str, portal_url: str, meter: CpuMeter) -> tuple[list[dict], int]:
+    """The four runs, each after a warm-up of its own (connections, prepared statements, pools)."""
+    # A channel of its own for every client, as every portal replica has: each is a connection of
+    # its own, which the kernel gives to one of the replicas.
+    channels = [grpc.insecure_channel(first.address, options=[("grpc.use_local_subchannel_pool", 1)])
+                for _ in range(args.clients)]
+    stubs = [intake_pb2_grpc.IntakeServiceStub(c) for c in channels]
+    checkers = [health_pb2_grpc.HealthStub(c) for c in channels]
+    signed = [(identity.METADATA_KEY, identity.sign(identity.Caller("portal", identity.SERVICE), key,
+                                                    lifetime=identity.DEFAULT_LIFETIME * 100))]
+    with psycopg.connect(target, autocommit=True, row_factory=dict_row) as conn:
+        conn.execute("CREATE TABLE bench_rows (id bigserial PRIMARY KEY, key text UNIQUE, title text, "
+                     "description text, category text, region_code text, created_at timestamptz DEFAULT now())")
+        api_keys = [api_key_store.create(conn, name=f"bench-{n}", kind=api_key_store.APP)[1] for n in range(REST_KEYS)]
+    inserters = [psycopg.connect(target, autocommit=True) for _ in range(args.clients)]
+    host, port = urllib.parse.urlsplit(portal_url).netloc.split(":")
+    web = [http.client.HTTPConnection(host, int(port), timeout=30) for _ in range(args.clients)]  # kept alive
+    label = {"now": ""}  # every call of every run has a key of its own: no call is a repeat
+
+    def noop(client, n):
+        checkers[client].Check(health_pb2.HealthCheckRequest(), timeout=10)
+
+    def insert(client, n):
+        inserters[client].execute(
+            "INSERT INTO bench_rows (key, title, description, category, region_code) VALUES (%s, %s, %s, %s, %s)",
+            (f"{label['now']}-{client}-{n}", "Lampu jalan mati di Jl. Raya Batulicin",
+             "Lampu penerangan jalan di Jl. Raya Batulicin sudah mati selama satu bulan.", "infrastruktur", "6310"))
+
+    def submit(client, n):
+        answer = stubs[client].SubmitReport(submission(f"{label['now']}-{client}-{n}"), metadata=signed, timeout=30)
+        assert answer.tracking_id.startswith("LAP-") and answer.access_code, answer
+
+    def post(client, n):
+        web[client].request("POST", "/api/v1/reports", REST_BODY, headers={
+            "Content-Type": "application/json", "Idempotency-Key": f"{label['now']}-{client}-{n}",
+            "Authorization": f"Bearer {api_keys[(client + n * args.clients) % REST_KEYS]}"})
+        response = web[client].getresponse()
+        body = response.read()
+        assert response.status == 201 and json.loads(body)["tracking_id"].startswith("LAP-"), (response.status, body)
+
+    runs = [("no-op gRPC (health Check)", noop), ("bare PostgreSQL insert", insert),
+            ("intake.SubmitReport (gRPC)", submit), ("POST /api/v1/reports (REST)", post)]
+    results = []
+    try:
+        for n, (title, call) in enumerate(runs):
+            label["now"] = f"warm{n}"
+            run("warm-up", args.clients, 1.0, call)
+            label["now"] = f"run{n}"
+            results.append(run(title, args.clients, args.seconds, call, meter))
+        with psycopg.connect(target) as conn:
+            stored = conn.execute("SELECT count(*) FROM intake.reports").fetchone()[0]
+    finally:
+        for closable in [*inserters, *channels, *web]:
+            closable.close()
+    return results, stored
+
+
+def report(args, results: list[dict], stored: int) -> None:
+    print(f"intake: {args.replicas} intake processes, 1 portal; {args.clients} client threads, each with a gRPC "
+          f"channel and an HTTP connection of its own; {args.seconds:.0f} s a run; {os.cpu_count()} cores")
+    names = ("intake", "portal", "postgres", "bench")
+    print(f"{'':28} {'calls/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'calls':>7} | CPU ms a call: "
+          + " ".join(f"{n:>8}" for n in names) + f" {'all':>6}")
     for r in results:
-        print(f"{r['name']:28} {r['rate']:9.0f} {r['p50']:8.2f} {r['p99']:8.2f} {r['calls']:8d}")
-    noop_rate, insert_rate, submit_rate = (r["rate"] for r in results)
-    print(f"SubmitReport / no-op gRPC: {submit_rate / noop_rate:.2f}; SubmitReport / bare insert: "
-          f"{submit_rate / insert_rate:.2f}; reports stored: {stored} (warm-up included)")
+        cpu = r["cpu_ms"]
+        print(f"{r['name']:28} {r['rate']:8.0f} {r['p50']:7.2f} {r['p99']:7.2f} {r['calls']:7d} | {'':14} "
+              + " ".join(f"{cpu[n]:8.3f}" for n in names) + f" {sum(cpu.values()):6.3f}")
+    noop, insert, grpc_submit, rest_submit = results
+    print(f"SubmitReport / no-op gRPC: {grpc_submit['rate'] / noop['rate']:.2f}; SubmitReport / bare insert: "
+          f"{grpc_submit['rate'] / insert['rate']:.2f}; REST / gRPC: {rest_submit['rate'] / grpc_submit['rate']:.2f}; "
+          f"reports stored: {stored} (warm-ups included)")
+    for r in (grpc_submit, rest_submit):
+        spent = sum(r["cpu_ms"].values())
+        print(f"{r['name']}: {spent:.3f} CPU ms a report in all, so {os.cpu_count()} cores doing nothing else "
+              f"would carry {os.cpu_count() * 1000 / spent:.0f} a second")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from psycopg_pool import ConnectionPool
 
+from services.plumbing import db
 from services.plumbing.clock import Clock
 
 STALE_DELETED_PER_NEW_WINDOW = 100
@@ -58,7 +59,7 @@ class RateLimit:
         """Seconds until the bucket may try again, once it has used up its attempts in the current
         window; None while it has attempts left."""
         now = self.clock.now()
-        with self.pool.connection() as conn:
+        with db.autocommit(self.pool) as conn:  # each statement stands alone
             row = conn.execute("SELECT attempts, window_start FROM portal.rate_limits "
                                "WHERE bucket = %s AND window_start > %s",
                                (self._bucket(key), now - self.window)).fetchone()
@@ -84,7 +85,7 @@ class RateLimit:
         """Counts an attempt: (attempts in the window so far, the window's start, now). A bucket that
         starts a new window also deletes a few stale buckets of this limit."""
         now, bucket = self.clock.now(), self._bucket(key)
-        with self.pool.connection() as conn:
+        with db.autocommit(self.pool) as conn:  # each statement stands alone
             row = conn.execute(
                 "INSERT INTO portal.rate_limits AS r (bucket, window_start, attempts) VALUES (%(bucket)s, %(now)s, 1) "
                 "ON CONFLICT (bucket) DO UPDATE SET "
