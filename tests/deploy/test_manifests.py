@@ -165,6 +165,28 @@ def test_sla_timers_run_apart_and_only_stateless_services_autoscale(target, rend
     assert not all(timer_labels.get(k) == v for k, v in selector.items())
 
 
+@pytest.mark.parametrize("target", TARGETS)
+def test_prometheus_scrapes_each_pods_metrics_port_from_the_monitoring_namespace_only(target, rendered):
+    _, docs = rendered[target]
+    assert of_kind(docs, "ConfigMap")["sp4n-config"]["data"]["SP4N_METRICS_HOST"] == "0.0.0.0"
+    for name, deployment in of_kind(docs, "Deployment").items():
+        service = "sla" if name == "sla-timers" else name
+        metrics_port = int(config.get(f"{service.upper()}_METRICS_PORT"))
+        template = deployment["spec"]["template"]
+        [container] = template["spec"]["containers"]
+        env = {e["name"]: e["value"] for e in container.get("env", [])}
+        assert env.get(f"{service.upper()}_METRICS_PORT", str(metrics_port)) == str(metrics_port), name
+        assert {p["name"]: p["containerPort"] for p in container["ports"]}["metrics"] == metrics_port, name
+        annotations = template["metadata"]["annotations"]
+        assert (annotations["prometheus.io/scrape"], annotations["prometheus.io/port"],
+                annotations["prometheus.io/path"]) == ("true", str(metrics_port), "/metrics"), name
+    scrape = of_kind(docs, "NetworkPolicy")["allow-metrics-scrape"]["spec"]
+    assert scrape["podSelector"] == {} and scrape["policyTypes"] == ["Ingress"]
+    [rule] = scrape["ingress"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": "metrics"}]
+    assert rule["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+
+
 def _names(peers) -> set[str]:
     return {p["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for p in peers if "podSelector" in p}
 
