@@ -15,6 +15,7 @@ from concurrent import futures
 from typing import Callable, Iterable, Protocol
 
 import grpc
+import psycopg
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -133,6 +134,10 @@ class _EdgeInterceptor(grpc.ServerInterceptor):
                 return inner(request, context)
             except DomainError as e:
                 context.abort_with_status(rpc_status.to_status(status_for(e)))
+            except psycopg.OperationalError as e:  # the database restarting, unreachable, or the pool exhausted
+                log.warning("%s: the database could not serve it: %s", method, type(e).__name__)
+                context.abort(grpc.StatusCode.UNAVAILABLE, "the database could not be reached; try again (with "
+                                                           "the same idempotency key, where the call takes one)")
             except Exception:
                 log.exception("%s failed", method)
                 context.abort(grpc.StatusCode.INTERNAL, "internal error; the request was not applied")
