@@ -10,7 +10,7 @@ from psycopg_pool import ConnectionPool
 from services.intake import access, account_repository, domain, redaction, repository
 from services.intake.account_service import AccountService
 from services.intake.attachments import attachment_number, check_attachments, check_room
-from services.intake.domain import (FOLLOW_UP_POSTED, REPLY_POSTED, REPORT_COMPLETED, REPORTER, SYSTEM, Attachment,
+from services.intake.domain import (FOLLOW_UP_POSTED, REPLY_POSTED, REPORT_COMPLETED, SYSTEM, Attachment,
                                     AttachmentFile, Contact, EntryKind, Receipt, Report, ReportStatus, StatusChange,
                                     Submission, TimelineEntry, VerifiedChanges, account_number, applied, check_body,
                                     check_status_change, check_tracking_id, check_verified_changes,
