@@ -56,6 +56,7 @@ RETRIED = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 # Notifications of the reporter (e-mail) every lifecycle makes, whatever the timing.
 REPORTER_EVENTS = {"received", "forwarded", "follow_up_posted", "closed"}
 MESSAGE_ID = re.compile(r"^Message-ID:\s*(\S+)", re.MULTILINE | re.IGNORECASE)
+NOTIFICATION_ID = re.compile(r"^<sp4n-notify-(\d+)\.")  # services/notify/senders.py message_id
 
 
 class PrivatePostgres:
@@ -200,8 +201,13 @@ def drive(system, postgres: PrivatePostgres, chaos: Chaos, reports: int) -> set[
     assert len(ids) == reports, "a repeated submission made a second report"
 
     def queued() -> set[str]:
-        items = retried(system.verification.ListQueue, verification_pb2.ListQueueRequest(limit=500), ADMIN).items
-        return ids & {i.tracking_id for i in items}
+        found, token = set(), None
+        while token != "":
+            page = retried(system.verification.ListQueue,
+                           verification_pb2.ListQueueRequest(limit=500, page_token=token or ""), ADMIN)
+            found |= {i.tracking_id for i in page.items}
+            token = page.next_page_token
+        return ids & found
 
     eventually(lambda: queued() == ids, timeout=300, what="every report in verification's queue")
     with chaos.lock:  # not while a service is restarting: one fault at a time is hard enough
@@ -279,18 +285,28 @@ def check(url: str, mailbox: Mailbox, reports: int) -> int:
             assert left == (0, 0), f"{schema} outbox: {left[0]} events pending, {left[1]} refused"
         notes = conn.execute("SELECT tracking_id, event, status, last_error FROM notify.notifications "
                              "WHERE recipient = 'reporter' AND channel = 'email'").fetchall()
+        emails = conn.execute("SELECT id, status, last_error FROM notify.notifications "
+                              "WHERE channel = 'email'").fetchall()
+        made = conn.execute("SELECT tracking_id, array_agg(event || ' to ' || recipient ORDER BY event, recipient) "
+                            "FROM notify.notifications WHERE channel = 'email' GROUP BY 1").fetchall()
     by_report = {}
     for tracking_id, event, *_ in notes:
         by_report.setdefault(tracking_id, set()).add(event)
     assert len(by_report) == reports and all(REPORTER_EVENTS <= events for events in by_report.values()), \
         "a reporter's e-mail notification was never made"
-    unknown = [n for n in notes if n[2] == "failed"]
-    assert all("outcome unknown" in n[3] for n in unknown), f"dead letters for other reasons: {unknown}"
-    assert {n[2] for n in notes} <= {"sent", "failed"}
+    kinds = Counter(tuple(events) for _, events in made)  # every report took the same path: the same e-mails
+    assert len(kinds) == 1 and sum(kinds.values()) == reports, f"reports that got other e-mails: {kinds}"
+    unknown = [row for row in emails if row[1] == "failed"]
+    assert all("outcome unknown" in row[2] for row in unknown), f"dead letters for other reasons: {unknown}"
+    assert {row[1] for row in emails} <= {"sent", "failed"}
     ids = Counter(m.group(1) for _, body in mailbox.messages if (m := MESSAGE_ID.search(body)))
     assert len(ids) == len(mailbox.messages), "a received e-mail without a Message-ID"
     twice = [i for i, n in ids.items() if n > 1]
     assert not twice, f"e-mails delivered twice: {twice}"
+    received = {int(m.group(1)) for i in ids if (m := NOTIFICATION_ID.search(i))}
+    sent = {row[0] for row in emails if row[1] == "sent"}
+    assert sent <= received, f"e-mails recorded as sent that never arrived: {[r for r in emails if r[0] in sent - received]}"
+    assert received <= sent | {row[0] for row in emails if row[1] == "failed"}, "an e-mail arrived that notify never made"
     return len(unknown)
 
 
