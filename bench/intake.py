@@ -33,6 +33,7 @@ import grpc
 import psycopg
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from bench.support import throwaway_database
 from services.plumbing import identity
 from services.plumbing.local_system import free_port, health
 from sp4n.intake.v1 import intake_pb2, intake_pb2_grpc
@@ -124,12 +125,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     args = parser.parse_args()
 
-    url = server_url()
-    name = f"sp4n_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    target = psycopg.conninfo.make_conninfo(**(psycopg.conninfo.conninfo_to_dict(url) | {"dbname": name}))
-    try:
+    with throwaway_database(server_url()) as (target, _name):
         with intake_process(target) as (intake, key):
             channel = intake.channel
             portal = [(identity.METADATA_KEY, identity.sign(identity.Caller("portal", identity.SERVICE), key,
@@ -169,9 +165,6 @@ def main() -> None:
                 conn.close()
             with psycopg.connect(target) as conn:
                 stored = conn.execute("SELECT count(*) FROM intake.reports").fetchone()[0]
-    finally:
-        with psycopg.connect(url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
     print(f"intake over gRPC: {args.clients} client threads, {args.seconds:.0f} s each, {os.cpu_count()} cores")
     print(f"{'':28} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'calls':>8}")
