@@ -26,7 +26,10 @@ The overall rate is reports / (first submission to the end of D). The figures pr
 overall rates; the rate against the engine alone (bench.engine's in-memory cost of one lifecycle,
 measured in this run); notifications by event and channel, and the e-mail the SMTP server received;
 the CPU seconds each service process, the PostgreSQL processes and this process used in each phase
-(from /proc), which says where a lifecycle's cost goes.
+(from /proc), and per lifecycle the gRPC calls each service answered (from its /metrics) and the
+transactions and rows PostgreSQL counted for the database: together they say where a lifecycle's cost
+goes. The machine's busy time is printed beside it: CPU that other work on the machine took is not the
+system's, and makes the rates lower than on a quiet machine.
 
 Checked at the end, or the benchmark fails: every report closed, every case completed, each report's
 reporter notified of received, forwarded and closed by e-mail and of the follow-up in the app, each
@@ -48,6 +51,7 @@ import statistics
 import tempfile
 import threading
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
@@ -76,6 +80,9 @@ MAILS_TO_REPORTER = 4
 AWAITING_AGENCY = "{agency_declined,agency_dispatched,follow_up_posted}"
 TRACKING_ID = re.compile(r"LAP-[0-9A-HJKMNP-TV-Z]{8}")
 TICK = os.sysconf("SC_CLK_TCK")
+SERVED = re.compile(r'^sp4n_grpc_server_requests_total\{code="\w+",method="/[\w.]+/(\w+)",service="(\w+)"\} (\S+)$',
+                    re.MULTILINE)
+STATS_FLUSH_SECONDS = 11  # PostgreSQL 15 flushes an idle backend's statistics within 10 s
 
 # The state every report reaches at the end of each phase, as counts the benchmark polls for.
 QUEUED = ["SELECT count(*) FROM verification.queue WHERE status = 'pending'",
@@ -126,36 +133,37 @@ def each(items: Iterable, clients: int, call: Callable) -> list:
     return answers
 
 
+def stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (state first); empty once the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+
+
 class CpuMeter:
-    """CPU seconds so far of each service process, of PostgreSQL's processes (the backends serving the
-    benchmark's database apart from the rest: other databases, WAL writer, checkpointer, backends gone),
-    of this process (client threads, the SMTP server, polling), and the machine's busy time."""
+    """CPU seconds so far of each service process, of the PostgreSQL server's processes (the backends
+    serving the benchmark's database apart from the rest: other databases, WAL writer, checkpointer,
+    backends gone), of this process (client threads, the SMTP server, polling), and the machine's busy
+    time."""
 
     def __init__(self, running: Running, conn: psycopg.Connection, database: str):
         self.pids = {name: running.system.processes[name].pid for name in SERVICES}
         self.conn, self.database = conn, database
+        self.postmaster = int(stat(conn.info.backend_pid)[1])  # the parent of every backend
         self.backends: set[int] = set()
 
     @staticmethod
     def used(pid: int) -> float:
         """utime + stime of a process and of its children it has waited for; 0 once it is gone."""
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            return 0.0
-        return sum(int(x) for x in fields[11:15]) / TICK
+        fields = stat(pid)
+        return sum(int(x) for x in fields[11:15]) / TICK if fields else 0.0
 
-    @staticmethod
-    def postgres_pids() -> list[int]:
-        pids = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    if (entry / "comm").read_text().strip() == "postgres":
-                        pids.append(int(entry.name))
-                except (FileNotFoundError, ProcessLookupError):
-                    pass
-        return pids
+    def postgres_pids(self) -> list[int]:
+        """The postmaster and its children: the server's every process."""
+        children = [int(entry.name) for entry in Path("/proc").iterdir()
+                    if entry.name.isdigit() and stat(int(entry.name))[1:2] == [str(self.postmaster)]]
+        return [self.postmaster, *children]
 
     @staticmethod
     def machine_busy() -> float:
@@ -164,6 +172,7 @@ class CpuMeter:
         return (sum(values) - values[3] - values[4]) / TICK
 
     def snapshot(self) -> dict[str, float]:
+        """CPU seconds so far by process, and the machine's."""
         self.backends |= {pid for (pid,) in self.conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.database,))}
         postgres = {pid: self.used(pid) for pid in self.postgres_pids()}
@@ -174,13 +183,40 @@ class CpuMeter:
                 "bench process": own.ru_utime + own.ru_stime, "machine (all cores)": self.machine_busy()}
 
 
+def served_calls(running: Running) -> Counter:
+    """The gRPC calls each service has answered so far, by (service, method), from its /metrics."""
+    calls: Counter = Counter()
+    for name in SERVICES:
+        port = running.system.env[f"{name.upper()}_METRICS_PORT"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+            for method, service, value in SERVED.findall(response.read().decode()):
+                calls[(service, method)] += float(value)
+    return calls
+
+
+def database_work(conn: psycopg.Connection, database: str) -> Counter:
+    """Transactions and rows written so far in `database`, as PostgreSQL's statistics have them."""
+    row = conn.execute("SELECT xact_commit, xact_rollback, tup_inserted, tup_updated, tup_deleted "
+                       "FROM pg_stat_database WHERE datname = %s", (database,)).fetchone()
+    return Counter(dict(zip(("commits", "rollbacks", "rows inserted", "rows updated", "rows deleted"), row)))
+
+
 class Phases:
-    """The phases' timings and CPU snapshots, each reported as it ends."""
+    """The phases' timings and CPU snapshots, each reported as it ends, and the gRPC calls and database
+    work of them all."""
 
     def __init__(self, conn: psycopg.Connection, running: Running, meter: CpuMeter, reports: int):
         self.conn, self.running, self.meter, self.reports = conn, running, meter, reports
         self.rows: list[dict] = []
         self.cpu = [meter.snapshot()]
+        self.calls, self.work = served_calls(running), database_work(conn, meter.database)
+
+    def count_work(self) -> None:
+        """The gRPC calls and database work since the start, which become per-lifecycle figures. Waits
+        for the backends' statistics first: the pollers' idle transactions of that wait are counted too."""
+        time.sleep(STATS_FLUSH_SECONDS)
+        self.calls = served_calls(self.running) - self.calls
+        self.work = database_work(self.conn, self.meter.database) - self.work
 
     def run(self, name: str, calls: Callable[[], object], until: list[str]):
         """Makes the phase's calls, then waits until every count in `until` reaches the number of reports."""
@@ -298,7 +334,25 @@ def print_cpu(phases: Phases, reports: int) -> None:
               + f"{sum(used):10.1f}{sum(used) / reports * 1000:14.2f}")
     wall = phases.rows[-1]["ended"] - phases.rows[0]["started"]
     busy = phases.cpu[-1]["machine (all cores)"] - phases.cpu[0]["machine (all cores)"]
-    print(f"  the machine's {os.cpu_count()} cores were busy {busy / (wall * os.cpu_count()):.0%} of the run")
+    ours = sum(after - before for process, (before, after) in
+               ((p, (phases.cpu[0][p], phases.cpu[-1][p])) for p in phases.cpu[0])
+               if process not in ("postgres (other)", "machine (all cores)"))
+    print(f"  the machine's {os.cpu_count()} cores were busy {busy / (wall * os.cpu_count()):.0%} of the run; "
+          f"{busy - ours:.1f} s of it was not the benchmark's processes (other work on the machine)")
+    print(f"  with every core to the system: at most {os.cpu_count() * reports / ours:.0f} lifecycles/s "
+          f"({ours / reports * 1000:.0f} ms of CPU per lifecycle in the services, their PostgreSQL backends and "
+          f"the benchmark's process)")
+
+
+def print_work(phases: Phases, reports: int) -> None:
+    by_service: Counter = Counter()
+    for (service, _), n in phases.calls.items():
+        by_service[service] += n
+    print(f"\nper lifecycle: {sum(phases.calls.values()) / reports:.1f} gRPC calls answered ("
+          + ", ".join(f"{s} {n / reports:.1f}" for s, n in by_service.most_common()) + ")")
+    print("  " + ", ".join(f"{s}.{m} {n / reports:.1f}" for (s, m), n in phases.calls.most_common() if n))
+    print("  PostgreSQL: " + ", ".join(f"{what} {n / reports:.1f}" for what, n in phases.work.items())
+          + f" (pollers' idle transactions included, {STATS_FLUSH_SECONDS} s of them after the run)")
 
 
 def report(args, phases: Phases, notifications: Counter, mails: Counter, engine_seconds: float) -> None:
@@ -339,10 +393,12 @@ def main() -> None:
             phases = Phases(conn, running, CpuMeter(running, conn, name), args.reports)
             tracking_ids = drive(running, conn, phases, args.clients)
             notifications, mails = check(conn, mailbox, tracking_ids)
+            phases.count_work()
         print("every service stopped with exit code 0")  # whole_system fails otherwise
     shutil.rmtree(folder)  # kept when the run failed: the services' logs say why
     report(args, phases, notifications, mails, engine_seconds)
     print_cpu(phases, args.reports)
+    print_work(phases, args.reports)
 
 
 if __name__ == "__main__":
