@@ -1,6 +1,6 @@
 """Complete report lifecycles per second through the whole system, with simulated time (issue 8).
 
-    .venv/bin/python -m bench.lifecycle [--reports 2000] [--clients 16]
+    .venv/bin/python -m bench.lifecycle [--reports 1000] [--clients 16]
 
 Starts every service as its own process (services.plumbing.local_system.whole_system, as the
 end-to-end tests do: demo directory, a clock file, short poll intervals) on a throwaway database
@@ -378,7 +378,7 @@ def report(args, phases: Phases, notifications: Counter, mails: Counter, engine_
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reports", type=int, default=2000)
+    parser.add_argument("--reports", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=16)
     args = parser.parse_args()
 
