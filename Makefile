@@ -82,6 +82,7 @@ deploy-process: protos ## validate and deploy a process model to the running sla
 bench: protos ## run the benchmarks in bench/ and print their figures (not part of make test)
 	$(PY) -m bench.engine 300
 	$(PY) -m bench.intake
+	$(PY) -m bench.lifecycle
 	$(PY) -m bench.feed
 	$(PY) -m bench.sla
 

@@ -33,7 +33,8 @@ class AnsweringCaller:
         return {}
 
 
-def main(n: int) -> None:
+def lifecycle_costs(n: int) -> tuple[dict[str, list[float]], list[float], list[int]]:
+    """Seconds per step and per whole lifecycle, and the stored state's size in bytes, of `n` lifecycles."""
     clock = FileClock(Path(tempfile.mkdtemp()) / "clock.json")
     clock.set(datetime(2026, 11, 2, 10, 0, tzinfo=WIB))
     engine = Engine(calendar=WorkingCalendar(), caller=AnsweringCaller(clock), clock=clock)
@@ -71,6 +72,11 @@ def main(n: int) -> None:
         steps["closure"].append(time.perf_counter() - s0)
         lifecycles.append(time.perf_counter() - t0)
         sizes.append(len(state))
+    return steps, lifecycles, sizes
+
+
+def main(n: int) -> None:
+    steps, lifecycles, sizes = lifecycle_costs(n)
     print(f"engine, {n} lifecycles of bpmn/report_lifecycle.bpmn (no I/O), medians:")
     for name, values in steps.items():
         print(f"  {name:<10} {statistics.median(values) * 1000:7.2f} ms  (restore + event + run + dump)")

@@ -22,7 +22,7 @@ from bench.feed_plans import NAME, load
 from bench.intake import intake_process, server_url
 from bench.support import intake_database
 from services.plumbing import identity
-from sp4n.intake.v1 import intake_pb2, intake_pb2_grpc
+from sp4n.intake.v1 import intake_pb2
 
 KINDS = [
     ("feed, first page", dict()),

@@ -47,7 +47,7 @@ import psycopg
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from psycopg.rows import dict_row
 
-from bench.support import CpuMeter
+from bench.support import CpuMeter, throwaway_database
 from services.plumbing import identity
 from services.plumbing.local_system import free_port, health
 from services.portal import api_keys as api_key_store
@@ -83,7 +83,7 @@ def run(name: str, clients: int, seconds: float, call: Callable[[int, int], None
             stop.set()
 
     threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
-    cpu_before = meter.read() if meter else {}
+    cpu_before = meter.snapshot() if meter else {}
     started = time.perf_counter()
     for t in threads:
         t.start()
@@ -92,13 +92,13 @@ def run(name: str, clients: int, seconds: float, call: Callable[[int, int], None
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
-    cpu_after = meter.read() if meter else {}
+    cpu_after = meter.snapshot() if meter else {}
     if errors:
         raise RuntimeError(f"{name}: {errors[0]!r}")
     every = sorted(x for c in latencies for x in c)
     q = statistics.quantiles(every, n=100)
     return {"name": name, "calls": len(every), "rate": len(every) / elapsed, "p50": q[49] * 1000, "p99": q[98] * 1000,
-            "cpu_ms": CpuMeter.per_call(cpu_before, cpu_after, len(every)) if meter else {}}
+            "cpu_ms": meter.per_call(cpu_before, cpu_after, len(every)) if meter else {}}
 
 
 @contextmanager
@@ -196,19 +196,11 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=2, help="intake processes on the one port (default 2)")
     args = parser.parse_args()
 
-    url = server_url()
-    name = f"sp4n_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    target = psycopg.conninfo.make_conninfo(**(psycopg.conninfo.conninfo_to_dict(url) | {"dbname": name}))
-    try:
+    with throwaway_database(server_url()) as (target, name), psycopg.connect(target, autocommit=True) as conn:
         with intake_process(target, replicas=args.replicas) as (first, key), \
                 portal_process(target, first.address) as (portal_url, portal_pids):
-            results, stored = measure(args, target, first, key, portal_url,
-                                      CpuMeter({"intake": first.pids, "portal": portal_pids}, url, name))
-    finally:
-        with psycopg.connect(url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            meter = CpuMeter({"intake": first.pids, "portal": portal_pids}, conn, name)
+            results, stored = measure(args, target, first, key, portal_url, meter)
     report(args, results, stored)
 
 
@@ -272,9 +264,9 @@ def measure(args, target: str, first, key: str, portal_url: str, meter: CpuMeter
 def report(args, results: list[dict], stored: int) -> None:
     print(f"intake: {args.replicas} intake processes, 1 portal; {args.clients} client threads, each with a gRPC "
           f"channel and an HTTP connection of its own; {args.seconds:.0f} s a run; {os.cpu_count()} cores")
-    names = ("intake", "portal", "postgres", "bench")
+    names = ("intake", "portal", "postgres (this database)", "bench process")
     print(f"{'':28} {'calls/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'calls':>7} | CPU ms a call: "
-          + " ".join(f"{n:>8}" for n in names) + f" {'all':>6}")
+          + " ".join(f"{n.split()[0]:>8}" for n in names) + f" {'all':>6}")
     for r in results:
         cpu = r["cpu_ms"]
         print(f"{r['name']:28} {r['rate']:8.0f} {r['p50']:7.2f} {r['p99']:7.2f} {r['calls']:7d} | {'':14} "

@@ -36,7 +36,6 @@ import os
 import pstats
 import re
 import resource
-import secrets
 import statistics
 import sys
 import tempfile
@@ -44,7 +43,6 @@ import threading
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from functools import wraps
 from pathlib import Path
@@ -53,6 +51,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from bench.support import throwaway_database
 from services.plumbing import db, identity
 from services.plumbing.clock import FileClock
 from services.sla import repository
@@ -220,25 +219,6 @@ def server_url() -> str:
     from services.plumbing import embedded_postgres
     print("no SP4N_BENCH_DATABASE_URL or DATABASE_URL: starting an embedded PostgreSQL")
     return embedded_postgres.start(ROOT / ".run" / "pg-bench")
-
-
-def with_database(url: str, name: str) -> str:
-    info = psycopg.conninfo.conninfo_to_dict(url)
-    info["dbname"] = name
-    return psycopg.conninfo.make_conninfo(**info)
-
-
-@contextmanager
-def throwaway_database(server: str):
-    name = f"sp4n_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield with_database(server, name), name
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        print(f"dropped database {name}")
 
 
 def keyed_tables(conn) -> dict[str, list[tuple[str, str]]]:

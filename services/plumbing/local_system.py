@@ -1,10 +1,12 @@
-"""The whole system on one machine: `make run`, and the end-to-end tests.
+"""The whole system on one machine: `make run`, the end-to-end tests and bench/lifecycle.py.
 
 Starts an embedded PostgreSQL unless DATABASE_URL is set, then each service as its own
 process (`python -m services.<name>`), waits until every health check answers SERVING,
-and stops them all with SIGTERM on Ctrl-C.
+and stops them all with SIGTERM on Ctrl-C. `whole_system` does the same on a given database
+with a controllable clock, for the end-to-end tests and the lifecycle benchmark alike.
 """
 
+import contextlib
 import os
 import secrets
 import signal
@@ -13,12 +15,19 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.plumbing import config
+from services.plumbing.clock import FileClock
+from sp4n.intake.v1 import intake_pb2_grpc
+from sp4n.notify.v1 import notify_pb2_grpc
+from sp4n.routing.v1 import routing_pb2_grpc
+from sp4n.sla.v1 import sla_pb2_grpc
+from sp4n.verification.v1 import verification_pb2_grpc
 
 ROOT = Path(__file__).resolve().parents[2]
 # Start order: those that others call first; sla deploys its model at start.
@@ -109,6 +118,93 @@ class LocalSystem:
 
     def exited(self) -> dict[str, int]:
         return {n: p.returncode for n, p in self.processes.items() if p.poll() is not None}
+
+
+class Mailbox:
+    """A real SMTP server on a free port that keeps what it receives; a context manager that runs it.
+
+    aiosmtpd is a development dependency: it is imported only when a mailbox is made."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[tuple[list[str], str]] = []
+        self.lock = threading.Lock()
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.messages.append((envelope.rcpt_tos, envelope.content.decode("utf-8", "replace")))
+        return "250 OK"
+
+    def __enter__(self) -> "Mailbox":
+        self.controller.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.controller.stop()
+
+
+class Running:
+    """A started system and gRPC stubs to reach each of its services."""
+
+    def __init__(self, system: LocalSystem, clock: FileClock, http_port: int):
+        self.system, self.clock, self.http_port = system, clock, http_port
+        self.identity_key = system.env["SP4N_IDENTITY_KEY"]
+        self.channels = {name: grpc.insecure_channel(system.address(name)) for name in SERVICES}
+        self.intake = intake_pb2_grpc.IntakeServiceStub(self.channels["intake"])
+        self.verification = verification_pb2_grpc.VerificationServiceStub(self.channels["verification"])
+        self.routing = routing_pb2_grpc.RoutingServiceStub(self.channels["routing"])
+        self.sla = sla_pb2_grpc.SlaServiceStub(self.channels["sla"])
+        self.notify = notify_pb2_grpc.NotifyServiceStub(self.channels["notify"])
+
+    @property
+    def portal(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def close(self):
+        for channel in self.channels.values():
+            channel.close()
+
+
+@contextlib.contextmanager
+def whole_system(database_url: str, folder: Path, http_port: int, *, identity_key: str,
+                 **settings: str) -> Iterator[Running]:
+    """Every service as its own process on free ports, a clock file in `folder`, demo data, short
+    poll intervals, and `settings` on top; each service must stop cleanly at the end."""
+    clock = FileClock(folder / "clock.json")
+    env = {
+        "DATABASE_URL": database_url,
+        "SP4N_IDENTITY_KEY": identity_key,
+        "SP4N_CLOCK": f"file:{clock.path}",
+        "SP4N_DEMO_DATA": "1",
+        "SP4N_OUTBOX_POLL_SECONDS": "0.2",
+        "SLA_TIMER_POLL_SECONDS": "0.2",
+        "SLA_RETRY_BASE_SECONDS": "0.5",
+        "SLA_BPMN_DIR": str(ROOT / "bpmn"),
+        "PORTAL_HTTP_PORT": str(http_port),
+        **settings,
+    }
+    for name in SERVICES:
+        port = free_port()
+        env[f"{name.upper()}_PORT"] = str(port)
+        env[f"{name.upper()}_SERVICE_ADDR"] = f"127.0.0.1:{port}"
+        env[f"{name.upper()}_METRICS_PORT"] = str(free_port())
+    system = LocalSystem(env, log_dir=folder)
+    try:
+        system.start()
+    except Exception:
+        system.stop()
+        raise RuntimeError("the system did not start; logs:\n" + "\n".join(
+            f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(folder.glob("*.log"))))
+    running = Running(system, clock, http_port)
+    try:
+        yield running
+    finally:  # a failing caller still stops every process, or they outlive it (and warn in the next test)
+        running.close()
+        codes = system.stop()
+    assert codes == {name: 0 for name in SERVICES}, f"not every service stopped cleanly: {codes}"
 
 
 def main() -> int:
