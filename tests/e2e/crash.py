@@ -43,11 +43,11 @@ import grpc
 import psycopg
 
 from services.plumbing import identity
-from services.plumbing.local_system import SERVICES, free_port
+from services.plumbing.local_system import SERVICES, Mailbox, free_port
 from sp4n.intake.v1 import intake_pb2
 from sp4n.sla.v1 import sla_pb2
 from sp4n.verification.v1 import verification_pb2
-from tests.e2e.conftest import Mailbox, eventually, whole_system
+from tests.e2e.conftest import eventually, whole_system
 from tests.support import caller, service_caller
 
 PORTAL = service_caller("portal")
@@ -154,12 +154,11 @@ class Figures:
 def run(reports: int, kill_every: float, seed: int, folder: Path) -> Figures:
     rng = random.Random(seed)
     postgres = PrivatePostgres()
-    mailbox = Mailbox()
-    mailbox.controller.start()
     started = time.monotonic()
     try:
-        with whole_system(postgres.url, folder, free_port(), NOTIFY_SMTP_HOST="127.0.0.1",
-                          NOTIFY_SMTP_PORT=str(mailbox.port), NOTIFY_RETRY_BASE_SECONDS="1") as system:
+        with Mailbox() as mailbox, whole_system(postgres.url, folder, free_port(), NOTIFY_SMTP_HOST="127.0.0.1",
+                                                NOTIFY_SMTP_PORT=str(mailbox.port),
+                                                NOTIFY_RETRY_BASE_SECONDS="1") as system:
             chaos = Chaos(system, kill_every, rng)
             with running_thread(chaos.run, chaos.stop):
                 ids = drive(system, postgres, chaos, reports)
@@ -171,7 +170,6 @@ def run(reports: int, kill_every: float, seed: int, folder: Path) -> Figures:
             unknown = check(postgres.url, mailbox, reports)
         return Figures(reports, chaos.kills, 1, time.monotonic() - started, len(mailbox.messages), unknown)
     finally:
-        mailbox.controller.stop()
         postgres.close()
 
 
