@@ -1,0 +1,5 @@
+"""The portal's fixtures (tests/portal/conftest.py), for the security tests that go through the portal."""
+
+from tests.portal.conftest import (  # noqa: F401 (fixtures)
+    app, closed_address, fake_notify, fake_sla, grpc_address, intake_address, make_app, others_address, portal_url,
+    visitor)
