@@ -17,13 +17,13 @@ sends the sender its `reply-couldnotfetch` text.
 
 X: GET /webhooks/x?crc_token=T answers X's challenge with {"response_token": "sha256=<base64 of
 HMAC-SHA256(PORTAL_X_CONSUMER_SECRET, T)>"}; T is base64 or URL-safe text, never what could be an
-event's body, or the answer would sign an event of the asker's choosing. POST /webhooks/x takes Account Activity events signed in
-X-Twitter-Webhooks-Signature (sha256=<base64 HMAC-SHA256 of the raw body>; missing or wrong 403,
-nothing stored; not JSON 400). Each tweet in tweet_create_events that mentions @PORTAL_X_ACCOUNT and
-is not by that account (nor a retweet) becomes a complaint: the text without the mention, the author's
-id, handle and name, the tweet id (a redelivered tweet changes nothing). Other events are answered 200
-and ignored. The answer: {"reports": [tracking IDs], "refused": [ids of tweets not taken: intake would
-not take them, or their author has sent too many]}.
+event's body, or the answer would sign an event of the asker's choosing. POST /webhooks/x takes Account
+Activity events signed in X-Twitter-Webhooks-Signature (sha256=<base64 HMAC-SHA256 of the raw body>;
+missing or wrong 403, nothing stored; not JSON 400). Each tweet in tweet_create_events that mentions
+@PORTAL_X_ACCOUNT and is not by that account (nor a retweet) becomes a complaint: the text without the
+mention, the author's id, handle and name, the tweet id (a redelivered tweet changes nothing). Other
+events are answered 200 and ignored. The answer: {"reports": [tracking IDs], "refused": [ids of tweets
+not taken: intake would not take them, or their author has sent too many]}.
 
 Repeated abuse is limited (rate_limits, shared by every replica): after FAILURES_PER_ADDRESS missing or
 wrong secrets (SMS) or signatures (X) from one address in FAILURE_WINDOW, that address is answered 429

@@ -64,7 +64,8 @@ def test_a_streaming_method_is_refused_not_served_unchecked(streaming, signed):
 
 @pytest.fixture
 def intake(serve, pool, clock):
-    return intake_pb2_grpc.IntakeServiceStub(serve("intake", intake_api.register(IntakeService(pool=pool, clock=clock))))
+    channel = serve("intake", intake_api.register(IntakeService(pool=pool, clock=clock)))
+    return intake_pb2_grpc.IntakeServiceStub(channel)
 
 
 def _portal_token(key: str = IDENTITY_KEY, **changes) -> str:

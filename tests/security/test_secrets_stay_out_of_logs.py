@@ -84,8 +84,8 @@ class Leaks:
 
 
 class Mailbox:
-    """An SMTP server that takes a login (notify logs in when given one) and refuses addresses with "ditolak" in them, quoting the address
-    back as real servers do."""
+    """An SMTP server that takes a login (notify logs in when given one) and refuses addresses with
+    "ditolak" in them, quoting the address back as real servers do."""
 
     def __init__(self):
         self.messages, self.logins = [], []
