@@ -9,9 +9,12 @@ three reports (anonymous, confidential, plain) go through the running system, th
   personal data from a report's text;
 - a liaison officer and an agency administrator of the agency that holds the reports, signed in, follow
   every link from /staf: they read the reports (the confidential one too), but never the anonymous
-  reporter, nor any reporter's phone or e-mail, nor the confidential reporter's name.
+  reporter, nor any reporter's phone or e-mail, nor the confidential reporter's name;
+- the e-mail staff get (new assignments to the agency's liaison officers) names no reporter either.
 """
 
+import email
+import email.policy
 import urllib.parse
 from collections import deque
 
@@ -23,6 +26,7 @@ from services.plumbing import db, identity
 from services.plumbing.clock import FileClock
 from services.portal.staff_accounts import NewStaffAccount
 from services.portal.staff_service import StaffService
+from tests.e2e.conftest import eventually
 from tests.e2e.test_privacy_sweep import (ANONYMOUS, CONFIDENTIAL, CONFIDENTIAL_WORDS, PLAIN, REPORTS, SEARCHES,
                                           Answer, forward_and_follow_up, found, reply, submit)
 
@@ -54,6 +58,12 @@ def crawl(portal: str, session: requests.Session, starts: list[str]) -> list[Ans
     assert len(answers) < MAX_PAGES, "the crawl did not end: a page links to endless others?"
     assert len(answers) >= 30, f"only {len(answers)} pages: the crawl went nowhere"
     return answers
+
+
+def readable(raw: str) -> str:
+    """An e-mail's headers and its text as decoded (quoted-printable may break a number across lines)."""
+    message = email.message_from_string(raw, policy=email.policy.default)
+    return f"{raw}\n{message.get_body(('plain',)).get_content()}"
 
 
 def signed_in(portal: str, username: str) -> requests.Session:
@@ -110,3 +120,12 @@ def test_no_agency_page_shows_a_reporter(reports, username):
                PLAIN.form["phone"], PLAIN.form["email"]]  # the plain reporter names themself in their text
     leaks = found(pages, private)
     assert not leaks, "an agency page shows a reporter:\n" + "\n".join(leaks)
+
+
+def test_no_e_mail_to_staff_names_a_reporter(reports, mailbox):
+    reporters = {r.form["email"] for r in REPORTS}
+    to_staff = eventually(lambda: [Answer(f"e-mail to {', '.join(to)}", "sent", readable(raw)) for to, raw in
+                                   list(mailbox.messages) if not set(to) & reporters
+                                   and any(r.tracking_id in readable(raw) for r in REPORTS)], what="e-mail to staff")
+    leaks = found(to_staff, [*ANONYMOUS.reporter, *CONFIDENTIAL.reporter, PLAIN.form["phone"], PLAIN.form["email"]])
+    assert not leaks, "an e-mail to staff names a reporter:\n" + "\n".join(leaks)

@@ -47,6 +47,7 @@ below fails when a named test is renamed or removed, so this map cannot rot sile
    - tests/security/test_pages_crawled.py::test_no_public_page_shows_a_confidential_report_or_a_reporter (new)
    - tests/security/test_pages_crawled.py::test_no_agency_page_shows_a_reporter (new: liaison officer and
      agency administrator signed in, every page linked from /staf)
+   - tests/security/test_pages_crawled.py::test_no_e_mail_to_staff_names_a_reporter (new)
    - tests/access/test_access_matrix.py::test_every_allowed_action_passes_and_the_reporter_name_reaches_national_administrators_only
      (every allowed gRPC answer, every role: no phone or e-mail, the anonymous name nowhere)
    - tests/portal/test_pages.py::test_the_tracking_page_never_shows_who_reported
