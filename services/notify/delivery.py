@@ -22,6 +22,7 @@ message, or could not be reached, the attempt is retried with back-off.
 
 import logging
 import random
+import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -29,7 +30,8 @@ from datetime import timedelta
 from psycopg_pool import ConnectionPool
 
 from services.notify import repository
-from services.notify.domain import Channel, Contacts, ContactUnavailable, Recipient, ReportUnknown, backoff
+from services.notify.domain import (Channel, Contacts, ContactUnavailable, Recipient, ReporterContact, ReportUnknown,
+                                   StaffContact, backoff)
 from services.notify.senders import OutcomeUnknown, Refused, Sender, Undeliverable
 from services.plumbing import request_ids
 from services.plumbing.background import BackgroundWorker
@@ -151,9 +153,9 @@ class ChannelWorker(BackgroundWorker):
         try:
             sender.send(message)
         except (Refused, OutcomeUnknown) as e:
-            return self._fail(notification_id, attempts, str(e))
+            return self._fail(notification_id, attempts, unquoted(str(e), contact))
         except Exception as e:
-            return self._retry(notification_id, attempts, f"{type(e).__name__}: {e}")
+            return self._retry(notification_id, attempts, unquoted(f"{type(e).__name__}: {e}", contact))
         try:
             with self.pool.connection() as conn, conn.transaction():
                 repository.mark_sent(conn, notification_id, attempts=attempts, sent_at=self.clock.now())
@@ -182,6 +184,19 @@ class ChannelWorker(BackgroundWorker):
         with self.pool.connection() as conn, conn.transaction():
             repository.mark_failed(conn, notification_id, attempts=attempts, error=error)
         log.error("notification %s failed for good: %s", notification_id, error)
+
+
+def unquoted(error: str, contact: ReporterContact | StaffContact) -> str:
+    """The error without the recipient's address or number, which mail servers and gateways often quote
+    back ("550 5.1.1 <siti@...>: User unknown"): errors are logged and shown to staff, contact details never."""
+    if isinstance(contact, StaffContact):
+        quoted = list(contact.emails)
+    else:
+        digits = contact.phone.lstrip("+")
+        quoted = [contact.email, contact.phone, digits, digits[2:] if digits.startswith("62") else ""]
+    for value in sorted(filter(None, quoted), key=len, reverse=True):
+        error = re.sub(re.escape(value), "<recipient>", error, flags=re.IGNORECASE)
+    return error
 
 
 def _seconds(value: float) -> timedelta:

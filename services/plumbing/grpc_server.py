@@ -110,6 +110,17 @@ class _ObservingInterceptor(grpc.ServerInterceptor):
             response_serializer=handler.response_serializer)
 
 
+def _refused_stream(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    """A handler of the same kind as `handler` that refuses every call."""
+    def refuse(_request, context):
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, "only unary calls are served")
+
+    kind = (grpc.unary_stream_rpc_method_handler if handler.unary_stream else
+            grpc.stream_unary_rpc_method_handler if handler.stream_unary else grpc.stream_stream_rpc_method_handler)
+    return kind(refuse, request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer)
+
+
 class _EdgeInterceptor(grpc.ServerInterceptor):
     """Verifies the caller identity and turns domain errors into status codes."""
 
@@ -119,8 +130,10 @@ class _EdgeInterceptor(grpc.ServerInterceptor):
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
         method = handler_call_details.method
-        if handler is None or handler.unary_unary is None or method.startswith(_OPEN_METHODS):
+        if handler is None or method.startswith(_OPEN_METHODS):
             return handler
+        if handler.unary_unary is None:  # only unary calls get their identity checked: refuse, never serve unchecked
+            return _refused_stream(handler)
         inner = handler.unary_unary
         metadata = dict(handler_call_details.invocation_metadata or ())
 

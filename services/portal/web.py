@@ -10,16 +10,17 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 import grpc
-from flask import Blueprint, Flask, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
 from psycopg_pool import ConnectionPool
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUnavailable
 
 from services.plumbing.clock import Clock, SystemClock
 from services.portal import (accounts, agency_console, directory_console, feed, forms, i18n, labels,
-                            notification_pages, observation, open311, process_pages, reporter_session, rules_console,
-                            staff_pages, tracking, verification_console)
+                            notification_pages, observation, open311, process_pages, rate_limits, reporter_session,
+                            rules_console, staff_pages, tracking, verification_console)
 from services.portal.i18n import N_, _
 from services.portal.intake_client import IntakeClient, field_violation
+from services.portal.rate_limits import RateLimit
 from services.portal.regions import Regions
 from services.portal.regions import install as install_regions
 from services.portal.sessions import Sessions, SessionStore
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 MAX_FORM_BYTES = 64 * 1024
 SESSION_IDLE = timedelta(hours=1)
 SESSION_ABSOLUTE = timedelta(hours=12)
+# Reports sent from the web form by one address: generous, as many people share a mobile network's address,
+# but a script fetching a fresh form for each report stops here.
+REPORTS_PER_ADDRESS = 60
+REPORT_WINDOW = timedelta(hours=1)
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
                                "object-src 'none'",
@@ -67,6 +72,8 @@ def create_app(*, intake, sla, notify, routing, identity_key: str, pool: Connect
     app.jinja_env.globals["reporter_account"] = lambda: reporter_session.account(sessions.peek())
     client = IntakeClient(intake, identity_key=identity_key, timeout=intake_timeout)
     nonces = forms.Nonces(identity_key)
+    reports_sent = RateLimit(pool=pool, clock=clock, name="report:address", limit=REPORTS_PER_ADDRESS,
+                             window=REPORT_WINDOW)
     app.register_blueprint(feed.blueprint(intake=client))
     app.register_blueprint(open311.blueprint(intake=intake, sla=sla, api_keys=open311_api_keys, clock=clock,
                                              token_key=identity_key, pool=pool,
@@ -128,6 +135,8 @@ def create_app(*, intake, sla, notify, routing, identity_key: str, pool: Connect
             return show_form(form, nonce, 400)
         if form.errors:
             return show_form(form, nonce, 400)
+        if reports_sent.spend(rate_limits.address(request.remote_addr)) is not None:
+            abort(429)
         account = reporter_session.account(sessions.peek())
         submission = form.to_request(key, language=i18n.current(), account_id=account["id"] if account else "")
         try:

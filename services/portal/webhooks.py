@@ -16,13 +16,14 @@ that is not an Indonesian mobile number, a message intake refuses), 503 when int
 sends the sender its `reply-couldnotfetch` text.
 
 X: GET /webhooks/x?crc_token=T answers X's challenge with {"response_token": "sha256=<base64 of
-HMAC-SHA256(PORTAL_X_CONSUMER_SECRET, T)>"}. POST /webhooks/x takes Account Activity events signed in
-X-Twitter-Webhooks-Signature (sha256=<base64 HMAC-SHA256 of the raw body>; missing or wrong 403,
-nothing stored; not JSON 400). Each tweet in tweet_create_events that mentions @PORTAL_X_ACCOUNT and
-is not by that account (nor a retweet) becomes a complaint: the text without the mention, the author's
-id, handle and name, the tweet id (a redelivered tweet changes nothing). Other events are answered 200
-and ignored. The answer: {"reports": [tracking IDs], "refused": [ids of tweets not taken: intake would
-not take them, or their author has sent too many]}.
+HMAC-SHA256(PORTAL_X_CONSUMER_SECRET, T)>"}; T is base64 or URL-safe text, never what could be an
+event's body, or the answer would sign an event of the asker's choosing. POST /webhooks/x takes Account
+Activity events signed in X-Twitter-Webhooks-Signature (sha256=<base64 HMAC-SHA256 of the raw body>;
+missing or wrong 403, nothing stored; not JSON 400). Each tweet in tweet_create_events that mentions
+@PORTAL_X_ACCOUNT and is not by that account (nor a retweet) becomes a complaint: the text without the
+mention, the author's id, handle and name, the tweet id (a redelivered tweet changes nothing). Other
+events are answered 200 and ignored. The answer: {"reports": [tracking IDs], "refused": [ids of tweets
+not taken: intake would not take them, or their author has sent too many]}.
 
 Repeated abuse is limited (rate_limits, shared by every replica): after FAILURES_PER_ADDRESS missing or
 wrong secrets (SMS) or signatures (X) from one address in FAILURE_WINDOW, that address is answered 429
@@ -39,6 +40,7 @@ tweet ids, and tracking IDs.
 import contextlib
 import hmac
 import logging
+import re
 from datetime import timedelta
 
 import grpc
@@ -62,6 +64,9 @@ SECRET_HEADER = "X-Gateway-Secret"
 SIGNATURE_HEADER = "X-Twitter-Webhooks-Signature"
 TRACKING_ID_HEADER = "X-SP4N-Tracking-ID"
 MAX_CRC_TOKEN = 200
+# The CRC answer is an HMAC under the same secret that signs events: a token that could be an event's
+# body (JSON) would have the portal sign a forged event. X's tokens are base64 or URL-safe text.
+CRC_TOKEN = re.compile(r"[A-Za-z0-9+/=_.~-]+")
 # Intake does not take the message as a reply: no such report, not its reporter's number, or a reply
 # it cannot take. The message then becomes a report of its own ("no wrong door").
 NOT_A_REPLY = (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INVALID_ARGUMENT)
@@ -197,8 +202,8 @@ def blueprint(*, intake, pool: ConnectionPool, sms_secret: str, x_consumer_secre
         if not x_consumer_secret:
             raise Refused(403, "the X webhook is not configured")
         token = request.args.get("crc_token", "")
-        if not token or len(token) > MAX_CRC_TOKEN:
-            raise Refused(400, f"crc_token: required, at most {MAX_CRC_TOKEN} characters")
+        if not token or len(token) > MAX_CRC_TOKEN or not CRC_TOKEN.fullmatch(token):
+            raise Refused(400, f"crc_token: required, at most {MAX_CRC_TOKEN} base64 or URL-safe characters")
         return jsonify(response_token=messages.x_signature(x_consumer_secret, token.encode()))
 
     @bp.post("/x")

@@ -1,6 +1,6 @@
-"""The limits of the reporter pages and of Open311 through real HTTP, with small limits: failed sign-ins
-and registrations per address (the "too many attempts" page), Open311 posts per api_key (GeoReport's
-error 429). What is refused stores nothing and holds back no other address or key."""
+"""The limits of the reporter pages and of Open311 through real HTTP, with small limits: failed sign-ins,
+registrations and reports sent from the web form per address (the "too many attempts" page), Open311
+posts per api_key (GeoReport's error 429). What is refused stores nothing and holds back no other address or key."""
 
 import json
 from xml.etree import ElementTree
@@ -8,11 +8,11 @@ from xml.etree import ElementTree
 import pytest
 import requests
 
-from services.portal import accounts, open311
+from services.portal import accounts, open311, web
 from services.portal.http_server import HttpServer
 from tests.intake.reports import row_counts
 from tests.portal.test_open311_fakes import OTHER_KEY, V2, make_open311_app, post_fields  # noqa: F401 (fixtures)
-from tests.portal.test_pages import page
+from tests.portal.test_pages import page, report_form, submitted
 from tests.portal.test_rate_limits import from_address
 from tests.portal.test_reporter_accounts import accounts as account_rows, register, sign_in
 
@@ -25,6 +25,7 @@ def small_limits(monkeypatch):
     monkeypatch.setattr(accounts, "FAILED_SIGN_INS_PER_ADDRESS", 3)
     monkeypatch.setattr(accounts, "REGISTRATIONS_PER_ADDRESS", 2)
     monkeypatch.setattr(open311, "POSTS_PER_KEY", 2)
+    monkeypatch.setattr(web, "REPORTS_PER_ADDRESS", 2)
 
 
 def refused_as_too_many(response) -> None:
@@ -65,6 +66,29 @@ def test_an_address_registering_too_often_is_refused_and_no_account_made(visitor
     assert account_rows(database_url) == 3
     clock.advance(accounts.REGISTRATION_WINDOW)
     assert register(visitor(), email="warga3@contoh.id").status_code == 303
+
+
+def test_an_address_sending_too_many_reports_from_the_form_is_refused_and_nothing_stored(visitor, database_url,
+                                                                                          clock):
+    """A script fetching a fresh form (and nonce) for each report is held back like one resending one form."""
+    for _ in range(2):
+        submitted(visitor())
+    person = visitor()
+    refused_as_too_many(person.post("/laporan", data=report_form(person)))
+    assert row_counts(database_url)["reports"] == 2
+    elsewhere = visitor()
+    from_address(elsewhere.http)
+    assert submitted(elsewhere)
+    clock.advance(web.REPORT_WINDOW)
+    assert submitted(visitor())
+    assert row_counts(database_url)["reports"] == 4
+
+
+def test_reports_refused_for_their_form_do_not_count(visitor, database_url):
+    person = visitor()
+    for _ in range(3):
+        assert person.post("/laporan", data=report_form(person, title="")).status_code == 400
+    assert submitted(person) and row_counts(database_url)["reports"] == 1
 
 
 def test_registrations_refused_for_their_form_do_not_count(visitor, database_url):
