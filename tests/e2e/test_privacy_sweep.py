@@ -346,13 +346,18 @@ def agency_surfaces(running, sweep: Sweep) -> None:
 
 # -- the test -----------------------------------------------------------------------------------
 
-def test_nothing_private_reaches_a_public_surface_or_an_agency_it_must_not(running):
+def take_through(running) -> None:
+    """The three reports submitted, forwarded, followed up by their agency and replied to."""
     for report in REPORTS:
         submit(running.portal, report)
     for report in REPORTS:
         forward_and_follow_up(running, report)
     for report in REPORTS:
         reply(running, report)
+
+
+def test_nothing_private_reaches_a_public_surface_or_an_agency_it_must_not(running):
+    take_through(running)
     unknown = next(i for i in ("LAP-" + "".join(random.choices(TRACKING_ALPHABET, k=8))
                                for _ in range(100)) if i not in {r.tracking_id for r in REPORTS})
 

@@ -28,7 +28,7 @@ from services.portal.staff_accounts import NewStaffAccount
 from services.portal.staff_service import StaffService
 from tests.e2e.conftest import eventually
 from tests.e2e.test_privacy_sweep import (ANONYMOUS, CONFIDENTIAL, CONFIDENTIAL_WORDS, PLAIN, REPORTS, SEARCHES,
-                                          Answer, forward_and_follow_up, found, reply, submit)
+                                          Answer, found, take_through)
 
 pytestmark = pytest.mark.e2e
 
@@ -78,12 +78,7 @@ def signed_in(portal: str, username: str) -> requests.Session:
 
 @pytest.fixture(scope="module")
 def reports(running):
-    for report in REPORTS:
-        submit(running.portal, report)
-    for report in REPORTS:
-        forward_and_follow_up(running, report)
-    for report in REPORTS:
-        reply(running, report)
+    take_through(running)
     [agency] = {r.agency_id for r in REPORTS}
     pool = db.open_pool(running.system.env["DATABASE_URL"], name="test", size=2)
     try:
