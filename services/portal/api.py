@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 
 from services.plumbing import channels, config, db, identity, process
 from services.plumbing.clock import Clock, SystemClock
+from services.plumbing.text import holds_lone_surrogate
 from services.portal import api_keys, api_submissions, forms, rate_limits
 from services.portal.regions import of_app as region_list
 from services.portal import api_documents as documents
@@ -114,8 +115,12 @@ def blueprint(*, intake, sla, pool, identity_key: str, public_url: str, clock: C
             data = json.loads(request.get_data(cache=False), parse_constant=_no_constant)
         except ValueError as e:  # also UnicodeDecodeError: JSON is UTF-8
             raise Problem(400, f"the body is not valid JSON: {e}") from None
+        except RecursionError:
+            raise Problem(400, "the body is not valid JSON: nested too deep") from None
         if not isinstance(data, dict):
             raise Problem(400, "the body must be a JSON object")
+        if holds_lone_surrogate(data):
+            raise Problem(400, "the body is not valid JSON: a string holds a lone surrogate (\\ud800 to \\udfff)")
         return data
 
     def text_body(name: str, max_length: int = documents.MAX_TEXT) -> str:

@@ -8,17 +8,21 @@ import psycopg
 import pytest
 
 # The portal's fixtures: the portal app and its API over a real intake server on the test database.
-from tests.portal.api_support import clients, keys, root, serve_api  # noqa: F401
+from tests.portal.api_support import as_sla, clients, keys, root, serve_api  # noqa: F401
 from tests.portal.conftest import (app, client, closed_address, demo_routing, fake_notify, fake_sla,  # noqa: F401
                                    grpc_address, intake_address, intake_stub, make_app, others_address, portal_url,
                                    routing_address, serve_app, visitor)
 
-# Cases sent, by run: "rest-api POST /reports", "grpc intake.SubmitReport", "open311 POST requests", ...
+# Cases sent, by run ("rest-api POST /reports", "grpc intake.SubmitReport", ...), and how they were answered.
 CASES: Counter[str] = Counter()
+ANSWERS: dict[str, Counter[str]] = {}
 
 
-def count(run: str) -> None:
+def count(run: str, answer: str = "") -> None:
+    """One case sent by `run`; `answer`, when known, is the status it got (OK, INVALID_ARGUMENT, 201, ...)."""
     CASES[run] += 1
+    if answer:
+        ANSWERS.setdefault(run, Counter())[answer] += 1
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -27,7 +31,8 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.section("hostile input: generated cases sent")
     by_family = Counter()
     for run, n in sorted(CASES.items()):
-        terminalreporter.write_line(f"{n:6d}  {run}")
+        answers = ", ".join(f"{a} {k}" for a, k in sorted(ANSWERS.get(run, {}).items()))
+        terminalreporter.write_line(f"{n:6d}  {run}" + (f"  ({answers})" if answers else ""))
         by_family[run.split(" ", 1)[0]] += n
     for family, n in sorted(by_family.items()):
         terminalreporter.write_line(f"{n:6d}  all of {family}")
