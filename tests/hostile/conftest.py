@@ -12,6 +12,7 @@ from tests.portal.api_support import as_sla, clients, keys, root, serve_api  # n
 from tests.portal.conftest import (app, client, closed_address, demo_routing, fake_notify, fake_sla,  # noqa: F401
                                    grpc_address, intake_address, intake_stub, make_app, others_address, portal_url,
                                    routing_address, serve_app, visitor)
+from tests.portal.test_open311_fakes import make_open311_app  # noqa: F401
 
 # Cases sent, by run ("rest-api POST /reports", "grpc intake.SubmitReport", ...), and how they were answered.
 CASES: Counter[str] = Counter()
@@ -46,7 +47,8 @@ PARTIAL_WRITES = {
         WHERE NOT EXISTS (SELECT FROM intake.reporters p WHERE p.tracking_id = r.tracking_id)""",
     "report without its submitted entry": """
         SELECT r.tracking_id FROM intake.reports r
-        WHERE NOT EXISTS (SELECT FROM intake.timeline t WHERE t.tracking_id = r.tracking_id AND t.kind = 'submitted')""",
+        WHERE NOT EXISTS (SELECT FROM intake.timeline t
+                          WHERE t.tracking_id = r.tracking_id AND t.kind = 'submitted')""",
     "report without the outbox event that starts its process": """
         SELECT r.tracking_id FROM intake.reports r
         WHERE NOT EXISTS (SELECT FROM intake.outbox o WHERE o.tracking_id = r.tracking_id)""",

@@ -24,6 +24,8 @@ HOSTILE_TEXT = (
     "0", "-1", "1e308", "NaN", "null", "true", "[]", "{}", "9" * 40,
     "2026-02-30T25:61:00+07:00", "0000-00-00", "9999-12-31T23:59:59Z",
     "a@b", "@", "+6281234567890", "x" * 256, "é" * 300,
+    '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d>&x;</d>',
+    '<!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><d>&b;</d>', "]]>", "<![CDATA[",
 )
 INT32 = (-(2 ** 31), 2 ** 31 - 1)
 INT64 = (-(2 ** 63), 2 ** 63 - 1)
@@ -135,7 +137,8 @@ def _plausible(field, message_class, known, depth):
         if name == "email":  # a new one each time: an account's e-mail address is taken once
             return st.uuids().map(lambda u: f"warga-{u.hex[:12]}@contoh.id")
         for part, value in (("email", "warga@contoh.id"), ("phone", "081234567890"), ("date", "2026-03-17"),
-                            ("url", "https://lapor.example/lacak"), ("name", "Siti Rahmah"), ("password", "kata-sandi-panjang")):
+                            ("url", "https://lapor.example/lacak"), ("name", "Siti Rahmah"),
+                            ("password", "kata-sandi-panjang")):
             if part in name:
                 return st.just(value)
         return st.sampled_from([SENTENCE, "Jalan berlubang di Batulicin"])

@@ -31,7 +31,8 @@ def raw_request(root: str, head: bytes, body: bytes = b"") -> tuple[int, bytes]:
 
 NOT_UTF8_TARGETS = [b"/?lang=\xff", b"/lacak?id=LAP-\xff\xfe", b"/lacak/LAP-\xed\xa0\x80", b"/publik?q=jalan\xc3\x28",
                     b"/publik/LAP-\xff", b"/staf/masuk?next=/\xff", b"/api/v1/public/reports?q=\xff",
-                    b"/api/v1/public/reports/LAP-\xff", b"/api/v1/reports/LAP-\xff", b"/open311/v2/requests.json?status=\xff",
+                    b"/api/v1/public/reports/LAP-\xff", b"/api/v1/reports/LAP-\xff",
+                    b"/open311/v2/requests.json?status=\xff",
                     b"/open311/v2/requests/LAP-\xff.xml", b"/webhooks/sms?text=\xff", b"/webhooks/x?crc_token=\xff"]
 
 

@@ -57,7 +57,9 @@ MODULES = {"intake": (intake_pb2, intake_pb2_grpc), "verification": (verificatio
            "notify": (notify_pb2, notify_pb2_grpc)}
 RPCS = [(name, method) for name, (module, _) in MODULES.items()
         for service in module.DESCRIPTOR.services_by_name.values() for method in service.methods]
-EXAMPLES_PER_RPC = 40
+EXAMPLES_PER_RPC = 100
+# Each of these hashes a password with scrypt, slow on purpose.
+FEWER_EXAMPLES = {"intake.SignInReporter": 15, "intake.CreateReporterAccount": 15}
 T0 = datetime(2026, 3, 16, 3, 0, tzinfo=timezone.utc)  # a Monday, 10:00 WIB
 AGENCY = "kab-tanah-bumbu-dinas-pupr"
 # What a call may answer: a result, or a status saying what is wrong with it. UNKNOWN and INTERNAL
@@ -171,7 +173,8 @@ def known_values(system: System) -> dict[str, tuple[str, ...]]:
         "account_id": (system.account_id,), "agency_id": (AGENCY, "kab-tanah-bumbu", "nasional"),
         "preferred_agency_id": (AGENCY,), "suggested_agency_id": (AGENCY,), "excluded_agency_ids": (AGENCY,),
         "category": ("infrastruktur", "kesehatan"), "region_code": ("6310", "63"), "code": ("6310", "63"),
-        "channel": ("web", "app", "sms", "in_app", "email"), "language": ("id", "en"), "process_id": ("report_lifecycle",),
+        "channel": ("web", "app", "sms", "in_app", "email"), "language": ("id", "en"),
+        "process_id": ("report_lifecycle",),
         "attachment_id": ("1",), "status": ("forwarded", "closed"), "outcome": ("forward", "archive"),
         "message_name": ("verification_decided", "follow_up_posted", "reply_posted", "report_completed"),
         "event": ("received", "forwarded", "closed", "follow_up_posted"), "recipient": ("reporter", "agency"),
@@ -184,7 +187,8 @@ def known_values(system: System) -> dict[str, tuple[str, ...]]:
         # A forwarding decision: the fields of the other outcomes stay empty.
         "DecideReportRequest.outcome": (verification_pb2.OUTCOME_FORWARD,), "DecideReportRequest.duplicate_of": ("",),
         "DecideReportRequest.archive_reason": (0,), "DecideReportRequest.anonymous": (True,),
-        "DecideReportRequest.confidential": (True,), "parent_id": ("", "kab-tanah-bumbu"), "DecideReportRequest.reason": ("", SENTENCE),
+        "DecideReportRequest.confidential": (True,), "parent_id": ("", "kab-tanah-bumbu"),
+        "DecideReportRequest.reason": ("", SENTENCE),
         "agencies_csv": (exported.agencies_csv,), "liaison_officers_csv": (exported.liaison_officers_csv, b""),
     }
 
@@ -211,8 +215,8 @@ def test_any_request_is_answered_or_refused_with_a_status_that_says_why(system, 
     call = getattr(system.stubs[service], method.name)
     unexplained = []
 
-    @settings(max_examples=EXAMPLES_PER_RPC, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=FEWER_EXAMPLES.get(action, EXAMPLES_PER_RPC), deadline=None, derandomize=True,
+              database=None, suppress_health_check=list(HealthCheck))
     @given(request=messages(method.input_type, request_class, known_values(system)))
     def check(request):
         try:
@@ -257,3 +261,35 @@ def test_a_string_field_that_is_not_utf8_is_refused_as_invalid(system, service, 
             raw(body, metadata=metadata(action, request, system.account_id), timeout=10)
         count(f"grpc-raw {action}", refused.value.code().name)
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (payload, refused.value.details())
+
+
+# The one XML any service reads: a process model, deployed by a process analyst (sla.DeployProcess).
+_ENTITIES = '<!ENTITY a "aaaaaaaaaa">' + "".join(f'<!ENTITY {c} "{("&" + p + ";") * 10}">'
+                                                 for p, c in zip("abcdefgh", "bcdefghi"))
+HOSTILE_MODELS = {
+    "external entity": '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+                       '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">&x;'
+                       '</bpmn:definitions>',
+    "a billion laughs": f'<?xml version="1.0"?><!DOCTYPE d [{_ENTITIES}]><d>&i;</d>',
+    "not closed": '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"><bpmn:process',
+    "not XML": "{\"bpmn\": true}",
+    "the model cut in half": None,  # filled from the real model below
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_MODELS)
+def test_a_malformed_or_hostile_model_is_refused_and_nothing_deployed(system, name):
+    model = HOSTILE_MODELS[name]
+    if model is None:
+        real = (ROOT / "bpmn" / "report_lifecycle.bpmn").read_text()
+        model = real[:len(real) // 2]
+    analyst = caller(identity.PROCESS_ANALYST, "analyst-hostile")
+    versions = system.stubs["sla"].ListProcessVersions(sla_pb2.ListProcessVersionsRequest(), metadata=analyst).versions
+    with pytest.raises(grpc.RpcError) as refused:
+        system.stubs["sla"].DeployProcess(sla_pb2.DeployProcessRequest(
+            idempotency_key=f"hostile-model-{name}", filename="hostile.bpmn", bpmn=model), metadata=analyst)
+    count("grpc-xml sla.DeployProcess", refused.value.code().name)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "root:" not in refused.value.details()  # nothing of /etc/passwd comes back
+    after = system.stubs["sla"].ListProcessVersions(sla_pb2.ListProcessVersionsRequest(), metadata=analyst).versions
+    assert len(after) == len(versions)

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from tests.hostile.conftest import count, partial_writes
 from tests.hostile.grpc_messages import HOSTILE_TEXT, text
 from tests.intake.reports import row_counts
-from tests.portal.test_open311_fakes import KEY, V2, make_open311_app, post_fields  # noqa: F401 (fixture)
+from tests.portal.test_open311_fakes import KEY, V2, post_fields
 
-EXAMPLES = 150
+EXAMPLES = 300
 FIELDS = ("api_key", "service_code", "lat", "long", "address_string", "address_id", "description", "email",
           "phone", "first_name", "last_name", "device_id", "account_id", "media_url", "jurisdiction_id",
           "attribute[type]", "attribute[confidential]", "attribute[anonymous]", "attribute[incident_date]",

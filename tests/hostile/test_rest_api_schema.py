@@ -17,7 +17,7 @@ from tests.portal.api_support import DOCUMENT, report_body
 SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)
 # Operations that need an agency's key; every other one is given an app's key.
 AGENCY_OPERATIONS = {("POST", "/reports/{tracking_id}/follow-ups"), ("GET", "/agency/reports")}
-EXAMPLES_PER_OPERATION = 60
+EXAMPLES_PER_OPERATION = 100
 # The document describes a request's shape; intake is the authority on a report's rules (a place within
 # Indonesia, a known category, enough words) and refuses with a 400 naming the field, as documented.
 # So a request valid for the document may still be refused, and that check is left out.
