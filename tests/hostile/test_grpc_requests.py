@@ -12,14 +12,13 @@ in a string field cannot come from a protobuf library; they are sent raw, as a h
 """
 
 import re
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import grpc
 import pytest
 from google.protobuf import message_factory
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from services.intake import grpc_api as intake_api
 from services.intake.service import IntakeService
@@ -82,7 +81,6 @@ class System:
     tracking_id: str
     access_code: str
     account_id: str
-    known: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module")
