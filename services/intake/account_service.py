@@ -11,6 +11,7 @@ from services.plumbing import identity
 from services.plumbing.clock import Clock
 from services.plumbing.errors import InvalidArgument, ResourceExhausted, Unauthenticated
 from services.plumbing.identifiers import check_idempotency_key
+from services.plumbing.text import has_control_characters
 
 # The same answer for an unknown address and a wrong password: sign-in does not tell who has an account.
 WRONG_CREDENTIALS = "the e-mail address or the password is wrong"
@@ -45,7 +46,10 @@ class AccountService:
         identity.require_service(caller, "portal")
         email = email.strip()
         with self.pool.connection() as conn:
-            found = account_repository.credentials(conn, email) if len(email) <= MAX_EMAIL else None
+            # An address no account can have (too long, or with a control character, which PostgreSQL's
+            # text cannot even hold when it is a NUL) is answered as any unknown address.
+            possible = len(email) <= MAX_EMAIL and not has_control_characters(email)
+            found = account_repository.credentials(conn, email) if possible else None
         if found is not None and accounts.is_locked(found.sign_in, self.clock.now()):
             raise ResourceExhausted(LOCKED)
         # Hashed whether or not the address has an account, so that the answer takes as long.

@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Protocol
 import grpc
 import psycopg
 from google.protobuf import any_pb2
+from google.protobuf.message import DecodeError
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -136,12 +137,19 @@ class _EdgeInterceptor(grpc.ServerInterceptor):
             return _refused_stream(handler)
         inner = handler.unary_unary
         metadata = dict(handler_call_details.invocation_metadata or ())
+        deserialize = handler.request_deserializer
 
-        def call(request, context):
+        def call(raw: bytes, context):
             try:
                 caller = identity.verify(metadata.get(identity.METADATA_KEY, ""), self.identity_key)
             except Unauthenticated as e:
                 context.abort_with_status(rpc_status.to_status(status_for(e)))
+            # Read here rather than by gRPC, which answers INTERNAL to bytes that are no such message
+            # (a string field that is not UTF-8, say: no protobuf library sends one, a hostile client may).
+            try:
+                request = deserialize(raw) if deserialize else raw
+            except DecodeError:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the request is not a valid message of this method")
             token = identity.bind(caller)
             try:
                 return inner(request, context)
@@ -157,9 +165,7 @@ class _EdgeInterceptor(grpc.ServerInterceptor):
             finally:
                 identity.unbind(token)
 
-        return grpc.unary_unary_rpc_method_handler(
-            call, request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer)
+        return grpc.unary_unary_rpc_method_handler(call, response_serializer=handler.response_serializer)
 
 
 class GrpcServer:

@@ -3,6 +3,7 @@
 import re
 
 from services.plumbing.errors import InvalidArgument
+from services.plumbing.text import has_control_characters
 
 MAX_IDEMPOTENCY_KEY = 200
 # How every service accepts a reference to a report. intake, which issues tracking IDs, checks their
@@ -13,6 +14,8 @@ TRACKING_ID = re.compile(r"[A-Z0-9][A-Z0-9-]{2,39}")
 def check_idempotency_key(value: str) -> str:
     if not value or len(value) > MAX_IDEMPOTENCY_KEY:
         raise InvalidArgument("idempotency_key", f"is required, at most {MAX_IDEMPOTENCY_KEY} characters")
+    if has_control_characters(value):  # PostgreSQL's text cannot even hold a NUL
+        raise InvalidArgument("idempotency_key", "must not contain control characters")
     return value
 
 

@@ -17,14 +17,23 @@ def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
 
 
 def required_time(message, field: str) -> datetime:
-    """The datetime in `message.<field>`; INVALID_ARGUMENT when unset."""
+    """The datetime in `message.<field>`; INVALID_ARGUMENT when unset or out of range."""
     if not message.HasField(field):
         raise InvalidArgument(field, "is required")
-    return getattr(message, field).ToDatetime(tzinfo=timezone.utc)
+    return _time(message, field)
 
 
 def optional_time(message, field: str) -> datetime | None:
-    return getattr(message, field).ToDatetime(tzinfo=timezone.utc) if message.HasField(field) else None
+    """The datetime in `message.<field>`, None when unset; INVALID_ARGUMENT when out of range."""
+    return _time(message, field) if message.HasField(field) else None
+
+
+def _time(message, field: str) -> datetime:
+    # A Timestamp holds any int64 seconds and int32 nanos; a datetime only years 1 to 9999.
+    try:
+        return getattr(message, field).ToDatetime(tzinfo=timezone.utc)
+    except (ValueError, OverflowError):
+        raise InvalidArgument(field, "is not a valid time") from None
 
 
 def text(value: str, field: str, *, required: bool = False, max_length: int = 200) -> str:

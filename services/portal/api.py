@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 
 from services.plumbing import channels, config, db, identity, process
 from services.plumbing.clock import Clock, SystemClock
+from services.plumbing.text import holds_lone_surrogate
 from services.portal import api_keys, api_submissions, forms, rate_limits
 from services.portal.regions import of_app as region_list
 from services.portal import api_documents as documents
@@ -45,6 +46,9 @@ MAX_JSON_BYTES = 64 * 1024
 MAX_REPORT_BYTES = (documents.MAX_ATTACHMENTS * 4 * math.ceil(documents.MAX_ATTACHMENT_BYTES / 3)
                     + MAX_JSON_BYTES)
 MAX_CLIENT_KEY = 100
+# Every method a client may send (HEAD and OPTIONS Flask answers itself): one the path lacks is a 405
+# in the API's own form, with Allow, rather than the site's HTML error page.
+OTHER_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "TRACE"]
 MAX_ACCESS_CODE = 200
 MAX_SUPPORTER = 150
 JSON_TYPES = ("application/json",)
@@ -111,8 +115,12 @@ def blueprint(*, intake, sla, pool, identity_key: str, public_url: str, clock: C
             data = json.loads(request.get_data(cache=False), parse_constant=_no_constant)
         except ValueError as e:  # also UnicodeDecodeError: JSON is UTF-8
             raise Problem(400, f"the body is not valid JSON: {e}") from None
+        except RecursionError:
+            raise Problem(400, "the body is not valid JSON: nested too deep") from None
         if not isinstance(data, dict):
             raise Problem(400, "the body must be a JSON object")
+        if holds_lone_surrogate(data):
+            raise Problem(400, "the body is not valid JSON: a string holds a lone surrogate (\\ud800 to \\udfff)")
         return data
 
     def text_body(name: str, max_length: int = documents.MAX_TEXT) -> str:
@@ -272,23 +280,21 @@ def blueprint(*, intake, sla, pool, identity_key: str, public_url: str, clock: C
     def regions():
         return reply_json({"regions": [{"code": r.code, "name": r.name} for r in region_list()]})
 
-    @bp.route("/", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], defaults={"rest": ""})
-    @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    @bp.route("/", methods=OTHER_METHODS, defaults={"rest": ""})
+    @bp.route("/<path:rest>", methods=OTHER_METHODS)
     def elsewhere(rest: str):
         """A path or method the API does not have, answered as a problem rather than a page."""
-        adapter = current_app.url_map.bind_to_environ(request.environ)
-        allowed = []
-        for method in ("GET", "POST"):
-            try:
-                endpoint, _ = adapter.match(method=method)
-            except HTTPException:
-                continue
-            if endpoint != request.endpoint:
-                allowed.append(method)
-        if allowed:
+        if allowed := allowed_methods():
             raise Problem(405, f"{request.method} is not allowed on {request.path}",
                           headers={"Allow": ", ".join(allowed)})
         raise Problem(404, f"{request.path[:100]} is not part of the API; see {PREFIX}/openapi.json")
+
+    @bp.after_request
+    def options_allow_what_the_path_has(response: Response) -> Response:
+        # Flask's own answer to OPTIONS would list every method `elsewhere` takes.
+        if request.method == "OPTIONS" and (allowed := allowed_methods()):
+            response.headers["Allow"] = ", ".join([*allowed, *(["HEAD"] if "GET" in allowed else []), "OPTIONS"])
+        return response
 
     @bp.errorhandler(Problem)
     def problem(error: Problem):
@@ -304,6 +310,20 @@ def blueprint(*, intake, sla, pool, identity_key: str, public_url: str, clock: C
         return problem_response(Problem(500, "internal error"))
 
     return bp
+
+
+def allowed_methods() -> list[str]:
+    """The methods the request's path has an operation for (GET, POST), not counting `elsewhere`."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in ("GET", "POST"):
+        try:
+            endpoint, _ = adapter.match(method=method)
+        except HTTPException:
+            continue
+        if endpoint != "api.elsewhere":
+            allowed.append(method)
+    return allowed
 
 
 def too_many(detail: str, retry_after: int) -> Problem:

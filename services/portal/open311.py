@@ -37,6 +37,9 @@ PREFIX = "/open311/v2"
 GONE = (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT)  # no such report, or none it may show
 PAGE_SIZE = 100
 MAX_CLIENT_KEY = 100
+# Every method a client may send (HEAD and OPTIONS Flask answers itself): one the path lacks is a 405
+# in the API's own form, with Allow, rather than the site's HTML error page.
+OTHER_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "TRACE"]
 RETRY_AFTER_SECONDS = "5"
 # A key belongs to one client system (a city's app, a partner's integration), not to one person.
 POST_WINDOW = timedelta(minutes=1)
@@ -142,8 +145,8 @@ def blueprint(*, intake, sla, api_keys: Iterable[str], clock: Clock, token_key: 
         return render([{"service_request_id": answer.tracking_id, "token": tokens.issue(answer.tracking_id),
                         "service_notice": notice}], fmt, root="service_requests", item="request")
 
-    @bp.route("/", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], defaults={"rest": ""})
-    @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    @bp.route("/", methods=OTHER_METHODS, defaults={"rest": ""})
+    @bp.route("/<path:rest>", methods=OTHER_METHODS)
     def elsewhere(rest: str):
         """A path or method the API does not have, answered as an API error rather than a page."""
         adapter = current_app.url_map.bind_to_environ(request.environ)

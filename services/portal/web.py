@@ -180,7 +180,9 @@ def create_app(*, intake, sla, notify, routing, identity_key: str, pool: Connect
     def http_error(error: HTTPException):
         if error.code == 503:
             log.warning("a service the page needs is unavailable")
-        return render_template("error.html", code=error.code), error.code
+        # The error's own headers stay (Allow on a 405, Retry-After); the body is this page.
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+        return render_template("error.html", code=error.code), error.code, headers
 
     @app.errorhandler(Exception)
     def internal_error(error: Exception):

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from services.plumbing.text import holds_lone_surrogate
 from services.portal import forms
 from sp4n.intake.v1 import intake_pb2
 
@@ -109,6 +110,10 @@ def mentions(body: bytes, account: str) -> list[Tweet]:
         event = json.loads(body)
     except ValueError as e:
         raise Malformed(f"the body is not JSON: {e}") from None
+    except RecursionError:
+        raise Malformed("the body is not JSON: nested too deep") from None
+    if holds_lone_surrogate(event):
+        raise Malformed("the body is not JSON: a string holds a lone surrogate")
     if not isinstance(event, dict) or not isinstance(event.get("tweet_create_events", []), list):
         raise Malformed("the body must be an object whose tweet_create_events is a list")
     own_id = str(event.get("for_user_id", ""))

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 import holidays
 
 from services.plumbing.errors import InvalidArgument
+from services.plumbing.text import has_control_characters
 
 ZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")  # WIB, WITA, WIT
 END_OF_DAY = time(23, 59, 59)
@@ -245,6 +246,8 @@ def check_reference(value: str, field: str = "reference") -> str:
         raise InvalidArgument(field, "is required: the decree's reference, e.g. SKB 3 Menteri No. 1497/2025")
     if len(value) > MAX_REFERENCE:
         raise InvalidArgument(field, f"at most {MAX_REFERENCE} characters")
+    if has_control_characters(value):
+        raise InvalidArgument(field, "must not contain control characters")
     return value
 
 
@@ -252,6 +255,8 @@ def check_description(value: str, field: str = "description") -> str:
     value = value.strip()
     if len(value) > MAX_DESCRIPTION:
         raise InvalidArgument(field, f"at most {MAX_DESCRIPTION} characters")
+    if has_control_characters(value, multiline=True):
+        raise InvalidArgument(field, "must not contain control characters")
     return value
 
 
