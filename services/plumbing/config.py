@@ -52,6 +52,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SP4N_GRPC_THREADS", "threads serving gRPC requests per service process", "16"),
     Setting("SP4N_GRACE_SECONDS", "how long a stopping service lets calls in flight finish", "10"),
     Setting("SP4N_OUTBOX_POLL_SECONDS", "how often an outbox relay looks for events when not woken", "1.0"),
+    Setting("SP4N_OUTBOX_CONCURRENCY", "reports whose events an outbox relay hands over at once (each report's "
+                                       "in order)", "4"),
     Setting("SP4N_DEMO_DATA", "`1` loads demo data (agencies, routing rules) at start", "0"),
     Setting("SP4N_PUBLIC_URL", "the portal's address as reporters reach it, for links in messages and replies",
             "http://127.0.0.1:8080"),

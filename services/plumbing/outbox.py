@@ -1,14 +1,18 @@
 """Transactional outbox: events written with the change they announce, delivered by a relay.
 
-A producer calls `add()` inside its own transaction. The relay delivers pending events
-in order, one relay at a time per schema (an advisory lock elects it), and marks each
-delivered. A failed delivery is retried with back-off; later events of the same
-report wait behind it so that a process sees them in order. The outbox row id,
-prefixed by the schema, is the event id: the receiver ignores a repeat.
+A producer calls `add()` inside its own transaction. The relay delivers pending events,
+one relay at a time per schema (an advisory lock elects it), and marks each delivered.
+Each report's events go in order; the events of several reports go at once (a lane per
+report, `concurrency` lanes), as each waits for the receiver's whole step. A failed
+delivery is retried with back-off; later events of the same report wait behind it so
+that a process sees them in order. The outbox row id, prefixed by the schema, is the
+event id: the receiver ignores a repeat.
 """
 
 import logging
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
@@ -78,7 +82,8 @@ class OutboxRelay(BackgroundWorker):
     """Delivers a schema's outbox events through `deliver`, in a background thread."""
 
     def __init__(self, *, pool: ConnectionPool, schema: str, deliver: Callable[[OutboxEvent], None],
-                 poll_seconds: float = 1.0, batch: int = 200, max_backoff_seconds: float = 300.0):
+                 poll_seconds: float = 1.0, batch: int = 200, max_backoff_seconds: float = 300.0,
+                 concurrency: int = 1):
         super().__init__(name=f"outbox-{schema}", poll_seconds=poll_seconds, pool=pool,
                          wake_channel=wake_channel(schema))
         self.pool = pool
@@ -87,14 +92,16 @@ class OutboxRelay(BackgroundWorker):
         self.batch = batch
         self.max_backoff_seconds = max_backoff_seconds
         self._resume_at = 0.0  # time.monotonic() before which the receiver is taken to be unavailable
+        self._lanes = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"outbox-{schema}")
 
     def run_once(self) -> int:
-        """Delivers one batch of due events; returns how many it delivered or gave up on. After the
-        receiver was found unavailable it does nothing (not even a query) for `poll_seconds`: the
-        new events that keep waking it then cost nothing until the receiver may be back."""
+        """Delivers one batch of due events; returns how many it delivered or gave up on. Each report's
+        events go in order, in a lane of their own; up to `concurrency` lanes at once, so that one
+        report's slow step does not hold up the others. After the receiver was found unavailable it
+        does nothing (not even a query) for `poll_seconds`: the new events that keep waking it then
+        cost nothing until the receiver may be back."""
         if time.monotonic() < self._resume_at:
             return 0
-        done = 0
         with self.pool.connection() as conn, conn.transaction():
             elected = conn.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s)) AS ok",
                                    (f"sp4n-outbox:{self.schema}",)).fetchone()
@@ -105,37 +112,50 @@ class OutboxRelay(BackgroundWorker):
                 f'FROM "{self.schema}".outbox WHERE delivered_at IS NULL ORDER BY id LIMIT %s',
                 (self.batch,),
             ).fetchall()
-            blocked: set[str] = set()
+            lanes: dict[str, list[dict]] = {}
             for row in rows:
-                if row["tracking_id"] in blocked:
-                    continue
-                if not row["due"]:  # waiting for its back-off: keep the report's order
-                    blocked.add(row["tracking_id"])
-                    continue
-                event = OutboxEvent(f"{self.schema}:{row['id']}", row["kind"], row["tracking_id"],
-                                    row["payload"], row["created_at"])
-                try:
-                    with request_ids.bound():  # the event's delivery, and what it causes in sla
-                        self.deliver(event)
-                    self._mark(conn, row["id"], "delivered", None)
-                    done += 1
-                except RejectedEvent as e:
-                    log.warning("event %s refused by its receiver: %s", event.event_id, e)
-                    self._mark(conn, row["id"], "rejected", str(e))
-                    done += 1
-                except Exception as e:  # a receiver down or failing: retry later, in order
-                    blocked.add(row["tracking_id"])
-                    backoff = min(self.max_backoff_seconds, 0.5 * 2 ** row["attempts"])
-                    conn.execute(
-                        f'UPDATE "{self.schema}".outbox SET attempts = attempts + 1, last_error = %s, '
-                        "next_attempt_at = now() + make_interval(secs => %s) WHERE id = %s",
-                        (str(e)[:2000], backoff, row["id"]),
-                    )
-                    log.warning("delivering event %s failed (attempt %d): %s", event.event_id,
-                                row["attempts"] + 1, e)
-                    if isinstance(e, ReceiverUnavailable):
-                        self._resume_at = time.monotonic() + self.poll_seconds
-                        break
+                lanes.setdefault(row["tracking_id"], []).append(row)
+            unavailable = threading.Event()
+            # The lanes share the round's connection: psycopg lets one statement run on it at a time,
+            # and the deliveries, which take the time, run side by side.
+            done = sum(self._lanes.map(lambda lane: self._deliver_lane(conn, lane, unavailable), lanes.values()))
+            if unavailable.is_set():
+                self._resume_at = time.monotonic() + self.poll_seconds
+        return done
+
+    def stop(self, timeout: float = 10.0) -> None:
+        super().stop(timeout)
+        self._lanes.shutdown(wait=False, cancel_futures=True)
+
+    def _deliver_lane(self, conn, rows: list[dict], unavailable: threading.Event) -> int:
+        """Delivers one report's events in order until one is waiting for its back-off or fails (the
+        rest wait behind it, so that the process sees them in order); how many it settled."""
+        done = 0
+        for row in rows:
+            if unavailable.is_set() or not row["due"]:
+                break
+            event = OutboxEvent(f"{self.schema}:{row['id']}", row["kind"], row["tracking_id"],
+                                row["payload"], row["created_at"])
+            try:
+                with request_ids.bound():  # the event's delivery, and what it causes in sla
+                    self.deliver(event)
+                self._mark(conn, row["id"], "delivered", None)
+                done += 1
+            except RejectedEvent as e:
+                log.warning("event %s refused by its receiver: %s", event.event_id, e)
+                self._mark(conn, row["id"], "rejected", str(e))
+                done += 1
+            except Exception as e:  # a receiver down or failing: retry later, in order
+                backoff = min(self.max_backoff_seconds, 0.5 * 2 ** row["attempts"])
+                conn.execute(
+                    f'UPDATE "{self.schema}".outbox SET attempts = attempts + 1, last_error = %s, '
+                    "next_attempt_at = now() + make_interval(secs => %s) WHERE id = %s",
+                    (str(e)[:2000], backoff, row["id"]),
+                )
+                log.warning("delivering event %s failed (attempt %d): %s", event.event_id, row["attempts"] + 1, e)
+                if isinstance(e, ReceiverUnavailable):
+                    unavailable.set()
+                break
         return done
 
     def _mark(self, conn, row_id: int, outcome: str, error: str | None) -> None:

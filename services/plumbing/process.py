@@ -41,7 +41,8 @@ class Context:
         """The relay that hands this service's outbox events to the processes in sla."""
         return outbox.OutboxRelay(pool=self.pool, schema=self.name,
                                   deliver=outbox.to_sla(sla_pb2_grpc.SlaServiceStub(self.channel("sla"))),
-                                  poll_seconds=config.get_float("SP4N_OUTBOX_POLL_SECONDS"))
+                                  poll_seconds=config.get_float("SP4N_OUTBOX_POLL_SECONDS"),
+                                  concurrency=config.get_int("SP4N_OUTBOX_CONCURRENCY"))
 
 
 Servicers = Iterable[tuple[Callable[[grpc.Server], None], str]]

@@ -1,5 +1,6 @@
 """The outbox relay delivers in order per report, retries failures, gives up on refusals."""
 
+import threading
 from datetime import datetime, timezone
 
 import grpc
@@ -15,15 +16,16 @@ def add(pool, tracking_id, n):
         outbox.add(conn, SCHEMA, kind="verification_decided", tracking_id=tracking_id, payload={"n": n})
 
 
-def test_events_are_delivered_once_in_order_with_their_event_ids(pool):
+def test_events_are_delivered_once_each_reports_in_order_with_their_event_ids(pool):
     for n, tracking_id in enumerate(["LAP-A", "LAP-B", "LAP-A"]):
         add(pool, tracking_id, n)
     delivered = []
     relay = outbox.OutboxRelay(pool=pool, schema=SCHEMA, deliver=delivered.append)
     assert relay.run_once() == 3
     assert relay.run_once() == 0
-    assert [(e.tracking_id, e.payload["n"]) for e in delivered] == [("LAP-A", 0), ("LAP-B", 1), ("LAP-A", 2)]
-    assert [e.event_id for e in delivered] == ["verification:1", "verification:2", "verification:3"]
+    # Each report's events in order (the reports' lanes may interleave)
+    assert [(e.tracking_id, e.payload["n"]) for e in delivered if e.tracking_id == "LAP-A"] == [("LAP-A", 0), ("LAP-A", 2)]
+    assert sorted(e.event_id for e in delivered) == ["verification:1", "verification:2", "verification:3"]
     with pool.connection() as conn:
         assert outbox.pending_count(conn, SCHEMA) == 0
 
@@ -88,6 +90,30 @@ def test_an_unavailable_receiver_ends_the_round_and_pauses_the_relay_without_los
         conn.execute(f"UPDATE {SCHEMA}.outbox SET next_attempt_at = now()")
     assert relay.run_once() == 3
     assert delivered == [0, 1, 2]
+
+
+def test_reports_are_delivered_side_by_side_and_each_reports_events_in_order(pool):
+    for n, tracking_id in enumerate(["LAP-A", "LAP-B", "LAP-A", "LAP-C", "LAP-B", "LAP-A"]):
+        add(pool, tracking_id, n)
+    # Every report's first delivery waits until three are in flight at once: one lane would never get there.
+    in_flight = threading.Barrier(3, timeout=10)
+    delivered, lock = [], threading.Lock()
+
+    def deliver(event):
+        if event.payload["n"] in (0, 1, 3):  # the first event of A, B and C
+            in_flight.wait()
+        with lock:
+            delivered.append((event.tracking_id, event.payload["n"]))
+
+    relay = outbox.OutboxRelay(pool=pool, schema=SCHEMA, deliver=deliver, concurrency=3)
+    try:
+        assert relay.run_once() == 6
+    finally:
+        relay.stop()
+    for tracking_id, order in [("LAP-A", [0, 2, 5]), ("LAP-B", [1, 4]), ("LAP-C", [3])]:
+        assert [n for t, n in delivered if t == tracking_id] == order
+    with pool.connection() as conn:
+        assert outbox.pending_count(conn, SCHEMA) == 0
 
 
 def test_the_grpc_codes_of_a_receiver_that_is_down_are_told_from_refusals():
