@@ -1,7 +1,5 @@
 """The intake gRPC API: protobuf in and out, domain in between."""
 
-from datetime import datetime, timezone
-
 from services.intake.accounts import NewAccount, ReporterAccount
 from services.intake.domain import (AttachmentFile, AttachmentInfo, Contact, Coordinates, ReporterContact, Report,
                                     ReportStatus, ReportType, StatusChange, Submission, TimelineEntry,
@@ -13,7 +11,7 @@ from services.intake.similarity import Reason
 from services.intake.similarity_service import SimilarReport
 from services.plumbing import identity
 from services.plumbing.errors import InvalidArgument
-from services.plumbing.wire import timestamp
+from services.plumbing.wire import optional_time, timestamp
 from sp4n.intake.v1 import intake_pb2 as pb
 from sp4n.intake.v1 import intake_pb2_grpc
 
@@ -111,16 +109,6 @@ def published_pb(r: PublishedReport) -> pb.PublishedReport:
         agency_id=r.agency_id, agency_name=r.agency_name, submitted_at=timestamp(r.submitted_at),
         published_at=timestamp(r.published_at), updated_at=timestamp(r.updated_at), support_count=r.support_count,
         timeline=[entry_pb(e) for e in r.timeline], anonymous=r.anonymous)
-
-
-def optional_time(message, field: str) -> datetime | None:
-    """The time in `message.<field>`, None when unset; INVALID_ARGUMENT naming it when out of range."""
-    if not message.HasField(field):
-        return None
-    try:
-        return getattr(message, field).ToDatetime(tzinfo=timezone.utc)
-    except (ValueError, OverflowError):
-        raise InvalidArgument(field, "is not a valid time") from None
 
 
 def coordinates(request: pb.SubmitReportRequest) -> Coordinates | None:
