@@ -12,8 +12,6 @@ import psycopg
 import pytest
 
 from services.plumbing import identity
-from services.verification import grpc_api as verification_api
-from services.verification.service import VerificationService
 from sp4n.intake.v1 import intake_pb2 as pb
 from sp4n.routing.v1 import routing_pb2, routing_pb2_grpc
 from sp4n.verification.v1 import verification_pb2 as vpb
@@ -22,6 +20,7 @@ from tests.intake.reports import SLA, T0, report_request, reporter
 from tests.portal.api_support import report_body
 from tests.portal.test_pages import enter_code
 from tests.portal.test_staff_sign_in import PUPR, signed_in, staff  # noqa: F401 (staff: a fixture)
+from tests.portal.test_verification_console import app, verification_address  # noqa: F401 (fixtures)
 from tests.support import caller, service_caller
 
 PUPR_NAME = "Dinas PUPR Kabupaten Tanah Bumbu"
@@ -35,17 +34,6 @@ def script(field: str) -> str:
 FIELDS = {"title": script("title"), "description": "Laporan warga: " + script("description"),
           "location_text": script("location"), "name": script("name"),
           "follow_up": script("follow-up"), "reply": script("reply")}
-
-
-@pytest.fixture
-def verification_address(grpc_address, pool, clock):
-    return grpc_address("verification", verification_api.register(VerificationService(pool=pool, clock=clock)))
-
-
-@pytest.fixture
-def app(make_app, intake_address, others_address, verification_address, routing_address):
-    return make_app(intake_address, others_address, others_address, routing=routing_address,
-                    verification=verification_address)
 
 
 @pytest.fixture
