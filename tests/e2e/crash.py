@@ -29,6 +29,7 @@ import contextlib
 import os
 import random
 import re
+import shutil
 import signal
 import tempfile
 import threading
@@ -79,7 +80,8 @@ class PrivatePostgres:
                      timeout=120)
 
     def close(self) -> None:
-        self.server.cleanup()
+        self.server.cleanup()  # stops the server and deletes its data folder
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 @dataclass
