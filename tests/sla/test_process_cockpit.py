@@ -9,12 +9,11 @@ import pytest
 from google.protobuf import struct_pb2
 
 from services.sla import grpc_api
-from services.sla.calendar import WorkingCalendar
-from services.sla.engine import Engine, content_hash
-from services.sla.service import SlaService
+from services.sla.engine import content_hash
 from sp4n.sla.v1 import sla_pb2 as pb
 from sp4n.sla.v1 import sla_pb2_grpc
 from tests.sla.recording_caller import RecordingCaller
+from tests.sla.test_grpc_api import service  # noqa: F401 (a fixture: the lifecycle on this module's recorder)
 from tests.support import ROOT, caller, field_violation, service_caller
 
 INTAKE = service_caller("intake")
@@ -40,13 +39,6 @@ def recorder(clock):
     clock.set(T0)
     return RecordingCaller(clock)
 
-
-@pytest.fixture
-def service(pool, clock, recorder):
-    engine = Engine(calendar=WorkingCalendar(), caller=recorder, clock=clock)
-    sla = SlaService(pool=pool, engine=engine, clock=clock, process_id="report_lifecycle", retry_base_seconds=60)
-    sla.deploy_folder(ROOT / "bpmn")
-    return sla
 
 
 @pytest.fixture
