@@ -1,6 +1,7 @@
 """SQL of the intake schema. Every function takes an open connection."""
 
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from psycopg.types.json import Jsonb
@@ -52,48 +53,79 @@ def _public_columns(public: PublicText, redaction_version: int) -> dict:
             "public_location_text": public.location_text, "redaction_version": redaction_version}
 
 
-def add_report(conn, *, tracking_id: str, key: str, submission: Submission, status: ReportStatus,
-               submitted_at: datetime, public: PublicText, redaction_version: int, access_code_hash: bytes,
-               event: tuple[str, dict]) -> Receipt | None:
-    """Stores a new report with its public text, its reporter, attachments and first timeline entry,
-    and the (kind, payload) event that starts its process: one statement, so one round trip and
-    all or nothing. None when the tracking ID or the (channel, key) is already taken."""
-    s = submission
-    values = {
-        "access_code_hash": access_code_hash,
+@dataclass(frozen=True)
+class NewReport:
+    """A report to store, with the event that starts its process."""
+    tracking_id: str
+    key: str
+    submission: Submission
+    status: ReportStatus
+    submitted_at: datetime
+    public: PublicText
+    redaction_version: int
+    access_code_hash: bytes
+    event: tuple[str, dict]  # (kind, payload)
+
+
+_REPORT_COLUMNS = (
+    "access_code_hash", "account_id", "tracking_id", "channel", "idempotency_key", "type", "title", "description",
+    "category", "region_code", "location_text", "anonymous", "confidential", "language", "status", "submitted_at",
+    "incident_date", "latitude", "longitude", "suggested_agency_id", "public_title", "public_description",
+    "public_location_text", "redaction_version")
+
+_ADD_REPORT = (
+    f"WITH report AS (INSERT INTO intake.reports ({', '.join(_REPORT_COLUMNS)}, search_document) "
+    f"VALUES ({', '.join(f'%({name})s' for name in _REPORT_COLUMNS)}, {SEARCH_DOCUMENT}) "
+    "ON CONFLICT DO NOTHING RETURNING tracking_id, submitted_at), "
+    "reporter AS (INSERT INTO intake.reporters (tracking_id, name, phone, email, x_user_id, x_handle, "
+    "channel_message_id) SELECT tracking_id, %(reporter_name)s, %(reporter_phone)s, %(reporter_email)s, "
+    "%(reporter_x_user_id)s, %(reporter_x_handle)s, %(channel_message_id)s FROM report), "
+    "files AS (INSERT INTO intake.attachments (tracking_id, number, filename, content_type, size, sha256, content) "
+    "SELECT report.tracking_id, f.number, f.filename, f.content_type, octet_length(f.content), sha256(f.content), "
+    "f.content FROM report, unnest(%(file_names)s::text[], %(file_types)s::text[], %(file_contents)s::bytea[]) "
+    "WITH ORDINALITY AS f (filename, content_type, content, number)), "
+    "entry AS (INSERT INTO intake.timeline (tracking_id, kind, author, created_at) "
+    "SELECT tracking_id, %(entry_kind)s, %(entry_author)s, submitted_at FROM report), "
+    f"event AS ({outbox.add_for_each('intake', 'report')}) "
+    "SELECT tracking_id, submitted_at, (SELECT count(*) FROM event) AS events FROM report")
+
+
+def add_reports(conn, reports: Sequence[NewReport]) -> list[Receipt | None]:
+    """Stores new reports, each with its public text, its reporter, attachments and first timeline
+    entry, and its event: one statement each (all or nothing for a report), sent together in one
+    round trip, in the caller's transaction. For each, its receipt, or None when its tracking ID or
+    its (channel, key) is already taken."""
+    with conn.cursor() as cur:
+        cur.executemany(_ADD_REPORT, [_new_report_values(r) for r in reports], returning=True)
+        receipts = []
+        for _ in reports:
+            row = cur.fetchone()
+            receipts.append(Receipt(row["tracking_id"], row["submitted_at"]) if row else None)
+            cur.nextset()
+        return receipts
+
+
+def _new_report_values(new: NewReport) -> dict:
+    s = new.submission
+    reporter, files = s.reporter, s.attachments
+    kind, payload = new.event
+    return {
+        "access_code_hash": new.access_code_hash,
         "account_id": account_number(s.account_id) if s.account_id else None,
-        "tracking_id": tracking_id, "channel": s.channel, "idempotency_key": key, "type": s.type.value,
+        "tracking_id": new.tracking_id, "channel": s.channel, "idempotency_key": new.key, "type": s.type.value,
         "title": s.title, "description": s.description, "category": s.category, "region_code": s.region_code,
         "location_text": s.location_text, "anonymous": s.anonymous, "confidential": s.confidential,
-        "language": s.language, "status": status.value, "submitted_at": submitted_at,
+        "language": s.language, "status": new.status.value, "submitted_at": new.submitted_at,
         "incident_date": s.incident_date, "latitude": s.coordinates.latitude if s.coordinates else None,
         "longitude": s.coordinates.longitude if s.coordinates else None,
-        "suggested_agency_id": s.suggested_agency_id, **_public_columns(public, redaction_version)}
-    reporter, files = s.reporter, s.attachments
-    kind, payload = event
-    row = conn.execute(
-        f"WITH report AS (INSERT INTO intake.reports ({', '.join(values)}, search_document) "
-        f"VALUES ({', '.join(f'%({name})s' for name in values)}, {SEARCH_DOCUMENT}) "
-        "ON CONFLICT DO NOTHING RETURNING tracking_id, submitted_at), "
-        "reporter AS (INSERT INTO intake.reporters (tracking_id, name, phone, email, x_user_id, x_handle, "
-        "channel_message_id) SELECT tracking_id, %(reporter_name)s, %(reporter_phone)s, %(reporter_email)s, "
-        "%(reporter_x_user_id)s, %(reporter_x_handle)s, %(channel_message_id)s FROM report), "
-        "files AS (INSERT INTO intake.attachments (tracking_id, number, filename, content_type, size, sha256, content) "
-        "SELECT report.tracking_id, f.number, f.filename, f.content_type, octet_length(f.content), sha256(f.content), "
-        "f.content FROM report, unnest(%(file_names)s::text[], %(file_types)s::text[], %(file_contents)s::bytea[]) "
-        "WITH ORDINALITY AS f (filename, content_type, content, number)), "
-        "entry AS (INSERT INTO intake.timeline (tracking_id, kind, author, created_at) "
-        "SELECT tracking_id, %(entry_kind)s, %(entry_author)s, submitted_at FROM report), "
-        f"event AS ({outbox.add_for_each('intake', 'report')}) "
-        "SELECT tracking_id, submitted_at, (SELECT count(*) FROM event) AS events FROM report",
-        values | {"marker": redaction.MARKER, "reporter_name": reporter.name, "reporter_phone": reporter.phone,
-                  "reporter_email": reporter.email, "reporter_x_user_id": reporter.x_user_id,
-                  "reporter_x_handle": reporter.x_handle, "channel_message_id": s.channel_message_id,
-                  "file_names": [f.filename for f in files], "file_types": [f.content_type for f in files],
-                  "file_contents": [f.content for f in files], "entry_kind": EntryKind.SUBMITTED.value,
-                  "entry_author": REPORTER, "outbox_kind": kind, "outbox_payload": Jsonb(payload),
-                  "outbox_channel": outbox.wake_channel("intake")}).fetchone()
-    return Receipt(row["tracking_id"], row["submitted_at"]) if row else None
+        "suggested_agency_id": s.suggested_agency_id, **_public_columns(new.public, new.redaction_version),
+        "marker": redaction.MARKER, "reporter_name": reporter.name, "reporter_phone": reporter.phone,
+        "reporter_email": reporter.email, "reporter_x_user_id": reporter.x_user_id,
+        "reporter_x_handle": reporter.x_handle, "channel_message_id": s.channel_message_id,
+        "file_names": [f.filename for f in files], "file_types": [f.content_type for f in files],
+        "file_contents": [f.content for f in files], "entry_kind": EntryKind.SUBMITTED.value,
+        "entry_author": REPORTER, "outbox_kind": kind, "outbox_payload": Jsonb(payload),
+        "outbox_channel": outbox.wake_channel("intake")}
 
 
 def replace_access_code(conn, channel: str, key: str, access_code_hash: bytes) -> Receipt:

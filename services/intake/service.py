@@ -2,9 +2,9 @@
 
 import secrets
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Callable
 
+import psycopg
 from psycopg_pool import ConnectionPool
 
 from services.intake import access, account_repository, domain, redaction, repository
@@ -16,7 +16,7 @@ from services.intake.domain import (FOLLOW_UP_POSTED, REPLY_POSTED, REPORT_COMPL
                                     check_status_change, check_tracking_id, check_verified_changes,
                                     ensure_agency_may_answer, ensure_completion_allowed, ensure_open,
                                     ensure_reply_allowed, text)
-from services.intake.publication import PublicText, public_text
+from services.intake.publication import public_text
 from services.intake.publication_service import PublicationService
 from services.intake.report_list_service import ReportListService
 from services.intake.similarity_service import SimilarityService
@@ -24,10 +24,14 @@ from services.intake.submission import check_submission
 from services.plumbing import db, identity, outbox
 from services.plumbing.clock import Clock
 from services.plumbing.errors import InvalidArgument, NotFound, PermissionDenied
+from services.plumbing.group_commit import GroupCommit, outcome
 from services.plumbing.identifiers import check_idempotency_key
 
 SCHEMA = "intake"
 MAX_ID_ATTEMPTS = 20  # 32^8 IDs: a run of collisions this long means something else is wrong
+# New reports are stored by at most WRITERS connections at a time, up to MAX_BATCH reports in one transaction.
+WRITERS = 2
+MAX_BATCH = 32
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,9 @@ _COMPLETION = _Answer(EntryKind.COMPLETION, ensure_completion_allowed, ReportSta
 
 
 class IntakeService:
-    def __init__(self, *, pool: ConnectionPool, clock: Clock, page_key: bytes | None = None):
-        """`page_key` signs page tokens; replicas must share it (a random key serves one process)."""
+    def __init__(self, *, pool: ConnectionPool, clock: Clock, page_key: bytes | None = None, writers: int = WRITERS):
+        """`page_key` signs page tokens; replicas must share it (a random key serves one process).
+        `writers`: how many connections may store new reports at a time (see GroupCommit)."""
         self.pool = pool
         self.clock = clock
         page_key = page_key or secrets.token_bytes(32)
@@ -59,6 +64,7 @@ class IntakeService:
         self.accounts = AccountService(pool=pool, clock=clock)
         self.lists = ReportListService(pool=pool, page_key=page_key)
         self.similarity = SimilarityService(pool=pool)
+        self._store = GroupCommit(self._store_together, writers=writers, max_batch=MAX_BATCH)
 
     def submit(self, *, caller: identity.Caller, key: str, submission: Submission) -> Receipt:
         """Stores a report with its reporter and attachments and starts its process. The receipt carries a
@@ -68,34 +74,50 @@ class IntakeService:
         now = self.clock.now()
         submission = check_submission(submission, now=now)
         public = public_text(submission.title, submission.description, submission.location_text, submission.reporter)
+        if submission.account_id:
+            with db.autocommit(self.pool) as conn:
+                if not account_repository.account_exists(conn, account_number(submission.account_id)):
+                    raise InvalidArgument("account_id", "names no reporter account")
         code = access.new_access_code()
-        with db.autocommit(self.pool) as conn:  # each statement stands alone: see _add
-            receipt = self._add(conn, key=key, submission=submission, now=now, public=public,
-                                code_hash=access.code_hash(code))
-            if receipt is None:
-                receipt = repository.replace_access_code(conn, submission.channel, key, access.code_hash(code))
+        receipt = self._store(repository.NewReport(
+            tracking_id=domain.new_tracking_id(), key=key, submission=submission, status=ReportStatus.IN_VERIFICATION,
+            submitted_at=now, public=public, redaction_version=redaction.VERSION,
+            access_code_hash=access.code_hash(code), event=(outbox.START_CASE, {
+                "submitted_at": now.isoformat(), "category": submission.category,
+                "region_code": submission.region_code, "suggested_agency_id": submission.suggested_agency_id})))
         return replace(receipt, access_code=access.shown(code))
 
-    def _add(self, conn, *, key: str, submission: Submission, now: datetime, public: PublicText,
-             code_hash: bytes) -> Receipt | None:
-        """Stores a new report with all that comes with it and the event that starts its process; None
-        when the key has its report already. Every statement stands alone: the report with all that
-        comes with it is one, and a repeat or a collision leaves nothing behind to roll back."""
-        if submission.account_id and not account_repository.account_exists(conn, account_number(submission.account_id)):
-            raise InvalidArgument("account_id", "names no reporter account")
-        start = (outbox.START_CASE, {
-            "submitted_at": now.isoformat(), "category": submission.category, "region_code": submission.region_code,
-            "suggested_agency_id": submission.suggested_agency_id})
+    def _store_together(self, reports: list[repository.NewReport]) -> list[Receipt | BaseException]:
+        """Stores the reports submitted at about the same time in one transaction (see GroupCommit):
+        one WAL flush, and one turn at the lock of notifying commits, for them all. A report whose
+        tracking ID or key was taken is then stored alone, and so is each when one report spoils the
+        transaction for the rest: the fault is that report's alone."""
+        try:
+            with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
+                receipts: list[Receipt | None] = repository.add_reports(conn, reports)
+        except psycopg.OperationalError:
+            raise  # the database, not a report: every one of them fails, and its caller may retry
+        except psycopg.Error:
+            if len(reports) == 1:
+                raise
+            receipts = [None] * len(reports)
+        if all(receipts):
+            return receipts
+        with db.autocommit(self.pool) as conn:
+            return [receipt or outcome(self._store_alone, conn, report) for receipt, report in zip(receipts, reports)]
+
+    def _store_alone(self, conn, report: repository.NewReport) -> Receipt:
+        """Stores a report that could not be stored with the others: its key has its report already (a
+        repeat, whose report gets the new access code), or its tracking ID collided (it gets another),
+        or another report spoiled the transaction. Every statement stands alone: a repeat or a
+        collision leaves nothing behind to roll back."""
+        s = report.submission
         for _ in range(MAX_ID_ATTEMPTS):
-            receipt = repository.add_report(conn, tracking_id=domain.new_tracking_id(), key=key, submission=submission,
-                                            status=ReportStatus.IN_VERIFICATION, submitted_at=now, public=public,
-                                            redaction_version=redaction.VERSION, access_code_hash=code_hash,
-                                            event=start)
+            if repository.receipt_by_key(conn, s.channel, report.key) is not None:
+                return repository.replace_access_code(conn, s.channel, report.key, report.access_code_hash)
+            [receipt] = repository.add_reports(conn, [replace(report, tracking_id=domain.new_tracking_id())])
             if receipt is not None:
                 return receipt
-            # Taken: either the key has its report (a repeat), or the tracking ID collided.
-            if repository.receipt_by_key(conn, submission.channel, key) is not None:
-                return None
         raise RuntimeError(f"no free tracking ID after {MAX_ID_ATTEMPTS} attempts")
 
     def verify_access(self, *, caller: identity.Caller, tracking_id: str, access_code: str) -> str:
