@@ -64,7 +64,7 @@ class IntakeService:
         self.accounts = AccountService(pool=pool, clock=clock)
         self.lists = ReportListService(pool=pool, page_key=page_key)
         self.similarity = SimilarityService(pool=pool)
-        self._store = GroupCommit(self._store_together, writers=writers, max_batch=MAX_BATCH)
+        self._store = GroupCommit("intake_reports", self._store_together, writers=writers, max_batch=MAX_BATCH)
 
     def submit(self, *, caller: identity.Caller, key: str, submission: Submission) -> Receipt:
         """Stores a report with its reporter and attachments and starts its process. The receipt carries a

@@ -17,6 +17,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
+from services.plumbing import metrics
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -36,11 +38,14 @@ class _Ticket(Generic[T, R]):
 
 
 class GroupCommit(Generic[T, R]):
-    def __init__(self, write: Callable[[list[T]], Sequence[R | BaseException]], *, writers: int, max_batch: int):
+    def __init__(self, name: str, write: Callable[[list[T]], Sequence[R | BaseException]], *, writers: int,
+                 max_batch: int):
         """`write(items)` writes the items in one transaction and returns each one's result, or the
-        exception that is that item's alone; an exception it raises is every item's."""
+        exception that is that item's alone; an exception it raises is every item's. `name`: what the
+        items are, for the batch size metric."""
         if writers < 1 or max_batch < 1:
             raise ValueError("writers and max_batch must be at least 1")
+        self._batch_sizes = metrics.GROUP_COMMIT_BATCH.labels(name)
         self._write = write
         self._writers, self._max_batch = writers, max_batch
         self._lock = threading.Lock()
@@ -81,6 +86,7 @@ class GroupCommit(Generic[T, R]):
 
     def _settle(self, batch: list[_Ticket[T, R]]) -> None:
         """Writes a batch and gives each ticket its outcome; wakes the waiting handlers."""
+        self._batch_sizes.observe(len(batch))
         try:
             outcomes = list(self._write([t.item for t in batch]))
             if len(outcomes) != len(batch):

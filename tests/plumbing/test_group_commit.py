@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from services.plumbing import metrics
 from services.plumbing.group_commit import GroupCommit
 
 WAIT = 10  # seconds a test waits for a thread before it calls the run hung
@@ -63,7 +64,7 @@ def joined(threads) -> None:
 
 def test_an_item_alone_is_written_at_once_by_its_caller():
     write = Recorder()
-    commit = GroupCommit(write, writers=2, max_batch=8)
+    commit = GroupCommit("tests", write, writers=2, max_batch=8)
     assert commit(4) == 40
     assert write.batches == [[4]]
 
@@ -71,7 +72,7 @@ def test_an_item_alone_is_written_at_once_by_its_caller():
 def test_items_that_come_while_one_is_written_share_the_next_write():
     gate = threading.Event()
     write = Recorder(gate)
-    commit = GroupCommit(write, writers=1, max_batch=100)
+    commit = GroupCommit("tests", write, writers=1, max_batch=100)
     first, first_outcome = call_all(commit, [1])
     assert write.started.wait(WAIT)
     rest, outcomes = call_all(commit, range(2, 22))
@@ -85,10 +86,29 @@ def test_items_that_come_while_one_is_written_share_the_next_write():
     assert len(write.batches) == 2
 
 
+def test_each_batch_size_is_counted_for_prometheus():
+    def count(le: str) -> float:
+        return metrics.REGISTRY.get_sample_value("sp4n_group_commit_batch_size_bucket", {"items": "counted", "le": le})
+
+    bounds = ("1.0", "4.0", "8.0", "+Inf")
+    before = {le: count(le) or 0 for le in bounds}
+    gate = threading.Event()
+    write = Recorder(gate)
+    commit = GroupCommit("counted", write, writers=1, max_batch=100)
+    first, _ = call_all(commit, [1])
+    assert write.started.wait(WAIT)
+    rest, _ = call_all(commit, range(2, 7))
+    time.sleep(0.2)
+    gate.set()
+    joined(first + rest)
+    # A batch of 1, then one of 5: the histogram's buckets count the batches up to each bound.
+    assert {le: count(le) - before[le] for le in bounds} == {"1.0": 1, "4.0": 1, "8.0": 2, "+Inf": 2}
+
+
 def test_a_batch_holds_at_most_max_batch_items_and_the_rest_follow():
     gate = threading.Event()
     write = Recorder(gate)
-    commit = GroupCommit(write, writers=1, max_batch=5)
+    commit = GroupCommit("tests", write, writers=1, max_batch=5)
     first, _ = call_all(commit, [0])
     assert write.started.wait(WAIT)
     rest, outcomes = call_all(commit, range(1, 13))
@@ -102,7 +122,7 @@ def test_a_batch_holds_at_most_max_batch_items_and_the_rest_follow():
 def test_an_items_own_exception_is_raised_in_its_caller_only():
     gate = threading.Event()
     write = Recorder(gate)
-    commit = GroupCommit(write, writers=1, max_batch=10)
+    commit = GroupCommit("tests", write, writers=1, max_batch=10)
     refused = ValueError("refused")
     first, _ = call_all(commit, [1])
     assert write.started.wait(WAIT)
@@ -118,15 +138,15 @@ def test_an_exception_the_write_raises_is_every_item_of_its_batch():
     def write(items):
         raise ConnectionError("database gone")
 
-    commit = GroupCommit(write, writers=2, max_batch=10)
+    commit = GroupCommit("tests", write, writers=2, max_batch=10)
     threads, outcomes = call_all(commit, range(6))
     joined(threads)
     assert all(isinstance(e, ConnectionError) for e in outcomes.values()) and len(outcomes) == 6
-    assert GroupCommit(Recorder(), writers=2, max_batch=10)(1) == 10  # nothing stuck after it
+    assert GroupCommit("tests", Recorder(), writers=2, max_batch=10)(1) == 10  # nothing stuck after it
 
 
 def test_a_write_that_returns_the_wrong_number_of_outcomes_fails_its_batch():
-    commit = GroupCommit(lambda items: [], writers=1, max_batch=10)
+    commit = GroupCommit("tests", lambda items: [], writers=1, max_batch=10)
     with pytest.raises(RuntimeError, match="0 outcomes for 1 items"):
         commit(1)
 
@@ -134,7 +154,7 @@ def test_a_write_that_returns_the_wrong_number_of_outcomes_fails_its_batch():
 @pytest.mark.parametrize("writers", [1, 2, 3])
 def test_many_callers_each_get_their_own_outcome_with_no_more_than_writers_at_once(writers):
     write = Recorder()
-    commit = GroupCommit(write, writers=writers, max_batch=7)
+    commit = GroupCommit("tests", write, writers=writers, max_batch=7)
     errors = {n: KeyError(n) for n in range(0, 2000, 97)}
     items = [errors.get(n, n) for n in range(2000)]
     results = {}
@@ -161,6 +181,6 @@ def test_many_callers_each_get_their_own_outcome_with_no_more_than_writers_at_on
 
 def test_writers_and_max_batch_must_be_positive():
     with pytest.raises(ValueError):
-        GroupCommit(Recorder(), writers=0, max_batch=1)
+        GroupCommit("tests", Recorder(), writers=0, max_batch=1)
     with pytest.raises(ValueError):
-        GroupCommit(Recorder(), writers=1, max_batch=0)
+        GroupCommit("tests", Recorder(), writers=1, max_batch=0)
