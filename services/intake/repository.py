@@ -16,9 +16,13 @@ from services.plumbing import outbox
 
 # The search document of a report: its public (redacted) text only, the title weighing most, and
 # without the redaction marker (a search for it would find every report that hides something).
-SEARCH_DOCUMENT = " || ".join(
-    f"setweight(to_tsvector('indonesian', replace(%({column})s, %(marker)s, ' ')), '{weight}')"
-    for column, weight in (("public_title", "A"), ("public_description", "B"), ("public_location_text", "C")))
+def _search_document(title: str, description: str, location_text: str) -> str:
+    """The SQL expression of a report's search document from the SQL expressions of its public text."""
+    return " || ".join(f"setweight(to_tsvector('indonesian', replace({text}, %(marker)s, ' ')), '{weight}')"
+                       for text, weight in ((title, "A"), (description, "B"), (location_text, "C")))
+
+
+SEARCH_DOCUMENT = _search_document("%(public_title)s", "%(public_description)s", "%(public_location_text)s")
 
 
 def coordinates(row) -> Coordinates | None:
@@ -67,65 +71,78 @@ class NewReport:
     event: tuple[str, dict]  # (kind, payload)
 
 
+# What add_reports takes of each new report: one array of each, in the order of the reports.
 _REPORT_COLUMNS = (
-    "access_code_hash", "account_id", "tracking_id", "channel", "idempotency_key", "type", "title", "description",
-    "category", "region_code", "location_text", "anonymous", "confidential", "language", "status", "submitted_at",
-    "incident_date", "latitude", "longitude", "suggested_agency_id", "public_title", "public_description",
-    "public_location_text", "redaction_version")
+    ("tracking_id", "text"), ("channel", "text"), ("idempotency_key", "text"), ("type", "text"), ("title", "text"),
+    ("description", "text"), ("category", "text"), ("region_code", "text"), ("location_text", "text"),
+    ("anonymous", "boolean"), ("confidential", "boolean"), ("language", "text"), ("status", "text"),
+    ("submitted_at", "timestamptz"), ("incident_date", "timestamptz"), ("latitude", "float8"),
+    ("longitude", "float8"), ("suggested_agency_id", "text"), ("public_title", "text"),
+    ("public_description", "text"), ("public_location_text", "text"), ("redaction_version", "smallint"),
+    ("access_code_hash", "bytea"), ("account_id", "bigint"))
+_REPORTER_COLUMNS = (("name", "text"), ("phone", "text"), ("email", "text"), ("x_user_id", "text"),
+                     ("x_handle", "text"), ("channel_message_id", "text"))
+_INPUT_COLUMNS = (*_REPORT_COLUMNS, *((f"reporter_{name}", kind) for name, kind in _REPORTER_COLUMNS),
+                  ("outbox_kind", "text"), ("outbox_payload", "jsonb"))
+# The attachments of all the reports, one array of each, each file naming its report.
+_FILE_COLUMNS = (("tracking_id", "text"), ("number", "smallint"), ("filename", "text"), ("content_type", "text"),
+                 ("content", "bytea"))
 
-_ADD_REPORT = (
-    f"WITH report AS (INSERT INTO intake.reports ({', '.join(_REPORT_COLUMNS)}, search_document) "
-    f"VALUES ({', '.join(f'%({name})s' for name in _REPORT_COLUMNS)}, {SEARCH_DOCUMENT}) "
+
+def _unnest(columns: tuple[tuple[str, str], ...], alias: str) -> str:
+    """Rows `alias` from the arrays %(<alias>_<column>)s, one of each column."""
+    arrays = ", ".join(f"%({alias}_{name})s::{kind}[]" for name, kind in columns)
+    return f"unnest({arrays}) AS {alias} ({', '.join(name for name, _ in columns)})"
+
+
+_REPORTS = ", ".join(name for name, _ in _REPORT_COLUMNS)
+_ADD_REPORTS = (
+    f"WITH incoming AS (SELECT * FROM {_unnest(_INPUT_COLUMNS, 'incoming')}), "
+    f"report AS (INSERT INTO intake.reports ({_REPORTS}, search_document) SELECT {_REPORTS}, "
+    f"{_search_document('public_title', 'public_description', 'public_location_text')} FROM incoming "
     "ON CONFLICT DO NOTHING RETURNING tracking_id, submitted_at), "
-    "reporter AS (INSERT INTO intake.reporters (tracking_id, name, phone, email, x_user_id, x_handle, "
-    "channel_message_id) SELECT tracking_id, %(reporter_name)s, %(reporter_phone)s, %(reporter_email)s, "
-    "%(reporter_x_user_id)s, %(reporter_x_handle)s, %(channel_message_id)s FROM report), "
+    "stored AS (SELECT incoming.* FROM incoming JOIN report USING (tracking_id)), "
+    f"reporter AS (INSERT INTO intake.reporters (tracking_id, {', '.join(n for n, _ in _REPORTER_COLUMNS)}) "
+    f"SELECT tracking_id, {', '.join(f'reporter_{n}' for n, _ in _REPORTER_COLUMNS)} FROM stored), "
     "files AS (INSERT INTO intake.attachments (tracking_id, number, filename, content_type, size, sha256, content) "
-    "SELECT report.tracking_id, f.number, f.filename, f.content_type, octet_length(f.content), sha256(f.content), "
-    "f.content FROM report, unnest(%(file_names)s::text[], %(file_types)s::text[], %(file_contents)s::bytea[]) "
-    "WITH ORDINALITY AS f (filename, content_type, content, number)), "
+    "SELECT file.tracking_id, file.number, file.filename, file.content_type, octet_length(file.content), "
+    f"sha256(file.content), file.content FROM {_unnest(_FILE_COLUMNS, 'file')} JOIN report USING (tracking_id)), "
     "entry AS (INSERT INTO intake.timeline (tracking_id, kind, author, created_at) "
     "SELECT tracking_id, %(entry_kind)s, %(entry_author)s, submitted_at FROM report), "
-    f"event AS ({outbox.add_for_each('intake', 'report')}) "
+    f"event AS ({outbox.add_for_each('intake', 'stored', kind='outbox_kind', payload='outbox_payload')}) "
     "SELECT tracking_id, submitted_at, (SELECT count(*) FROM event) AS events FROM report")
 
 
 def add_reports(conn, reports: Sequence[NewReport]) -> list[Receipt | None]:
     """Stores new reports, each with its public text, its reporter, attachments and first timeline
-    entry, and its event: one statement each (all or nothing for a report), sent together in one
-    round trip, in the caller's transaction. For each, its receipt, or None when its tracking ID or
-    its (channel, key) is already taken."""
-    with conn.cursor() as cur:
-        cur.executemany(_ADD_REPORT, [_new_report_values(r) for r in reports], returning=True)
-        receipts = []
-        for _ in reports:
-            row = cur.fetchone()
-            receipts.append(Receipt(row["tracking_id"], row["submitted_at"]) if row else None)
-            cur.nextset()
-        return receipts
+    entry, and the event that starts its process: one statement for them all, so one round trip and
+    one pass of the executor, and all or nothing. For each report, its receipt, or None when its
+    tracking ID or its (channel, key) is already taken (by an earlier report, or one before it here)."""
+    rows = [_new_report_row(r) for r in reports]
+    columns = {f"incoming_{name}": [row[n] for row in rows] for n, (name, _) in enumerate(_INPUT_COLUMNS)}
+    files = [(r.tracking_id, number, f.filename, f.content_type, f.content)
+             for r in reports for number, f in enumerate(r.submission.attachments, start=1)]
+    columns |= {f"file_{name}": [f[n] for f in files] for n, (name, _) in enumerate(_FILE_COLUMNS)}
+    stored = {row["tracking_id"]: Receipt(row["tracking_id"], row["submitted_at"]) for row in conn.execute(
+        _ADD_REPORTS, columns | {"marker": redaction.MARKER, "entry_kind": EntryKind.SUBMITTED.value,
+                                 "entry_author": REPORTER, "outbox_channel": outbox.wake_channel("intake")})}
+    return [stored.get(r.tracking_id) for r in reports]
 
 
-def _new_report_values(new: NewReport) -> dict:
-    s = new.submission
-    reporter, files = s.reporter, s.attachments
+def _new_report_row(new: NewReport) -> tuple:
+    """A report's values in the order of _INPUT_COLUMNS."""
+    s, public = new.submission, new.public
+    reporter = s.reporter
     kind, payload = new.event
-    return {
-        "access_code_hash": new.access_code_hash,
-        "account_id": account_number(s.account_id) if s.account_id else None,
-        "tracking_id": new.tracking_id, "channel": s.channel, "idempotency_key": new.key, "type": s.type.value,
-        "title": s.title, "description": s.description, "category": s.category, "region_code": s.region_code,
-        "location_text": s.location_text, "anonymous": s.anonymous, "confidential": s.confidential,
-        "language": s.language, "status": new.status.value, "submitted_at": new.submitted_at,
-        "incident_date": s.incident_date, "latitude": s.coordinates.latitude if s.coordinates else None,
-        "longitude": s.coordinates.longitude if s.coordinates else None,
-        "suggested_agency_id": s.suggested_agency_id, **_public_columns(new.public, new.redaction_version),
-        "marker": redaction.MARKER, "reporter_name": reporter.name, "reporter_phone": reporter.phone,
-        "reporter_email": reporter.email, "reporter_x_user_id": reporter.x_user_id,
-        "reporter_x_handle": reporter.x_handle, "channel_message_id": s.channel_message_id,
-        "file_names": [f.filename for f in files], "file_types": [f.content_type for f in files],
-        "file_contents": [f.content for f in files], "entry_kind": EntryKind.SUBMITTED.value,
-        "entry_author": REPORTER, "outbox_kind": kind, "outbox_payload": Jsonb(payload),
-        "outbox_channel": outbox.wake_channel("intake")}
+    return (
+        new.tracking_id, s.channel, new.key, s.type.value, s.title, s.description, s.category, s.region_code,
+        s.location_text, s.anonymous, s.confidential, s.language, new.status.value, new.submitted_at,
+        s.incident_date, s.coordinates.latitude if s.coordinates else None,
+        s.coordinates.longitude if s.coordinates else None, s.suggested_agency_id, public.title,
+        public.description, public.location_text, new.redaction_version, new.access_code_hash,
+        account_number(s.account_id) if s.account_id else None,
+        reporter.name, reporter.phone, reporter.email, reporter.x_user_id, reporter.x_handle, s.channel_message_id,
+        kind, Jsonb(payload))
 
 
 def replace_access_code(conn, channel: str, key: str, access_code_hash: bytes) -> Receipt:

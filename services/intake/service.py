@@ -88,12 +88,12 @@ class IntakeService:
         return replace(receipt, access_code=access.shown(code))
 
     def _store_together(self, reports: list[repository.NewReport]) -> list[Receipt | BaseException]:
-        """Stores the reports submitted at about the same time in one transaction (see GroupCommit):
-        one WAL flush, and one turn at the lock of notifying commits, for them all. A report whose
-        tracking ID or key was taken is then stored alone, and so is each when one report spoils the
-        transaction for the rest: the fault is that report's alone."""
+        """Stores the reports submitted at about the same time in one statement (see GroupCommit): one
+        commit, one WAL flush and one turn at the lock of notifying commits for them all. A report
+        whose tracking ID or key was taken is then stored alone, and so is each when one report spoils
+        the statement for the rest: the fault is that report's alone."""
         try:
-            with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
+            with db.autocommit(self.pool) as conn:
                 receipts: list[Receipt | None] = repository.add_reports(conn, reports)
         except psycopg.OperationalError:
             raise  # the database, not a report: every one of them fails, and its caller may retry

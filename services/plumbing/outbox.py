@@ -64,12 +64,14 @@ def wake_channel(schema: str) -> str:
     return f"{schema}_outbox"
 
 
-def add_for_each(schema: str, source: str) -> str:
+def add_for_each(schema: str, source: str, *, kind: str = "%(outbox_kind)s",
+                 payload: str = "%(outbox_payload)s") -> str:
     """A data-modifying CTE body that writes an event for every row of the CTE `source` (a column
     tracking_id) and wakes the relay at commit, for a statement that writes the event with its change.
-    Its parameters: %(outbox_kind)s, %(outbox_payload)s (a Jsonb) and %(outbox_channel)s (wake_channel)."""
+    `kind` and `payload` are SQL: by default the parameters %(outbox_kind)s and %(outbox_payload)s (a
+    Jsonb), or columns of `source`. Its other parameter: %(outbox_channel)s (wake_channel)."""
     return (f'INSERT INTO "{schema}".outbox (kind, tracking_id, payload) '
-            f"SELECT %(outbox_kind)s, tracking_id, %(outbox_payload)s FROM {source} "
+            f"SELECT {kind}, tracking_id, {payload} FROM {source} "
             "RETURNING id, pg_notify(%(outbox_channel)s, '')")
 
 
