@@ -1,10 +1,10 @@
 """SQL of the intake schema. Every function takes an open connection."""
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from psycopg.types.json import Jsonb
 
 from services.intake import redaction
 from services.intake.domain import (REPORTER, Attachment, AttachmentFile, AttachmentInfo, Contact, Coordinates,
@@ -71,7 +71,7 @@ class NewReport:
     event: tuple[str, dict]  # (kind, payload)
 
 
-# What add_reports takes of each new report: one array of each, in the order of the reports.
+# What add_reports takes of each new report, as JSON (one object a report, see _new_report_row).
 _REPORT_COLUMNS = (
     ("tracking_id", "text"), ("channel", "text"), ("idempotency_key", "text"), ("type", "text"), ("title", "text"),
     ("description", "text"), ("category", "text"), ("region_code", "text"), ("location_text", "text"),
@@ -97,7 +97,8 @@ def _unnest(columns: tuple[tuple[str, str], ...], alias: str) -> str:
 
 _REPORTS = ", ".join(name for name, _ in _REPORT_COLUMNS)
 _ADD_REPORTS = (
-    f"WITH incoming AS (SELECT * FROM {_unnest(_INPUT_COLUMNS, 'incoming')}), "
+    "WITH incoming AS (SELECT * FROM json_to_recordset(%(reports)s::json) AS incoming "
+    f"({', '.join(f'{name} {kind}' for name, kind in _INPUT_COLUMNS)})), "
     f"report AS (INSERT INTO intake.reports ({_REPORTS}, search_document) SELECT {_REPORTS}, "
     f"{_search_document('public_title', 'public_description', 'public_location_text')} FROM incoming "
     "ON CONFLICT DO NOTHING RETURNING tracking_id, submitted_at), "
@@ -118,31 +119,38 @@ def add_reports(conn, reports: Sequence[NewReport]) -> list[Receipt | None]:
     entry, and the event that starts its process: one statement for them all, so one round trip and
     one pass of the executor, and all or nothing. For each report, its receipt, or None when its
     tracking ID or its (channel, key) is already taken (by an earlier report, or one before it here)."""
-    rows = [_new_report_row(r) for r in reports]
-    columns = {f"incoming_{name}": [row[n] for row in rows] for n, (name, _) in enumerate(_INPUT_COLUMNS)}
+    # The reports go as one JSON document, encoded in C, rather than as an array a column, whose every
+    # element psycopg would convert in Python. The files go as arrays: their content is bytes.
     files = [(r.tracking_id, number, f.filename, f.content_type, f.content)
              for r in reports for number, f in enumerate(r.submission.attachments, start=1)]
-    columns |= {f"file_{name}": [f[n] for f in files] for n, (name, _) in enumerate(_FILE_COLUMNS)}
+    columns = {f"file_{name}": [f[n] for f in files] for n, (name, _) in enumerate(_FILE_COLUMNS)}
     stored = {row["tracking_id"]: Receipt(row["tracking_id"], row["submitted_at"]) for row in conn.execute(
-        _ADD_REPORTS, columns | {"marker": redaction.MARKER, "entry_kind": EntryKind.SUBMITTED.value,
+        _ADD_REPORTS, columns | {"reports": json.dumps([_new_report_row(r) for r in reports], ensure_ascii=False),
+                                 "marker": redaction.MARKER, "entry_kind": EntryKind.SUBMITTED.value,
                                  "entry_author": REPORTER, "outbox_channel": outbox.wake_channel("intake")})}
     return [stored.get(r.tracking_id) for r in reports]
 
 
-def _new_report_row(new: NewReport) -> tuple:
-    """A report's values in the order of _INPUT_COLUMNS."""
-    s, public = new.submission, new.public
-    reporter = s.reporter
+def _new_report_row(new: NewReport) -> dict:
+    """A report's values by the names of _INPUT_COLUMNS, as JSON gives them to PostgreSQL: times in
+    ISO 8601, bytes in bytea's hex form."""
+    s, public, reporter = new.submission, new.public, new.submission.reporter
     kind, payload = new.event
-    return (
-        new.tracking_id, s.channel, new.key, s.type.value, s.title, s.description, s.category, s.region_code,
-        s.location_text, s.anonymous, s.confidential, s.language, new.status.value, new.submitted_at,
-        s.incident_date, s.coordinates.latitude if s.coordinates else None,
-        s.coordinates.longitude if s.coordinates else None, s.suggested_agency_id, public.title,
-        public.description, public.location_text, new.redaction_version, new.access_code_hash,
-        account_number(s.account_id) if s.account_id else None,
-        reporter.name, reporter.phone, reporter.email, reporter.x_user_id, reporter.x_handle, s.channel_message_id,
-        kind, Jsonb(payload))
+    return {
+        "tracking_id": new.tracking_id, "channel": s.channel, "idempotency_key": new.key, "type": s.type.value,
+        "title": s.title, "description": s.description, "category": s.category, "region_code": s.region_code,
+        "location_text": s.location_text, "anonymous": s.anonymous, "confidential": s.confidential,
+        "language": s.language, "status": new.status.value, "submitted_at": new.submitted_at.isoformat(),
+        "incident_date": s.incident_date.isoformat() if s.incident_date else None,
+        "latitude": s.coordinates.latitude if s.coordinates else None,
+        "longitude": s.coordinates.longitude if s.coordinates else None,
+        "suggested_agency_id": s.suggested_agency_id, "public_title": public.title,
+        "public_description": public.description, "public_location_text": public.location_text,
+        "redaction_version": new.redaction_version, "access_code_hash": "\\x" + new.access_code_hash.hex(),
+        "account_id": account_number(s.account_id) if s.account_id else None,
+        "reporter_name": reporter.name, "reporter_phone": reporter.phone, "reporter_email": reporter.email,
+        "reporter_x_user_id": reporter.x_user_id, "reporter_x_handle": reporter.x_handle,
+        "reporter_channel_message_id": s.channel_message_id, "outbox_kind": kind, "outbox_payload": payload}
 
 
 def replace_access_code(conn, channel: str, key: str, access_code_hash: bytes) -> Receipt:
