@@ -70,7 +70,7 @@ WIB = timezone(timedelta(hours=7))
 START = datetime(2026, 11, 30, 9, 0, tzinfo=WIB)  # a Monday; no holiday in the next 10 working days
 CLOSURE_JUMP = timedelta(days=20)  # past 10 working days after the follow-up
 AGENCY_NAME = "Dinas Pekerjaan Umum dan Penataan Ruang Kabupaten Tanah Bumbu"
-REPORTER_EMAIL = "warga@contoh.id"  # bench.intake.submission's reporter
+REPORTERS_DOMAIN = "@contoh.id"  # of every reporter's address (bench.intake.reporter_of); no agency's
 # What each report's reporter must have been sent, (event, channel): with an e-mail address given, every
 # step is told by e-mail and in the app.
 REPORTER_NOTIFICATIONS = {(event, channel) for event in ("received", "forwarded", "follow_up_posted", "closed")
@@ -255,7 +255,7 @@ def check(conn: psycopg.Connection, mailbox: Mailbox, tracking_ids: list[str]) -
         mails = list(mailbox.messages)
     to_reporter, to_agency = Counter(), Counter()
     for rcpts, body in mails:
-        (to_reporter if rcpts == [REPORTER_EMAIL] else to_agency).update(set(TRACKING_ID.findall(body)))
+        (to_reporter if all(r.endswith(REPORTERS_DOMAIN) for r in rcpts) else to_agency).update(set(TRACKING_ID.findall(body)))
     if short := [t for t in wanted if to_reporter[t] < MAILS_TO_REPORTER or to_agency[t] < 1]:
         problems.append(f"{len(short)} reports without {MAILS_TO_REPORTER} e-mails to the reporter and 1 to the "
                         f"agency, "

@@ -95,7 +95,7 @@ class Support:
 def public_text(title: str, description: str, location_text: str, reporter: ReporterContact) -> PublicText:
     """The text as published: phone numbers, e-mail addresses and NIK hidden, and the reporter's own name
     and address wherever the text repeats them."""
-    known = (reporter.name, reporter.email)
+    known = redaction.Known((reporter.name, reporter.email))
     return PublicText(redaction.redact(title, known), redaction.redact(description, known),
                       redaction.redact(location_text, known))
 
@@ -127,7 +127,7 @@ def check_supporter(value: str) -> str:
 def public_timeline(entries: tuple[TimelineEntry, ...], reporter: ReporterContact) -> tuple[TimelineEntry, ...]:
     """The entries the public may read, their bodies redacted, their authors named for the public, and
     without files: a follow-up's attachments are for the reporter and staff only."""
-    known = (reporter.name, reporter.email)
+    known = redaction.Known((reporter.name, reporter.email))
     return tuple(replace(e, author=AUTHOR_LABELS.get(e.author, e.author) if e.kind is not EntryKind.FOLLOW_UP
                          else e.author, body=redaction.redact(e.body, known), attachments=())
                  for e in entries if e.kind in PUBLIC_KINDS)
@@ -136,7 +136,7 @@ def public_timeline(entries: tuple[TimelineEntry, ...], reporter: ReporterContac
 def redacted(report: PublishedReport, reporter: ReporterContact = ReporterContact()) -> PublishedReport:
     """The stored public text with today's rules applied again: a rule that changed since the text was
     stored applies at once, before the stored copy is redone."""
-    known = (reporter.name, reporter.email)
+    known = redaction.Known((reporter.name, reporter.email))
     return replace(report, title=redaction.redact(report.title, known),
                    description=redaction.redact(report.description, known),
                    location_text=redaction.redact(report.location_text, known))

@@ -38,16 +38,39 @@ _PHONE = re.compile(
 )
 
 
-def _hide_known(text: str, known: Iterable[str]) -> str:
-    """Hides each of `known` (the reporter's own name, say) wherever it stands as whole words, in any
-    case and with any spacing; values of fewer than three letters would hide too much and are skipped."""
-    for value in known:
-        words = value.strip().lstrip("@").split()
-        if sum(len(w) for w in words) < 3:
-            continue
-        pattern = r"(?<!\w)@?" + r"\s+".join(re.escape(w) for w in words) + r"(?!\w)"
-        text = re.sub(pattern, MARKER, text, flags=re.IGNORECASE)
-    return text
+class Known:
+    """The words to hide besides the rules' (the reporter's own name and address), wherever a text
+    repeats one of them as whole words, in any case and with any spacing; a value of fewer than three
+    letters would hide too much and is skipped.
+
+    Made once for all the texts of a report. A value's pattern is compiled only for a text that may
+    hold it, and then once: every reporter has patterns of their own, which no cache keeps, and
+    compiling one costs ten times as much as searching a text with it, while most texts never repeat
+    the name at all."""
+
+    def __init__(self, values: Iterable[str] = ()):
+        split = (value.strip().lstrip("@").split() for value in values)
+        self._values = [words for words in split if sum(len(w) for w in words) >= 3]
+        self._patterns: dict[int, re.Pattern] = {}
+
+    def hide(self, text: str) -> str:
+        for n, words in enumerate(self._values):
+            if _may_hold(text, words):
+                if n not in self._patterns:
+                    self._patterns[n] = re.compile(r"(?<!\w)@?" + r"\s+".join(re.escape(w) for w in words) + r"(?!\w)",
+                                                   re.IGNORECASE)
+                text = self._patterns[n].sub(MARKER, text)
+        return text
+
+
+def _may_hold(text: str, words: list[str]) -> bool:
+    """False only where the words cannot match: in ASCII text, ASCII words match ignoring case only
+    where each of them is in the text in lower case. A non-ASCII character may match others than its
+    own lower case (re's IGNORECASE matches "ı" to "i", "K" to "k"): then the pattern decides."""
+    if not (text.isascii() and all(w.isascii() for w in words)):
+        return True
+    lowered = text.lower()
+    return all(w.lower() in lowered for w in words)
 
 
 def _redact_segment(text: str) -> str:
@@ -56,11 +79,12 @@ def _redact_segment(text: str) -> str:
     return _PHONE.sub(MARKER, text)
 
 
-def redact(text: str, known: Iterable[str] = ()) -> str:
-    """`text` with phone numbers, e-mail addresses, NIK and each of `known` replaced by MARKER."""
+def redact(text: str, known: Known | Iterable[str] = ()) -> str:
+    """`text` with phone numbers, e-mail addresses, NIK and each of `known` replaced by MARKER (a Known
+    for the several texts of one report: see Known)."""
     if not text:
         return text
-    text = _hide_known(text, known)
+    text = (known if isinstance(known, Known) else Known(known)).hide(text)
     # Tracking IDs are kept as they are; the rules run on the text between them.
     pieces, start = [], 0
     for match in _TRACKING_ID.finditer(text):

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from services.intake.redaction import MARKER, redact
+from services.intake import redaction
+from services.intake.redaction import MARKER, Known, redact
 
 SEPARATORS = re.compile(r"[ \t\u00a0.()\-+]")
 WORDS = ["jalan", "rusak", "parah", "sejak", "tanggal", "mohon", "segera", "diperbaiki", "warga", "Batulicin",
@@ -208,6 +209,39 @@ def test_the_reporters_own_name_is_hidden_as_whole_words_in_any_case_and_spacing
     text = "Saya Siti  rahmah, warga Batulicin. Salam, SITI RAHMAH. Sitirahmah bukan nama saya. @warga_bt"
     assert redact(text, known=["Siti Rahmah", "@warga_bt", "", "Al"]) == (
         f"Saya {MARKER}, warga Batulicin. Salam, {MARKER}. Sitirahmah bukan nama saya. {MARKER}")
+
+
+@pytest.mark.parametrize("name, text", [
+    ("Sıti Rahmah", "Salam, SITI RAHMAH."),  # a dotless ı in the name matches I and i, as re's IGNORECASE does
+    ("Siti Rahmah", "Salam, Sıtı Rahmah."),  # and the other way round, in a text that is not ASCII
+    ("Kurnia", "Salam, \u212aurnia."),  # the Kelvin sign is a K to re
+])
+def test_a_name_is_hidden_in_any_case_re_matches_beyond_ascii(name, text):
+    assert redact(text, Known([name])) == f"Salam, {MARKER}."
+
+
+@given(st.text(max_size=20), st.text(max_size=60))
+@settings(max_examples=300, deadline=None)
+def test_known_hides_exactly_what_one_pattern_per_value_hides(name, text):
+    """The check that skips a value a text cannot hold never skips one it does hold."""
+    words = name.strip().lstrip("@").split()
+    expected = text
+    if sum(len(w) for w in words) >= 3:
+        expected = re.sub(r"(?<!\w)@?" + r"\s+".join(re.escape(w) for w in words) + r"(?!\w)", MARKER, text,
+                          flags=re.IGNORECASE)
+    assert Known([name]).hide(text) == expected
+
+
+def test_a_reporters_patterns_are_compiled_once_and_only_for_texts_that_may_hold_them(monkeypatch):
+    compiled = []
+    real = re.compile
+    monkeypatch.setattr(redaction.re, "compile", lambda *a: compiled.append(a[0]) or real(*a))
+    known = Known(["Siti Rahmah", "siti@contoh.id"])
+    assert known.hide("Lampu jalan mati di Jl. Raya Batulicin") == "Lampu jalan mati di Jl. Raya Batulicin"
+    assert compiled == []  # neither value is in the text: nothing compiled
+    assert known.hide("Saya Siti Rahmah") == f"Saya {MARKER}"
+    assert known.hide("Salam, siti  rahmah") == f"Salam, {MARKER}"
+    assert len(compiled) == 1  # the name's pattern, once for both texts
 
 
 def test_redaction_is_idempotent_and_keeps_empty_text_empty():
