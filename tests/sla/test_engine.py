@@ -1,0 +1,38 @@
+"""The engine's wiring around SpiffWorkflow: what it costs per step and what it leaves behind."""
+
+import logging
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from services.sla.calendar import WorkingCalendar
+from services.sla.engine import Engine, parse_model
+from tests.sla.recording_caller import RecordingCaller
+
+MODEL = (Path(__file__).resolve().parents[2] / "bpmn" / "report_lifecycle.bpmn").read_text()
+WIB = timezone(timedelta(hours=7))
+MONDAY = datetime(2026, 11, 2, 10, 0, tzinfo=WIB)
+
+
+@pytest.fixture
+def engine(clock):
+    clock.set(MONDAY)
+    return Engine(calendar=WorkingCalendar(), caller=RecordingCaller(clock), clock=clock)
+
+
+@pytest.fixture
+def model():
+    return parse_model(MODEL, "report_lifecycle")
+
+
+def start(engine, model):
+    return engine.start(model, {"tracking_id": "LAP-TEST0001", "submitted_at": MONDAY.isoformat(),
+                                "category": "infrastruktur", "region_code": "6310", "suggested_agency_id": ""})
+
+
+def test_a_step_logs_no_task_state_changes_at_info(engine, model, caplog):
+    with caplog.at_level(logging.INFO):
+        workflow = start(engine, model)
+        assert engine.run(workflow) is None
+    assert [r for r in caplog.records if r.name.startswith("spiff")] == []
