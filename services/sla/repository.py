@@ -68,11 +68,12 @@ def get_instance(conn, tracking_id: str):
     return conn.execute("SELECT * FROM sla.instances WHERE tracking_id = %s", (tracking_id,)).fetchone()
 
 
-def claim_due(conn, now: datetime):
-    """The most overdue instance no other worker holds, locked; None when nothing is due."""
+def claim_due(conn, now: datetime, *, limit: int = 1, skip: list[str] = ()):
+    """Up to `limit` instances whose timer or retry is due, most overdue first, that no other worker holds,
+    locked; none of the tracking ids in `skip`."""
     return conn.execute(
-        "SELECT * FROM sla.instances WHERE next_due_at <= %s ORDER BY next_due_at LIMIT 1 FOR UPDATE SKIP LOCKED",
-        (now,)).fetchone()
+        "SELECT * FROM sla.instances WHERE next_due_at <= %s AND tracking_id <> ALL(%s) "
+        "ORDER BY next_due_at LIMIT %s FOR UPDATE SKIP LOCKED", (now, list(skip), limit)).fetchall()
 
 
 def save_instance(conn, *, tracking_id: str, version_id: int, state: str, serializer_version: str,
