@@ -223,8 +223,8 @@ class SlaService:
                 "tracking_id": tracking_id, "submitted_at": submitted_at.isoformat(),
                 "category": category, "region_code": region_code, "suggested_agency_id": suggested_agency_id})
             error = self.engine.run(workflow)
-            self._save(conn, tracking_id, version_id, workflow, error, attempts=0, now=now, previous=None)
-            return self._case(conn, tracking_id), False
+            saved = self._save(conn, tracking_id, version_id, workflow, error, attempts=0, now=now, previous=None)
+            return self._case(conn, tracking_id, saved), False
 
     def signal_case(self, *, caller: identity.Caller, event_id: str, tracking_id: str, message: str,
                     payload: dict) -> tuple[Case, bool]:
@@ -255,8 +255,9 @@ class SlaService:
                                                row["serializer_version"])
                 self.engine.deliver(workflow, message, payload)
                 error = self.engine.run(workflow)
-                self._save(conn, tracking_id, row["version_id"], workflow, error, attempts=0, now=now, previous=row)
-                case = self._case(conn, tracking_id)
+                saved = self._save(conn, tracking_id, row["version_id"], workflow, error, attempts=0, now=now,
+                                   previous=row)
+                case = self._case(conn, tracking_id, saved)
         if refusal is not None:
             log.info("event refused", extra=fields(event_id=event_id, tracking_id=tracking_id, reason=str(refusal)))
             raise refusal
@@ -309,7 +310,8 @@ class SlaService:
             return False
 
     # -- helpers --------------------------------------------------------------------------
-    def _save(self, conn, tracking_id, version_id, workflow, error, *, attempts, now, previous) -> None:
+    def _save(self, conn, tracking_id, version_id, workflow, error, *, attempts, now, previous):
+        """Stores the instance and what it says of its stage and deadlines; returns its row as stored."""
         state, serializer_version = self.engine.dump(workflow)
         case = self.engine.describe(workflow)
         retry_at = None
@@ -320,7 +322,7 @@ class SlaService:
                 tracking_id=tracking_id, tasks=case.failed_tasks, error=error, retry_at=retry_at.isoformat()))
         due = [t for t in (case.next_due_at, retry_at) if t is not None]
         next_due = None if case.status == "completed" else (min(due) if due else None)
-        repository.save_instance(conn, tracking_id=tracking_id, version_id=version_id, state=state,
+        saved = repository.save_instance(conn, tracking_id=tracking_id, version_id=version_id, state=state,
                                  serializer_version=serializer_version, case=case, error=error,
                                  attempts=attempts, retry_at=retry_at, next_due_at=next_due, now=now,
                                  agency_id=self.engine.assigned_agency(workflow),
@@ -328,16 +330,18 @@ class SlaService:
         if previous is None or previous["stage"] != case.stage:
             repository.add_stage_change(conn, tracking_id, case.stage, now)
         self._track_deadlines(conn, tracking_id, workflow, case, previous, now)
+        return saved
 
     def _track_deadlines(self, conn, tracking_id, workflow, case, previous, now) -> None:
-        """Records new deadlines, and those that passed unmet or whose wait ended since the last run."""
+        """Records new deadlines, and those that passed unmet or whose wait ended since the last run.
+        A deadline stays armed over many steps: only one not recorded yet is inserted."""
         armed = {d.task_id for d in case.deadlines if d.kind == DEADLINE}
+        recorded = [] if previous is None else repository.open_deadlines(conn, tracking_id)
+        known = {str(row["task_id"]) for row in recorded}
         for deadline in case.deadlines:
-            if deadline.kind == DEADLINE:
+            if deadline.kind == DEADLINE and deadline.task_id not in known:
                 repository.add_deadline(conn, tracking_id, deadline, now)
-        if previous is None:
-            return
-        for row in repository.open_deadlines(conn, tracking_id):
+        for row in recorded:
             fired, ended = self.engine.wait_ended(workflow, str(row["task_id"]))
             if fired and row["breached_at"] is None:
                 repository.mark_breached(conn, row["task_id"], row["due_at"])
@@ -346,11 +350,12 @@ class SlaService:
             if ended and str(row["task_id"]) not in armed:
                 repository.mark_met(conn, row["task_id"], now)
 
-    def _case(self, conn, tracking_id: str) -> Case:
-        row = repository.get_instance(conn, tracking_id)
+    def _case(self, conn, tracking_id: str, row=None) -> Case:
+        """The report's case; from `row` when the caller has just stored it, not read again."""
+        row = row or repository.get_instance(conn, tracking_id)
         if row is None:
             raise NotFound(f"no process for report {tracking_id}")
-        return repository.case_from_row(conn, row)
+        return repository.case_from_row(conn, row, self._model(conn, row["version_id"]).content_hash)
 
 
 def _require_student(caller: identity.Caller) -> None:
