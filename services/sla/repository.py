@@ -78,7 +78,7 @@ def claim_due(conn, now: datetime, *, limit: int = 1, skip: list[str] = ()):
 
 # What case_from_row reads of an instance's row.
 _CASE_COLUMNS = ("tracking_id, version_id, status, waiting_for, stage, deadlines, failed_tasks, path, retry_at, "
-                 "last_error, category")
+                 "last_error, agency_id, category")
 
 
 def save_instance(conn, *, tracking_id: str, version_id: int, state: str, serializer_version: str,
@@ -112,7 +112,8 @@ def case_from_row(conn, row, content_hash: str) -> Case:
     state = CaseState(status=row["status"], waiting_for=list(row["waiting_for"]), stage=row["stage"],
                       deadlines=[Deadline(d["name"], datetime.fromisoformat(d["due_at"]), kind=d.get("kind", ""),
                                           owner=d.get("owner", "")) for d in row["deadlines"]],
-                      failed_tasks=list(row["failed_tasks"]), path=list(row["path"]))
+                      failed_tasks=list(row["failed_tasks"]), path=list(row["path"]), agency_id=row["agency_id"],
+                      category=row["category"])
     tracked = [TrackedDeadline(r["name"], r["owner"], r["due_at"], r["started_at"], r["met_at"], r["breached_at"])
                for r in conn.execute("SELECT * FROM sla.deadlines WHERE tracking_id = %s ORDER BY started_at, due_at",
                                      (row["tracking_id"],))]

@@ -222,7 +222,7 @@ class SlaService:
             workflow = self.engine.start(self._model(conn, version_id), {
                 "tracking_id": tracking_id, "submitted_at": submitted_at.isoformat(),
                 "category": category, "region_code": region_code, "suggested_agency_id": suggested_agency_id})
-            error = self.engine.run(workflow)
+            error = self.engine.run(workflow, retry_failed=False)
             saved = self._save(conn, tracking_id, version_id, workflow, error, attempts=0, now=now, previous=None)
             return self._case(conn, tracking_id, saved), False
 
@@ -254,7 +254,7 @@ class SlaService:
                 workflow = self.engine.restore(self._model(conn, row["version_id"]), row["state"],
                                                row["serializer_version"])
                 self.engine.deliver(workflow, message, payload)
-                error = self.engine.run(workflow)
+                error = self.engine.run(workflow, retry_failed=False)  # a failed instance was refused above
                 saved = self._save(conn, tracking_id, row["version_id"], workflow, error, attempts=0, now=now,
                                    previous=row)
                 case = self._case(conn, tracking_id, saved)
@@ -299,7 +299,7 @@ class SlaService:
             with request_ids.bound(), conn.transaction():
                 workflow = self.engine.restore(self._model(conn, row["version_id"]), row["state"],
                                                row["serializer_version"])
-                error = self.engine.run(workflow)
+                error = self.engine.run(workflow, retry_failed=row["status"] == "failed")
                 attempts = row["attempts"] + 1 if error else 0
                 self._save(conn, row["tracking_id"], row["version_id"], workflow, error, attempts=attempts, now=now,
                            previous=row)
@@ -325,8 +325,7 @@ class SlaService:
         saved = repository.save_instance(conn, tracking_id=tracking_id, version_id=version_id, state=state,
                                  serializer_version=serializer_version, case=case, error=error,
                                  attempts=attempts, retry_at=retry_at, next_due_at=next_due, now=now,
-                                 agency_id=self.engine.assigned_agency(workflow),
-                                 category=self.engine.category(workflow))
+                                 agency_id=case.agency_id, category=case.category)
         if previous is None or previous["stage"] != case.stage:
             repository.add_stage_change(conn, tracking_id, case.stage, now)
         self._track_deadlines(conn, tracking_id, workflow, case, previous, now)

@@ -36,3 +36,14 @@ def test_a_step_logs_no_task_state_changes_at_info(engine, model, caplog):
         workflow = start(engine, model)
         assert engine.run(workflow) is None
     assert [r for r in caplog.records if r.name.startswith("spiff")] == []
+
+
+def test_a_failed_task_is_retried_unless_the_caller_knows_there_is_none(engine, model):
+    workflow = start(engine, model)
+    engine.script_engine.caller.failing.add("notify/SendNotification")
+    assert engine.run(workflow) is not None
+    engine.script_engine.caller.failing.clear()
+    assert engine.run(workflow, retry_failed=False) is None
+    assert engine.describe(workflow).status == "failed"  # left as it was: the walk for failed tasks skipped
+    assert engine.run(workflow) is None
+    assert engine.describe(workflow).status == "running"
