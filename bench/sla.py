@@ -320,8 +320,8 @@ class _CapturingConnection:
         self.statement, self.params = statement, params
         return self
 
-    def fetchone(self):
-        return None
+    def fetchall(self):
+        return []
 
 
 def explain_claim(url: str, at: datetime) -> list[str]:

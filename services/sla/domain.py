@@ -59,6 +59,8 @@ class CaseState:
     failed_tasks: list[str] = field(default_factory=list)
     stage: str = ""
     path: list[str] = field(default_factory=list)  # the flow nodes passed, in order (see Engine.describe)
+    agency_id: str = ""  # the agency the report is assigned to now, "" while none is (see Engine.describe)
+    category: str = ""
 
     @property
     def next_due_at(self) -> datetime | None:

@@ -6,6 +6,7 @@ Nothing here touches PostgreSQL or gRPC: service tasks go through an injected
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -56,6 +57,13 @@ def use_clock(clock: Clock) -> None:
             return now.astimezone(tz) if tz else now.astimezone().replace(tzinfo=None)
 
     spiff_timer.datetime = ClockDatetime
+
+
+def quiet_engine_logs() -> None:
+    """Keeps SpiffWorkflow's own loggers to warnings. At INFO it logs every task state change, some 40 per
+    step, and our JSON lines drop the extras that would say which task: formatting and writing lines that
+    say only "State changed to COMPLETED" took a tenth of sla's CPU. Failures reach us as exceptions."""
+    logging.getLogger("spiff").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)
@@ -147,6 +155,7 @@ class Engine:
 
     def __init__(self, *, calendar: WorkingCalendar, caller: ServiceCaller, clock: Clock):
         use_clock(clock)
+        quiet_engine_logs()
         self.clock = clock
         self.calendar = calendar  # also for the "due soon" moment of each deadline (grpc_api)
         self.script_engine = _LifecycleScriptEngine(calendar, caller)
@@ -184,16 +193,17 @@ class Engine:
                 {name: _registry.restore(spec) for name, spec in dct["subprocess_specs"].items()})
         return self._specs[model.content_hash]
 
-    def run(self, workflow: BpmnWorkflow) -> str | None:
-        """Runs engine steps until the instance waits; retries tasks that failed before.
+    def run(self, workflow: BpmnWorkflow, *, retry_failed: bool = True) -> str | None:
+        """Runs engine steps until the instance waits; retries tasks that failed before unless the caller
+        knows there are none (finding them is a walk of the whole task tree).
         Returns the error of a service task that failed now (left in ERROR for a later retry)."""
-        for task in workflow.get_tasks(state=TaskState.ERROR):
-            task._set_state(TaskState.READY)
+        if retry_failed:
+            for task in workflow.get_tasks(state=TaskState.ERROR):
+                task._set_state(TaskState.READY)
         try:
             workflow.refresh_timers()
-            workflow.do_engine_steps()
-            workflow.refresh_timers()  # a timer that expired during the steps runs now, not next tick
-            workflow.do_engine_steps()
+            workflow.do_engine_steps()  # ends by refreshing timers: one that expired during the steps is READY,
+            workflow.do_engine_steps()  # and runs now, not next tick
         except SpiffWorkflowException as e:
             return str(e)
         return None
@@ -203,12 +213,17 @@ class Engine:
         workflow.send_event(BpmnEvent(MessageEventDefinition(message), payload))
 
     def describe(self, workflow: BpmnWorkflow) -> CaseState:
-        """What the instance waits for now (messages, the stage it is at), its timers and the earliest."""
-        waiting, timers, stage, failed, passed = [], [], [], [], []
-        for task in workflow.get_tasks(state=TaskState.WAITING | TaskState.ERROR | TaskState.COMPLETED):
-            if task.state == TaskState.COMPLETED:  # one walk of the tree, the path on the way
+        """What the instance waits for now (messages, the stage it is at), its timers and the earliest, the
+        agency it is assigned to and its category: all from one walk of the task tree, the path on the way."""
+        waiting, timers, stage, failed, passed, unfinished = [], [], [], [], [], []
+        for task in workflow.get_tasks(state=TaskState.WAITING | TaskState.READY | TaskState.ERROR
+                                       | TaskState.COMPLETED):
+            if task.state == TaskState.COMPLETED:
                 if task.task_spec.bpmn_id:  # the model's elements, not the engine's own start, joins, splits
                     passed.append(task)
+                continue
+            unfinished.append(task.data)
+            if task.state == TaskState.READY:
                 continue
             if task.state == TaskState.ERROR:
                 failed.append(_element(task))
@@ -227,6 +242,7 @@ class Engine:
             # joins (which wait, unnamed, once a boundary branch such as an escalation has ended).
             if task.task_spec.bpmn_id and not isinstance(task.task_spec, BoundaryEvent):
                 stage.append(task.task_spec.bpmn_id)
+        data = unfinished + ([workflow.data] if workflow.completed else [])
         if failed:
             status = "failed"
         elif workflow.completed:
@@ -236,33 +252,7 @@ class Engine:
         return CaseState(status=status, waiting_for=sorted(set(waiting)), failed_tasks=failed,
                          deadlines=sorted(timers, key=lambda d: d.due_at),
                          stage="completed" if workflow.completed else "+".join(sorted(stage)),
-                         path=_path(passed))
-
-    @staticmethod
-    def assigned_agency(workflow: BpmnWorkflow) -> str:
-        """The agency the report is assigned to now, from the `assignment` the routing step left in the
-        waiting tasks' data (once finished, in the workflow's): empty before routing, and once that
-        agency declined (until routed again). A closed report stays its last agency's, as in intake."""
-        tasks = workflow.get_tasks(state=TaskState.WAITING | TaskState.READY | TaskState.ERROR)
-        for data in [t.data for t in tasks] + ([workflow.data] if workflow.completed else []):
-            assignment = data.get("assignment")
-            if isinstance(assignment, dict) and assignment.get("agency_id"):
-                agency_id = str(assignment["agency_id"])
-                return "" if agency_id in data.get("declined_agencies", []) else agency_id
-        return ""
-
-    @staticmethod
-    def category(workflow: BpmnWorkflow) -> str:
-        """The report's category: as verification decided it (a `decision` with a non-empty category),
-        else as submitted, from the data of the waiting tasks (once finished, the workflow's)."""
-        tasks = workflow.get_tasks(state=TaskState.WAITING | TaskState.READY | TaskState.ERROR)
-        for data in [t.data for t in tasks] + ([workflow.data] if workflow.completed else []):
-            decision = data.get("decision")
-            if isinstance(decision, dict) and decision.get("category"):
-                return str(decision["category"])[:100]
-            if data.get("category"):
-                return str(data["category"])[:100]
-        return ""
+                         path=_path(passed), agency_id=_assigned_agency(data), category=_category(data))
 
     def _timer(self, task, definition, due_at: datetime) -> Deadline:
         properties = getattr(task.task_spec, "extensions", {}).get("properties", {})
@@ -283,6 +273,30 @@ class Engine:
             if task.parent is not None else None
         ended = activity is None or activity.state in (TaskState.COMPLETED, TaskState.CANCELLED)
         return fired, ended
+
+
+def _assigned_agency(data: list[dict]) -> str:
+    """The agency the report is assigned to now, from the `assignment` the routing step left in the
+    unfinished tasks' data (once finished, in the workflow's): empty before routing, and once that
+    agency declined (until routed again). A closed report stays its last agency's, as in intake."""
+    for values in data:
+        assignment = values.get("assignment")
+        if isinstance(assignment, dict) and assignment.get("agency_id"):
+            agency_id = str(assignment["agency_id"])
+            return "" if agency_id in values.get("declined_agencies", []) else agency_id
+    return ""
+
+
+def _category(data: list[dict]) -> str:
+    """The report's category: as verification decided it (a `decision` with a non-empty category),
+    else as submitted, from the unfinished tasks' data (once finished, the workflow's)."""
+    for values in data:
+        decision = values.get("decision")
+        if isinstance(decision, dict) and decision.get("category"):
+            return str(decision["category"])[:100]
+        if values.get("category"):
+            return str(values["category"])[:100]
+    return ""
 
 
 def _path(tasks: list) -> list[str]:

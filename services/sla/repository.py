@@ -68,19 +68,26 @@ def get_instance(conn, tracking_id: str):
     return conn.execute("SELECT * FROM sla.instances WHERE tracking_id = %s", (tracking_id,)).fetchone()
 
 
-def claim_due(conn, now: datetime):
-    """The most overdue instance no other worker holds, locked; None when nothing is due."""
+def claim_due(conn, now: datetime, *, limit: int = 1, skip: list[str] = ()):
+    """Up to `limit` instances whose timer or retry is due, most overdue first, that no other worker holds,
+    locked; none of the tracking ids in `skip`."""
     return conn.execute(
-        "SELECT * FROM sla.instances WHERE next_due_at <= %s ORDER BY next_due_at LIMIT 1 FOR UPDATE SKIP LOCKED",
-        (now,)).fetchone()
+        "SELECT * FROM sla.instances WHERE next_due_at <= %s AND tracking_id <> ALL(%s) "
+        "ORDER BY next_due_at LIMIT %s FOR UPDATE SKIP LOCKED", (now, list(skip), limit)).fetchall()
+
+
+# What case_from_row reads of an instance's row.
+_CASE_COLUMNS = ("tracking_id, version_id, status, waiting_for, stage, deadlines, failed_tasks, path, retry_at, "
+                 "last_error, agency_id, category")
 
 
 def save_instance(conn, *, tracking_id: str, version_id: int, state: str, serializer_version: str,
                   case: CaseState, error: str | None, attempts: int, retry_at: datetime | None,
-                  next_due_at: datetime | None, now: datetime, agency_id: str, category: str) -> None:
+                  next_due_at: datetime | None, now: datetime, agency_id: str, category: str):
+    """Inserts or updates an instance; returns what a case is made of as stored (not the state back)."""
     deadlines = [{"name": d.name, "due_at": d.due_at.isoformat(), "kind": d.kind, "owner": d.owner}
                  for d in case.deadlines]
-    conn.execute(
+    return conn.execute(
         "INSERT INTO sla.instances (tracking_id, version_id, serializer_version, state, status, waiting_for, "
         "deadlines, failed_tasks, last_error, attempts, retry_at, next_due_at, started_at, updated_at, stage, "
         "agency_id, path, category) "
@@ -92,21 +99,21 @@ def save_instance(conn, *, tracking_id: str, version_id: int, state: str, serial
         "deadlines = EXCLUDED.deadlines, failed_tasks = EXCLUDED.failed_tasks, last_error = EXCLUDED.last_error, "
         "attempts = EXCLUDED.attempts, retry_at = EXCLUDED.retry_at, next_due_at = EXCLUDED.next_due_at, "
         "updated_at = EXCLUDED.updated_at, stage = EXCLUDED.stage, agency_id = EXCLUDED.agency_id, "
-        "path = EXCLUDED.path, category = EXCLUDED.category",
+        f"path = EXCLUDED.path, category = EXCLUDED.category RETURNING {_CASE_COLUMNS}",
         {"id": tracking_id, "version": version_id, "ser": serializer_version, "state": state,
          "status": case.status, "waiting": case.waiting_for, "deadlines": Jsonb(deadlines),
          "failed": case.failed_tasks, "error": error, "attempts": attempts, "retry_at": retry_at,
          "due": next_due_at, "now": now, "stage": case.stage, "agency": agency_id, "path": case.path,
-         "category": category})
+         "category": category}).fetchone()
 
 
-def case_from_row(conn, row) -> Case:
+def case_from_row(conn, row, content_hash: str) -> Case:
+    """A case from its instance's row, with its version's content hash, its deadlines and stage history."""
     state = CaseState(status=row["status"], waiting_for=list(row["waiting_for"]), stage=row["stage"],
                       deadlines=[Deadline(d["name"], datetime.fromisoformat(d["due_at"]), kind=d.get("kind", ""),
                                           owner=d.get("owner", "")) for d in row["deadlines"]],
-                      failed_tasks=list(row["failed_tasks"]), path=list(row["path"]))
-    content_hash = conn.execute("SELECT content_hash FROM sla.process_versions WHERE id = %s",
-                                (row["version_id"],)).fetchone()["content_hash"]
+                      failed_tasks=list(row["failed_tasks"]), path=list(row["path"]), agency_id=row["agency_id"],
+                      category=row["category"])
     tracked = [TrackedDeadline(r["name"], r["owner"], r["due_at"], r["started_at"], r["met_at"], r["breached_at"])
                for r in conn.execute("SELECT * FROM sla.deadlines WHERE tracking_id = %s ORDER BY started_at, due_at",
                                      (row["tracking_id"],))]

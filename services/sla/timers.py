@@ -1,7 +1,7 @@
 """The timer worker: wakes instances whose earliest timer or retry is due.
 
-Any number of workers (threads or processes) run side by side: each claims one due
-instance at a time with FOR UPDATE SKIP LOCKED, so a timer fires once.
+Any number of workers (threads or processes) run side by side: each claims a batch of due
+instances at a time with FOR UPDATE SKIP LOCKED, so a timer fires once.
 """
 
 from services.plumbing.background import BackgroundWorker

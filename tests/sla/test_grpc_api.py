@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from google.protobuf import struct_pb2
 
-from services.sla import grpc_api
+from services.sla import grpc_api, repository
 from services.sla.calendar import WorkingCalendar
 from services.sla.engine import Engine
 from services.sla.service import SlaService
@@ -167,6 +167,55 @@ def test_the_timer_worker_fires_each_due_timer_once_with_workers_side_by_side(st
     escalations = [p["tracking_id"] for op, p, _ in recorder.calls if p.get("event") == "deadline_missed"]
     assert sorted(escalations) == [f"LAP-TEST000{n}" for n in range(6)]
     assert service.fire_due() == 0
+
+
+def due_rows(database_url, clock):
+    with psycopg.connect(database_url) as conn:
+        return {r[0]: r[1:] for r in conn.execute(
+            "SELECT tracking_id, state, coalesce(next_due_at <= %s, false) FROM sla.instances", (clock.now(),))}
+
+
+def escalation_keys(recorder, tracking_id):
+    return [key for op, p, key in recorder.calls if p.get("event") == "deadline_missed"
+            and p.get("tracking_id") == tracking_id]
+
+
+def test_due_timers_are_claimed_and_fired_several_to_a_transaction(stub, service, recorder, clock, monkeypatch):
+    for n in range(4):
+        start(stub, tracking_id=f"LAP-TEST000{n}", event_id=f"intake:{n}")
+    clock.advance(timedelta(days=4))
+    claim_due, claimed = repository.claim_due, []
+    monkeypatch.setattr(repository, "claim_due", lambda *a, **kw: claimed.append(claim_due(*a, **kw)) or claimed[-1])
+    assert service.fire_due(batch=3) == 4
+    assert [len(rows) for rows in claimed] == [3, 1, 0]  # each claim one transaction, committed once
+    assert all(escalation_keys(recorder, f"LAP-TEST000{n}") for n in range(4))
+
+
+def test_an_instance_whose_run_raises_is_rolled_back_alone_and_runs_again_later(stub, service, recorder, clock,
+                                                                                database_url, monkeypatch):
+    for n in range(3):
+        start(stub, tracking_id=f"LAP-TEST000{n}", event_id=f"intake:{n}")
+    clock.advance(timedelta(days=4))
+    before = due_rows(database_url, clock)
+    open_deadlines = repository.open_deadlines
+
+    def failing_for_one(conn, tracking_id):  # raises once the instance's new state is written in the transaction
+        if tracking_id == "LAP-TEST0001":
+            raise RuntimeError("lost")
+        return open_deadlines(conn, tracking_id)
+
+    monkeypatch.setattr(repository, "open_deadlines", failing_for_one)
+    assert service.fire_due() == 2
+    assert service.fire_due() == 0  # left due for the next tick: claimed again, raising again
+    after = due_rows(database_url, clock)
+    assert after["LAP-TEST0001"] == before["LAP-TEST0001"]  # its write rolled back with its savepoint
+    assert [after[t][1] for t in ("LAP-TEST0000", "LAP-TEST0002")] == [False, False]  # the others fired, kept
+    [first] = escalation_keys(recorder, "LAP-TEST0001")[:1]
+
+    monkeypatch.setattr(repository, "open_deadlines", open_deadlines)
+    assert service.fire_due() == 1
+    assert set(escalation_keys(recorder, "LAP-TEST0001")) == {first}  # the same call again: idempotent
+    assert [d.state for d in get(stub, "LAP-TEST0001").deadlines] == ["breached"]
 
 
 def test_a_failed_service_task_is_retried_with_back_off(stub, service, recorder, clock):
