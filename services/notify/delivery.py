@@ -101,6 +101,7 @@ class ChannelWorker(BackgroundWorker):
     def stop(self, timeout: float = 10.0) -> None:
         super().stop(timeout)
         self._sending.shutdown(wait=False, cancel_futures=True)
+        self.sender.close()
 
     def run_once(self) -> int:
         """Makes one attempt at each due notification of the channel (up to a batch), `concurrency` at a

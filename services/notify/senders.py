@@ -14,8 +14,10 @@ import email.quoprimime
 import email.utils
 import http.client
 import json
+import logging
 import re
 import smtplib
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,6 +26,8 @@ from typing import Protocol
 
 from services.notify.domain import Channel, Notification, ReporterContact, StaffContact, gsm7
 from services.plumbing.clock import Clock
+
+log = logging.getLogger(__name__)
 
 _ADDRESS = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 _PHONE = re.compile(r"^\+?[0-9]{6,15}$")
@@ -54,6 +58,9 @@ class Sender(Protocol):
     def send(self, message) -> None:
         """Hands the prepared message over; see the module docstring for what it raises."""
 
+    def close(self) -> None:
+        """Ends what the sender keeps open between messages (nothing, unless it says otherwise)."""
+
 
 # E-mail.
 
@@ -74,9 +81,34 @@ class Mailer(Protocol):
     def send(self, mail: Mail) -> None:
         """Hands one message to the mail system; raises when it was not accepted."""
 
+    def close(self) -> None:
+        """Ends the mail system's connections."""
+
+
+class _Connection(smtplib.SMTP):
+    """An SMTP connection that knows whether any of the current message went over it: until the DATA
+    command, a lost connection has taken nothing of it."""
+
+    data_sent = False
+
+    def data(self, msg):
+        self.data_sent = True
+        return super().data(msg)
+
+    def lost_before_data(self) -> bool:
+        """The connection was closed (by the server, or by smtplib on a 421 or a failed read or write)
+        before DATA: the server cannot have taken the message, so it may be sent on a new connection."""
+        return self.sock is None and not self.data_sent
+
 
 class SmtpMailer:
-    """Sends through an SMTP server, one connection per message."""
+    """Sends through an SMTP server over one connection per sending thread, kept open between messages:
+    a connection costs a TCP handshake, a greeting and EHLO (STARTTLS and a login too, where configured),
+    more than the message itself. A server closes idle connections when it likes; a connection found
+    lost before any of the message went over it is replaced once, and the message sent over the new one.
+    Lost later (after DATA), the error goes to the delivery worker as before (retried with back-off;
+    the server may only have taken it if the connection dropped after the final "."), and the
+    connection is replaced for the next message."""
 
     def __init__(self, *, host: str, port: int, timeout: float = 30.0, user: str = "", password: str = "",
                  starttls: bool = False):
@@ -86,15 +118,63 @@ class SmtpMailer:
         self.user = user
         self.password = password
         self.starttls = starttls
+        self._local = threading.local()  # the calling thread's connection
+        self._open: set[_Connection] = set()  # every thread's, to close them all on close()
+        self._lock = threading.Lock()
 
     def send(self, mail: Mail) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+        connection, reused = self._connection()
+        try:
+            self._hand_over(connection, mail)
+        except Exception:
+            lost_before_data = reused and connection.lost_before_data()
+            self._forget(connection)
+            if lost_before_data:
+                log.info("the mail server had closed the connection; sending over a new one")
+                return self.send(mail)  # a new connection: not reused, so never more than once
+            raise
+
+    @staticmethod
+    def _hand_over(connection: _Connection, mail: Mail) -> None:
+        connection.data_sent = False
+        connection.sendmail(mail.mail_from, list(mail.to), mail.data,
+                            mail_options=["SMTPUTF8"] if mail.international else [])
+
+    def _connection(self) -> tuple[_Connection, bool]:
+        """The calling thread's open connection, or a new one; whether it was open before."""
+        if (connection := getattr(self._local, "connection", None)) is not None:
+            return connection, True
+        connection = _Connection(self.host, self.port, timeout=self.timeout)
+        try:
             if self.starttls:
-                smtp.starttls()
+                connection.starttls()
             if self.user:
-                smtp.login(self.user, self.password)
-            smtp.sendmail(mail.mail_from, list(mail.to), mail.data,
-                          mail_options=["SMTPUTF8"] if mail.international else [])
+                connection.login(self.user, self.password)
+        except Exception:
+            connection.close()
+            raise
+        self._local.connection = connection
+        with self._lock:
+            self._open.add(connection)
+        return connection, False
+
+    def _forget(self, connection: _Connection) -> None:
+        """Closes a connection after an error: the next message starts on a new one, in a known state."""
+        self._local.connection = None
+        with self._lock:
+            self._open.discard(connection)
+        connection.close()
+
+    def close(self) -> None:
+        """Says goodbye (QUIT) on every thread's connection. A thread that sends again later finds its
+        connection closed and opens a new one."""
+        with self._lock:
+            connections, self._open = self._open, set()
+        for connection in connections:
+            try:
+                connection.quit()
+            except (OSError, smtplib.SMTPException):
+                connection.close()
 
 
 def refused_for_good(error: Exception) -> bool:
@@ -179,6 +259,9 @@ class EmailSender:
                 raise Refused(f"the mail server refused the address: {type(e).__name__}: {e}") from None
             raise
 
+    def close(self) -> None:
+        self.mailer.close()
+
 
 # SMS and X, over HTTP.
 
@@ -213,7 +296,7 @@ class NotAccepted(Exception):
     """The other end answered, but did not take the message; trying again may work."""
 
 
-class SmsSender:
+class SmsSender(Sender):
     """SMS through Kannel smsbox's sendsms HTTP API (GET with username, password, from, to, text).
     HTTP 202 ("0: Accepted for delivery", or "3: Queued for later delivery" while the SMS centre
     is away) means smsbox has it; any other answer is tried again. Text that GSM-7 cannot carry goes as
@@ -251,7 +334,7 @@ class SmsSender:
             raise NotAccepted(f"the SMS gateway answered HTTP {answer.status}: {answer.body}")
 
 
-class XSender:
+class XSender(Sender):
     """A reply to the reporter's tweet through the X API v2 (POST /2/tweets, answered 201 Created),
     starting with their @handle. Any other answer (rate limits, X unavailable) is tried again."""
 

@@ -6,6 +6,7 @@ import email.policy
 import http.server
 import socket
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass
 from datetime import timedelta
@@ -94,10 +95,16 @@ def free_port() -> int:
 
 
 class Mailbox:
-    """aiosmtpd handler keeping every accepted message; refuses the addresses in `refuse` for good."""
+    """aiosmtpd handler keeping every accepted message, and the client's end of the connection it came
+    over (`peers`) and of each connection ended with QUIT (`quits`); refuses the addresses in `refuse`
+    for good; with `drop_after_data`, keeps the next message and closes the connection instead of
+    answering (the client cannot tell whether it was taken)."""
 
     def __init__(self):
         self.messages: list[email.message.EmailMessage] = []
+        self.peers: list[tuple[str, int]] = []
+        self.quits: list[tuple[str, int]] = []
+        self.drop_after_data = False
         self.refuse: set[str] = set()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -108,7 +115,15 @@ class Mailbox:
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        self.peers.append(session.peer)
+        if self.drop_after_data:
+            self.drop_after_data = False
+            server.transport.close()
         return "250 Message accepted for delivery"
+
+    async def handle_QUIT(self, server, session, envelope):
+        self.quits.append(session.peer)
+        return "221 Bye"
 
 
 class SmtpServer:
@@ -187,6 +202,13 @@ def send(stub, tracking_id=TRACKING_ID, event="received", recipient="reporter", 
         idempotency_key=key or f"{tracking_id}:{event}:{recipient}", tracking_id=tracking_id, event=event,
         recipient=recipient, **fields)
     return stub.SendNotification(request, metadata=metadata or SLA)
+
+
+def wait_until(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
 
 
 def assert_waits_its_turn(next_attempt_at, now, turn) -> None:

@@ -141,6 +141,8 @@ def test_the_attempt_is_committed_as_sending_before_the_message_is_handed_over(s
             seen.append(email_row(database_url)["status"])  # read from another connection: committed state
             smtp_mailer.send(message)
 
+        close = smtp_mailer.close
+
     email_sender.mailer = Watching()
     send(stub)
     worker.run_once()
