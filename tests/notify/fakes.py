@@ -37,13 +37,14 @@ SLA = service_caller("sla")
 
 
 class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
-    """intake's GetReporterContact, answering from `contacts`, and GetReport, telling the agency of
-    `assigned`; `failing` makes it answer with an error."""
+    """intake's GetReporterContact and GetReporterContacts, answering from `contacts`, and GetReport,
+    telling the agency of `assigned`; `failing` makes it answer with an error."""
 
     def __init__(self):
         self.contacts: dict[str, intake_pb2.ReporterContact] = {c.tracking_id: c for c in (SITI, BUDI, RINA)}
         self.assigned: dict[str, str] = {}
         self.callers: list[str] = []
+        self.methods: list[str] = []  # of the contact calls, in the order made
         self.failing = False
 
     def GetReport(self, request, context):
@@ -54,14 +55,25 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
                                  agency_id=self.assigned.get(request.tracking_id, ""))
 
     def GetReporterContact(self, request, context):
-        caller = identity.current()
-        self.callers.append(caller.subject)
-        identity.require_service(caller, "notify")
-        if self.failing:
-            raise RuntimeError("intake's database is down")
+        self._asked("GetReporterContact")
         if request.tracking_id not in self.contacts:
             raise NotFound(f"no report {request.tracking_id}")
         return self.contacts[request.tracking_id]
+
+    def GetReporterContacts(self, request, context):
+        self._asked("GetReporterContacts")
+        found = [intake_pb2.ReporterContact(tracking_id=t) for t in request.tracking_ids if t in self.contacts]
+        for contact in found:  # as intake answers: each with its tracking ID, whatever `contacts` holds
+            contact.MergeFrom(self.contacts[contact.tracking_id])
+        return intake_pb2.GetReporterContactsResponse(contacts=found)
+
+    def _asked(self, method: str) -> None:
+        caller = identity.current()
+        self.callers.append(caller.subject)
+        self.methods.append(method)
+        identity.require_service(caller, "notify")
+        if self.failing:
+            raise RuntimeError("intake's database is down")
 
 
 class FakeDirectory(routing_pb2_grpc.RoutingServiceServicer):

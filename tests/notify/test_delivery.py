@@ -123,7 +123,7 @@ def test_intake_failing_at_send_time_is_retried_later(stub, worker, smtp, intake
     assert worker.run_once() == 1
     row = email_row(database_url)
     assert (row["status"], row["attempts"]) == ("pending", 1)
-    assert "intake did not give the reporter's contact" in row["last_error"]
+    assert "intake did not give the reporters' contacts" in row["last_error"]
     intake.failing = False
     clock.advance(BASE + timedelta(seconds=1))
     assert worker.run_once() == 1
@@ -153,10 +153,10 @@ def test_a_crash_while_handing_the_message_to_smtp_is_not_sent_again(stub, worke
                                                                     pool):
     send(stub)
     with pool.connection() as conn:  # what a worker leaves behind when it dies during the SMTP conversation
-        [(notification_id, attempts)] = repository.claim_due(conn, channels=[Channel.EMAIL], now=clock.now(),
-                                                             claim_until=clock.now(), limit=10)
-        assert repository.mark_sending(conn, notification_id, attempts=attempts,
-                                       lease_until=clock.now() + timedelta(seconds=worker.lease_seconds))
+        claimed = repository.claim_due(conn, channels=[Channel.EMAIL], now=clock.now(), claim_until=clock.now(),
+                                       limit=10)
+        assert repository.mark_sending(conn, claimed, lease_until=clock.now() + timedelta(
+            seconds=worker.lease_seconds)) == {n.id for n in claimed}
     assert worker.run_once() == 0
     clock.advance(timedelta(seconds=worker.lease_seconds + 1))
     assert worker.run_once() == 0
