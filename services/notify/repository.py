@@ -21,18 +21,15 @@ def get(conn, notification_id: int) -> Notification | None:
     return _notification(row) if row else None
 
 
-def by_key(conn, key: str) -> Notification | None:
-    row = conn.execute("SELECT * FROM notify.notifications WHERE idempotency_key = %s", (key,)).fetchone()
-    return _notification(row) if row else None
-
-
-def for_event(conn, *, tracking_id: str, event: str, recipient: Recipient, agency_id: str,
-              params_digest: str) -> Notification | None:
-    """The notification already made for this occurrence of the event and recipient: its in-app one first."""
+def earlier(conn, *, key: str, tracking_id: str, event: str, recipient: Recipient, agency_id: str,
+            params_digest: str) -> Notification | None:
+    """The notification already made for request `key`, else for this occurrence of the event and
+    recipient (its in-app one first): one query for both."""
     row = conn.execute(
-        "SELECT * FROM notify.notifications WHERE tracking_id = %s AND event = %s AND recipient = %s "
-        "AND agency_id = %s AND params_digest = %s ORDER BY (channel = 'in_app') DESC, id LIMIT 1",
-        (tracking_id, event, recipient.value, agency_id, params_digest),
+        "SELECT * FROM notify.notifications WHERE idempotency_key = %s OR (tracking_id = %s AND event = %s "
+        "AND recipient = %s AND agency_id = %s AND params_digest = %s) "
+        "ORDER BY (idempotency_key IS NOT DISTINCT FROM %s) DESC, (channel = 'in_app') DESC, id LIMIT 1",
+        (key, tracking_id, event, recipient.value, agency_id, params_digest, key),
     ).fetchone()
     return _notification(row) if row else None
 
