@@ -109,7 +109,8 @@ class ChannelWorker(BackgroundWorker):
     def __init__(self, *, pool: ConnectionPool, clock: Clock, contacts: Contacts, sender: Sender,
                  poll_seconds: float = 1.0, batch: int = 20, concurrency: int = 4, max_attempts: int = MAX_ATTEMPTS,
                  retry_base_seconds: float = 30.0, max_backoff_seconds: float = 6 * 3600.0,
-                 claim_seconds: float = 300.0, lease_seconds: float = 300.0, rng: random.Random | None = None):
+                 claim_seconds: float = 300.0, lease_seconds: float = 300.0, gather_seconds: float = 0.1,
+                 rng: random.Random | None = None):
         super().__init__(name=f"notify-delivery-{sender.channel.value}", poll_seconds=poll_seconds, pool=pool,
                          wake_channel=repository.WAKE_CHANNEL)
         self.pool = pool
@@ -127,6 +128,9 @@ class ChannelWorker(BackgroundWorker):
         self.claim_seconds = claim_seconds
         # Longer than a lane's SMTP conversations or HTTP requests can take (batch / concurrency of them).
         self.lease_seconds = lease_seconds
+        # Woken by a notification queued, the worker waits this long first: what is queued meanwhile goes
+        # in the same batch (one claim, one call to intake, one lane's transactions), not a round each.
+        self.gather_seconds = gather_seconds
         self.rng = rng or random.Random()
         self._sending = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=self.name)
 
@@ -134,6 +138,10 @@ class ChannelWorker(BackgroundWorker):
         super().stop(timeout)
         self._sending.shutdown(wait=False, cancel_futures=True)
         self.sender.close()
+
+    def _drain(self) -> None:
+        self._stop.wait(self.gather_seconds)
+        super()._drain()
 
     def run_once(self) -> int:
         """Makes one attempt at each due notification of the channel (up to a batch), in up to
@@ -257,9 +265,8 @@ class ChannelWorker(BackgroundWorker):
                 raise
             log.exception("the outcomes of %d notifications handed over could not be recorded", len(outcomes))
             return
-        for outcome in outcomes:
-            if outcome.sent:
-                log.info("%s notification %s sent", outcome.notification.channel.value, outcome.notification.id)
+        if sent := [o.notification.id for o in outcomes if o.sent]:  # one line for the lane
+            log.info("%s notifications sent: %s", self.sender.channel.value, ", ".join(sent))
 
     def _not_sent(self, conn, outcome: Outcome, *, only_if_pending: bool) -> None:
         """A dead letter, or, when trying again may help, another attempt after a back-off (a dead letter

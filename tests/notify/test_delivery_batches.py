@@ -8,8 +8,9 @@ from collections import Counter
 import psycopg
 
 from services.notify import repository
+from services.notify.domain import Channel
 from sp4n.intake.v1 import intake_pb2
-from tests.notify.fakes import send
+from tests.notify.fakes import send, wait_until
 
 PUPR = "kab-tanah-bumbu-dinas-pupr"
 
@@ -91,3 +92,15 @@ def test_intake_unavailable_for_a_batch_leaves_its_reporters_emails_for_a_retry_
     to_reporters, [to_agency] = email_rows(database_url)[:3], email_rows(database_url)[3:]
     assert all(r["status"] == "pending" and "intake did not give" in r["last_error"] for r in to_reporters)
     assert to_agency["status"] == "sent" and len(smtp.mailbox.messages) == 1
+
+
+def test_a_burst_queued_while_the_worker_gathers_goes_in_one_batch(stub, worker, smtp, intake):
+    ids = reporters(intake, 5)
+    worker.channel(Channel.EMAIL).gather_seconds = 2.0  # longer than the burst takes to queue
+    worker.start()
+    intake.methods.clear()
+    for tracking_id in ids:
+        send(stub, tracking_id=tracking_id)
+    wait_until(lambda: len(smtp.mailbox.messages) == 5, timeout=10)
+    worker.stop()
+    assert intake.methods == ["GetReporterContact"] * 5 + ["GetReporterContacts"]  # queueing each, then one batch
