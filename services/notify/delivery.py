@@ -4,8 +4,9 @@ the sender of its channel (senders.py).
 
 Batches. What is due is claimed a batch at a time, and the round's contacts are asked in one call to
 intake (GetReporterContacts; the directory once per agency). The messages go out in up to
-`concurrency` lanes; each lane records its attempts as 'sending' in one transaction and their
-outcomes in one more. A notification alone in its round costs three transactions; in a full batch,
+`concurrency` lanes of up to batch / concurrency messages (a lane is filled before the next is
+opened); each lane records its attempts as 'sending' in one transaction and their outcomes in one
+more. A notification alone in its round costs three transactions; in a full batch,
 well under one each.
 
 Isolation. Each channel has its own worker thread and its own few sending threads: an SMS gateway
@@ -120,6 +121,9 @@ class ChannelWorker(BackgroundWorker):
         self.channels = (sender.channel,)
         self.batch = batch
         self.concurrency = concurrency
+        # Lanes are filled before more are opened: a few messages share one lane's two transactions;
+        # a full batch goes in `concurrency` lanes at once.
+        self.lane_size = -(-batch // concurrency)
         self.max_attempts = max_attempts
         self.retry_base_seconds = retry_base_seconds
         self.max_backoff_seconds = max_backoff_seconds
@@ -144,16 +148,16 @@ class ChannelWorker(BackgroundWorker):
         super()._drain()
 
     def run_once(self) -> int:
-        """Makes one attempt at each due notification of the channel (up to a batch), in up to
-        `concurrency` lanes at a time; returns how many it attempted."""
+        """Makes one attempt at each due notification of the channel (up to a batch), in lanes of up to
+        `lane_size`, at most `concurrency` of them at a time; returns how many it attempted."""
         claimed = self._claim()
         if not claimed:
             return 0
         with request_ids.bound():  # one id per round, in notify's logs and intake's
             ready, unsendable = self._prepare(claimed)
             self._record(unsendable, handed_over=False)
-            lanes = [ready[i::self.concurrency] for i in range(min(self.concurrency, len(ready)))]
-            if len(lanes) == 1:  # the common case when a notification is queued: no hand-off to a thread
+            lanes = [ready[i:i + self.lane_size] for i in range(0, len(ready), self.lane_size)]
+            if len(lanes) == 1:  # a round of a few: no hand-off to a thread
                 self._hand_over(lanes[0])
             else:
                 contexts = [contextvars.copy_context() for _ in lanes]  # the round's request id in each lane

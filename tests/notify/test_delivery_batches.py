@@ -6,6 +6,7 @@ over gRPC, PostgreSQL."""
 from collections import Counter
 
 import psycopg
+import pytest
 
 from services.notify import repository
 from services.notify.domain import Channel
@@ -53,16 +54,18 @@ def test_the_contacts_of_a_batch_are_asked_from_intake_in_one_call(stub, worker,
     assert len(smtp.mailbox.messages) == 8
 
 
+@pytest.mark.parametrize("count, lanes", [(1, 1), (3, 1), (12, 3), (20, 4)])
 def test_each_lane_records_its_attempts_in_one_statement_before_and_one_after(stub, worker, smtp, intake,
-                                                                               database_url, monkeypatch):
-    for tracking_id in reporters(intake, 12):
+                                                                               database_url, monkeypatch, count,
+                                                                               lanes):
+    for tracking_id in reporters(intake, count):
         send(stub, tracking_id=tracking_id)
     calls = counting(monkeypatch, "get", "mark_sending", "mark_sent")
-    assert worker.run_once() == 12
-    lanes = worker.channels[0].concurrency
+    assert worker.run_once() == count
+    # Lanes of up to 5 (a batch of 20 over 4 sending threads), filled before the next is opened.
     assert calls == {"mark_sending": lanes, "mark_sent": lanes}, "not one per message"
-    assert [(r["status"], r["attempts"]) for r in email_rows(database_url)] == [("sent", 1)] * 12
-    assert Counter(m["To"] for m in smtp.mailbox.messages) == {f"pelapor{n}@example.id": 1 for n in range(12)}
+    assert [(r["status"], r["attempts"]) for r in email_rows(database_url)] == [("sent", 1)] * count
+    assert Counter(m["To"] for m in smtp.mailbox.messages) == {f"pelapor{n}@example.id": 1 for n in range(count)}
 
 
 def test_what_goes_wrong_with_one_notification_of_a_batch_stays_with_it(stub, worker, smtp, intake, database_url):
@@ -104,3 +107,4 @@ def test_a_burst_queued_while_the_worker_gathers_goes_in_one_batch(stub, worker,
     wait_until(lambda: len(smtp.mailbox.messages) == 5, timeout=10)
     worker.stop()
     assert intake.methods == ["GetReporterContact"] * 5 + ["GetReporterContacts"]  # queueing each, then one batch
+
