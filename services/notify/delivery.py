@@ -36,7 +36,7 @@ import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from psycopg_pool import ConnectionPool
 
@@ -111,7 +111,7 @@ class ChannelWorker(BackgroundWorker):
                  poll_seconds: float = 1.0, batch: int = 20, concurrency: int = 4, max_attempts: int = MAX_ATTEMPTS,
                  retry_base_seconds: float = 30.0, max_backoff_seconds: float = 6 * 3600.0,
                  claim_seconds: float = 300.0, lease_seconds: float = 300.0, gather_seconds: float = 0.1,
-                 rng: random.Random | None = None):
+                 sweep_seconds: float = 10.0, rng: random.Random | None = None):
         super().__init__(name=f"notify-delivery-{sender.channel.value}", poll_seconds=poll_seconds, pool=pool,
                          wake_channel=repository.WAKE_CHANNEL)
         self.pool = pool
@@ -135,6 +135,8 @@ class ChannelWorker(BackgroundWorker):
         # Woken by a notification queued, the worker waits this long first: what is queued meanwhile goes
         # in the same batch (one claim, one call to intake, one lane's transactions), not a round each.
         self.gather_seconds = gather_seconds
+        self.sweep_seconds = sweep_seconds
+        self._swept_at: datetime | None = None
         self.rng = rng or random.Random()
         self._sending = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=self.name)
 
@@ -165,17 +167,22 @@ class ChannelWorker(BackgroundWorker):
         return len(claimed)
 
     def _claim(self) -> list[Notification]:
-        """Gives up on attempts that were interrupted or abandoned, and claims the due notifications."""
+        """Claims the due notifications, after giving up on attempts that were interrupted or abandoned
+        (at most every `sweep_seconds`: they wait minutes for their lease or claim to run out anyway)."""
         now = self.clock.now()
         with self.pool.connection() as conn, conn.transaction():
-            for notification_id in repository.fail_interrupted(conn, channels=self.channels, now=now,
-                                                               error=INTERRUPTED):
-                log.error("notification %s: %s", notification_id, INTERRUPTED)
-            for notification_id in repository.fail_abandoned(conn, channels=self.channels, now=now,
-                                                             max_attempts=self.max_attempts):
-                log.error("notification %s: its last attempt was abandoned; giving up", notification_id)
+            if self._swept_at is None or not self._swept_at <= now < self._swept_at + _seconds(self.sweep_seconds):
+                self._sweep(conn, now)
+                self._swept_at = now  # a clock set back sweeps again at once
             return repository.claim_due(conn, channels=self.channels, now=now,
                                         claim_until=now + _seconds(self.claim_seconds), limit=self.batch)
+
+    def _sweep(self, conn, now: datetime) -> None:
+        for notification_id in repository.fail_interrupted(conn, channels=self.channels, now=now, error=INTERRUPTED):
+            log.error("notification %s: %s", notification_id, INTERRUPTED)
+        for notification_id in repository.fail_abandoned(conn, channels=self.channels, now=now,
+                                                         max_attempts=self.max_attempts):
+            log.error("notification %s: its last attempt was abandoned; giving up", notification_id)
 
     def _prepare(self, claimed: list[Notification]) -> tuple[list[Ready], list[Outcome]]:
         """The message of each claimed notification, made for its recipient's contact of now; and the

@@ -4,6 +4,7 @@ what went wrong with one notification stays with it. A real SMTP server, a fake 
 over gRPC, PostgreSQL."""
 
 from collections import Counter
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -108,3 +109,15 @@ def test_a_burst_queued_while_the_worker_gathers_goes_in_one_batch(stub, worker,
     worker.stop()
     assert intake.methods == ["GetReporterContact"] * 5 + ["GetReporterContacts"]  # queueing each, then one batch
 
+
+def test_interrupted_and_abandoned_attempts_are_looked_for_at_most_every_ten_seconds(stub, worker, smtp, intake,
+                                                                                      clock, monkeypatch):
+    calls = counting(monkeypatch, "fail_interrupted", "fail_abandoned", "claim_due")
+    for tracking_id in reporters(intake, 3):
+        send(stub, tracking_id=tracking_id)
+        worker.run_once()
+    assert calls["claim_due"] == 3 * len(worker.channels)
+    assert calls["fail_interrupted"] == calls["fail_abandoned"] == len(worker.channels)
+    clock.advance(timedelta(seconds=11))
+    worker.run_once()
+    assert calls["fail_interrupted"] == calls["fail_abandoned"] == 2 * len(worker.channels)
