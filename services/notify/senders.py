@@ -91,6 +91,10 @@ class _Connection(smtplib.SMTP):
 
     data_sent = False
 
+    def __init__(self, *args, **kwargs):
+        self.in_use = threading.Lock()  # held while a message is sent over it
+        super().__init__(*args, **kwargs)
+
     def data(self, msg):
         self.data_sent = True
         return super().data(msg)
@@ -133,12 +137,18 @@ class SmtpMailer:
                 log.info("the mail server had closed the connection; sending over a new one")
                 return self.send(mail)  # a new connection: not reused, so never more than once
             raise
+        with self._lock:
+            closed_meanwhile = connection not in self._open
+        if closed_meanwhile:  # close() left it to this thread
+            self._local.connection = None
+            _quit(connection)
 
     @staticmethod
     def _hand_over(connection: _Connection, mail: Mail) -> None:
-        connection.data_sent = False
-        connection.sendmail(mail.mail_from, list(mail.to), mail.data,
-                            mail_options=["SMTPUTF8"] if mail.international else [])
+        with connection.in_use:
+            connection.data_sent = False
+            connection.sendmail(mail.mail_from, list(mail.to), mail.data,
+                                mail_options=["SMTPUTF8"] if mail.international else [])
 
     def _connection(self) -> tuple[_Connection, bool]:
         """The calling thread's open connection, or a new one; whether it was open before."""
@@ -166,15 +176,24 @@ class SmtpMailer:
         connection.close()
 
     def close(self) -> None:
-        """Says goodbye (QUIT) on every thread's connection. A thread that sends again later finds its
-        connection closed and opens a new one."""
+        """Says goodbye (QUIT) on every thread's idle connection. One still sending is left to its
+        thread, which says goodbye after the message: a QUIT from here could land in the middle of it. A
+        thread that sends again later finds its connection closed and opens a new one."""
         with self._lock:
             connections, self._open = self._open, set()
         for connection in connections:
-            try:
-                connection.quit()
-            except (OSError, smtplib.SMTPException):
-                connection.close()
+            if connection.in_use.acquire(blocking=False):
+                try:
+                    _quit(connection)
+                finally:
+                    connection.in_use.release()
+
+
+def _quit(connection: smtplib.SMTP) -> None:
+    try:
+        connection.quit()
+    except (OSError, smtplib.SMTPException):
+        connection.close()
 
 
 def refused_for_good(error: Exception) -> bool:

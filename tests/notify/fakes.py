@@ -1,6 +1,7 @@
 """Test doubles that talk the real protocols: a fake intake over gRPC, a real SMTP server, and HTTP
 servers that record every request and answer as told (the SMS gateway, the X API)."""
 
+import asyncio
 import email
 import email.policy
 import http.server
@@ -110,13 +111,14 @@ class Mailbox:
     """aiosmtpd handler keeping every accepted message, and the client's end of the connection it came
     over (`peers`) and of each connection ended with QUIT (`quits`); refuses the addresses in `refuse`
     for good; with `drop_after_data`, keeps the next message and closes the connection instead of
-    answering (the client cannot tell whether it was taken)."""
+    answering (the client cannot tell whether it was taken); answers DATA after `answer_after` seconds."""
 
     def __init__(self):
         self.messages: list[email.message.EmailMessage] = []
         self.peers: list[tuple[str, int]] = []
         self.quits: list[tuple[str, int]] = []
         self.drop_after_data = False
+        self.answer_after = 0.0  # seconds the server takes to answer a message's DATA
         self.refuse: set[str] = set()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -131,6 +133,7 @@ class Mailbox:
         if self.drop_after_data:
             self.drop_after_data = False
             server.transport.close()
+        await asyncio.sleep(self.answer_after)
         return "250 Message accepted for delivery"
 
     async def handle_QUIT(self, server, session, envelope):

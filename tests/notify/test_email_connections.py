@@ -1,12 +1,16 @@
 """The SMTP connection of a sending thread is kept between messages, and a connection the server has
 closed meanwhile is replaced without losing or repeating a message. Real SMTP server (aiosmtpd)."""
 
+import threading
 from datetime import timedelta
 
 import psycopg
 
 from sp4n.intake.v1 import intake_pb2
-from tests.notify.fakes import send, wait_until
+from services.notify.senders import Mail, SmtpMailer
+from tests.notify.fakes import MAIL_FROM, send, wait_until
+
+MESSAGE = b"From: noreply@lapor.go.id\r\nTo: ani@example.id\r\nSubject: Uji\r\n\r\nHalo.\r\n"
 
 
 def email_rows(database_url) -> list[dict]:
@@ -69,3 +73,16 @@ def test_stopping_the_worker_says_goodbye_on_the_kept_connection(stub, worker, s
     assert smtp.mailbox.quits == []
     worker.stop()
     wait_until(lambda: smtp.mailbox.quits == smtp.mailbox.peers)
+
+
+def test_closing_leaves_a_connection_in_the_middle_of_a_message_to_its_thread(smtp):
+    mailer = SmtpMailer(host="127.0.0.1", port=smtp.port, timeout=5)
+    smtp.mailbox.answer_after = 1.0
+    sending = threading.Thread(target=mailer.send, args=(Mail(MAIL_FROM, ("ani@example.id",), MESSAGE),))
+    sending.start()
+    wait_until(lambda: smtp.mailbox.messages)  # the message is in; its answer is a second away
+    mailer.close()
+    sending.join()
+    assert len(smtp.mailbox.messages) == 1
+    assert smtp.mailbox.messages[0].get_content().strip() == "Halo."  # no QUIT in the middle of it
+    wait_until(lambda: smtp.mailbox.quits == smtp.mailbox.peers)  # said by the thread, after its message
