@@ -183,6 +183,10 @@ class IntakeApi(intake_pb2_grpc.IntakeServiceServicer):
     def GetReporterContact(self, request: pb.GetReporterContactRequest, context) -> pb.ReporterContact:
         return contact_pb(self.service.contact(caller=identity.current(), tracking_id=request.tracking_id))
 
+    def GetReporterContacts(self, request: pb.GetReporterContactsRequest, context) -> pb.GetReporterContactsResponse:
+        contacts = self.service.contacts(caller=identity.current(), tracking_ids=list(request.tracking_ids))
+        return pb.GetReporterContactsResponse(contacts=[contact_pb(c) for c in contacts])
+
     def ListPublishedReports(self, request: pb.ListPublishedReportsRequest,
                              context) -> pb.ListPublishedReportsResponse:
         page = self.service.publication.feed(caller=identity.current(), feed_filter=feed_filter(request),

@@ -232,14 +232,26 @@ def get_report(conn, tracking_id: str, *, for_update: bool = False) -> Report | 
     return _report(row) if row else None
 
 
+def _contact(row) -> Contact:
+    reporter = ReporterContact(row["name"], row["phone"], row["email"], row["x_user_id"], row["x_handle"])
+    return Contact(row["tracking_id"], reporter, row["language"], row["channel"], row["channel_message_id"])
+
+
 def contact(conn, tracking_id: str) -> Contact | None:
     row = conn.execute(
         "SELECT r.tracking_id, r.language, r.channel, p.* FROM intake.reports r "
         "JOIN intake.reporters p USING (tracking_id) WHERE r.tracking_id = %s", (tracking_id,)).fetchone()
-    if row is None:
-        return None
-    reporter = ReporterContact(row["name"], row["phone"], row["email"], row["x_user_id"], row["x_handle"])
-    return Contact(row["tracking_id"], reporter, row["language"], row["channel"], row["channel_message_id"])
+    return _contact(row) if row else None
+
+
+def contacts(conn, tracking_ids: list[str]) -> dict[str, tuple[Contact, bool]]:
+    """The contact of those of `tracking_ids` that exist, by tracking ID, each with whether its report
+    is anonymous."""
+    rows = conn.execute(
+        "SELECT r.tracking_id, r.language, r.channel, r.anonymous, p.* FROM intake.reports r "
+        "JOIN intake.reporters p USING (tracking_id) WHERE r.tracking_id = ANY(%s::text[])",
+        (list(tracking_ids),)).fetchall()
+    return {r["tracking_id"]: (_contact(r), r["anonymous"]) for r in rows}
 
 
 def timeline(conn, tracking_id: str) -> tuple[TimelineEntry, ...]:

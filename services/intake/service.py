@@ -28,6 +28,7 @@ from services.plumbing.group_commit import GroupCommit, outcome
 from services.plumbing.identifiers import check_idempotency_key
 
 SCHEMA = "intake"
+MAX_CONTACTS = 100  # reporter contacts in one call: a delivery batch's
 MAX_ID_ATTEMPTS = 20  # 32^8 IDs: a run of collisions this long means something else is wrong
 # New reports are stored by at most WRITERS connections at a time, up to MAX_BATCH reports in one transaction.
 WRITERS = 2
@@ -290,17 +291,29 @@ class IntakeService:
         return author
 
     def contact(self, *, caller: identity.Caller, tracking_id: str) -> Contact:
-        """Where to reach the reporter, for delivering a notification. Without the name when the report is
-        anonymous: delivery needs an address, not who the reporter is, and no one outside verification
-        may learn that of an anonymous reporter."""
+        """Where to reach the reporter, for delivering a notification (see `_contacts`)."""
         identity.require_service(caller, "notify")
         check_tracking_id(tracking_id)
+        return _found(self._contacts([tracking_id]).get(tracking_id), tracking_id)
+
+    def contacts(self, *, caller: identity.Caller, tracking_ids: list[str]) -> list[Contact]:
+        """Where to reach the reporters of several reports, in the order asked, unknown ones left out:
+        notify's delivery asks once for the messages it sends together."""
+        identity.require_service(caller, "notify")
+        if len(tracking_ids) > MAX_CONTACTS:
+            raise InvalidArgument("tracking_ids", f"at most {MAX_CONTACTS}")
+        for tracking_id in tracking_ids:
+            check_tracking_id(tracking_id, "tracking_ids")
+        found = self._contacts(tracking_ids)
+        return [found[t] for t in dict.fromkeys(tracking_ids) if t in found]
+
+    def _contacts(self, tracking_ids: list[str]) -> dict[str, Contact]:
+        """Without the name when the report is anonymous: delivery needs an address, not who the reporter
+        is, and no one outside verification may learn that of an anonymous reporter."""
         with self.pool.connection() as conn:
-            found = _found(repository.contact(conn, tracking_id), tracking_id)
-            report = _found(repository.get_report(conn, tracking_id), tracking_id)
-        if report.anonymous:
-            found = replace(found, reporter=replace(found.reporter, name=""))
-        return found
+            found = repository.contacts(conn, tracking_ids)
+        return {tracking_id: replace(contact, reporter=replace(contact.reporter, name="")) if anonymous else contact
+                for tracking_id, (contact, anonymous) in found.items()}
 
     @staticmethod
     def _full(conn, report: Report) -> Report:

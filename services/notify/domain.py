@@ -107,6 +107,10 @@ class Contacts(Protocol):
     def reporter(self, tracking_id: str) -> ReporterContact:
         """The reporter's contact now; ReportUnknown or ContactUnavailable when it cannot be had."""
 
+    def reporters(self, tracking_ids: list[str]) -> dict[str, "ReporterContact"]:
+        """The contacts now of the reporters of several reports, by tracking ID (none for a report intake
+        does not know); ContactUnavailable when they cannot be had."""
+
     def staff(self, recipient: "Recipient", agency_id: str) -> StaffContact:
         """Where staff notifications to `recipient` (of `agency_id`) go now; ContactUnavailable when the
         directory cannot be asked."""

@@ -21,18 +21,15 @@ def get(conn, notification_id: int) -> Notification | None:
     return _notification(row) if row else None
 
 
-def by_key(conn, key: str) -> Notification | None:
-    row = conn.execute("SELECT * FROM notify.notifications WHERE idempotency_key = %s", (key,)).fetchone()
-    return _notification(row) if row else None
-
-
-def for_event(conn, *, tracking_id: str, event: str, recipient: Recipient, agency_id: str,
-              params_digest: str) -> Notification | None:
-    """The notification already made for this occurrence of the event and recipient: its in-app one first."""
+def earlier(conn, *, key: str, tracking_id: str, event: str, recipient: Recipient, agency_id: str,
+            params_digest: str) -> Notification | None:
+    """The notification already made for request `key`, else for this occurrence of the event and
+    recipient (its in-app one first): one query for both."""
     row = conn.execute(
-        "SELECT * FROM notify.notifications WHERE tracking_id = %s AND event = %s AND recipient = %s "
-        "AND agency_id = %s AND params_digest = %s ORDER BY (channel = 'in_app') DESC, id LIMIT 1",
-        (tracking_id, event, recipient.value, agency_id, params_digest),
+        "SELECT * FROM notify.notifications WHERE idempotency_key = %s OR (tracking_id = %s AND event = %s "
+        "AND recipient = %s AND agency_id = %s AND params_digest = %s) "
+        "ORDER BY (idempotency_key IS NOT DISTINCT FROM %s) DESC, (channel = 'in_app') DESC, id LIMIT 1",
+        (key, tracking_id, event, recipient.value, agency_id, params_digest, key),
     ).fetchone()
     return _notification(row) if row else None
 
@@ -113,38 +110,45 @@ def _values(channels: Iterable[Channel]) -> list[str]:
 
 
 def claim_due(conn, *, channels: Iterable[Channel], now: datetime, claim_until: datetime,
-              limit: int) -> list[tuple[int, int]]:
+              limit: int) -> list[Notification]:
     """Claims due pending notifications for one attempt each: counts the attempt and keeps other workers
-    off them until `claim_until`. Returns (id, attempts) pairs."""
+    off them until `claim_until`. Returns them as claimed, by id."""
     rows = conn.execute(
         "WITH due AS (SELECT id FROM notify.notifications WHERE channel = ANY(%s) AND status = 'pending' "
         "AND next_attempt_at <= %s ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED) "
         "UPDATE notify.notifications n SET attempts = n.attempts + 1, next_attempt_at = %s FROM due "
-        "WHERE n.id = due.id RETURNING n.id, n.attempts",
+        "WHERE n.id = due.id RETURNING n.*",
         (_values(channels), now, limit, claim_until),
     ).fetchall()
-    return sorted((r["id"], r["attempts"]) for r in rows)
+    return [_notification(r) for r in sorted(rows, key=lambda r: r["id"])]
 
 
-def mark_sending(conn, notification_id: int, *, attempts: int, lease_until: datetime) -> bool:
-    """Records that the claimed attempt is about to hand the message over. False when the claim
-    was lost (another worker took the notification after this one's claim ran out)."""
-    row = conn.execute(
-        "UPDATE notify.notifications SET status = 'sending', next_attempt_at = %s "
-        "WHERE id = %s AND status = 'pending' AND attempts = %s RETURNING id",
-        (lease_until, notification_id, attempts),
-    ).fetchone()
-    return row is not None
+def _attempts(notifications: Iterable[Notification]) -> tuple[list[int], list[int]]:
+    """The ids and attempt numbers of `notifications`, as two arrays for unnest()."""
+    pairs = [(int(n.id), n.attempts) for n in notifications]
+    return [i for i, _ in pairs], [a for _, a in pairs]
+
+
+def mark_sending(conn, notifications: Iterable[Notification], *, lease_until: datetime) -> set[str]:
+    """Records that the claimed attempts are about to hand their messages over. Returns the ids of those
+    still on their claim: one missing was taken by another worker after this one's claim ran out."""
+    rows = conn.execute(
+        "UPDATE notify.notifications n SET status = 'sending', next_attempt_at = %s "
+        "FROM unnest(%s::bigint[], %s::int[]) AS a(id, attempts) "
+        "WHERE n.id = a.id AND n.status = 'pending' AND n.attempts = a.attempts RETURNING n.id",
+        (lease_until, *_attempts(notifications)),
+    ).fetchall()
+    return {str(r["id"]) for r in rows}
 
 
 # The outcome of an attempt is recorded only while the notification is still on that attempt
 # (`attempts`): a worker whose claim ran out and was taken over does not overwrite the newer one.
 
-def mark_sent(conn, notification_id: int, *, attempts: int, sent_at: datetime) -> None:
+def mark_sent(conn, notifications: Iterable[Notification], *, sent_at: datetime) -> None:
     conn.execute(
-        "UPDATE notify.notifications SET status = 'sent', sent_at = %s, next_attempt_at = NULL, last_error = '' "
-        "WHERE id = %s AND attempts = %s",
-        (sent_at, notification_id, attempts),
+        "UPDATE notify.notifications n SET status = 'sent', sent_at = %s, next_attempt_at = NULL, last_error = '' "
+        "FROM unnest(%s::bigint[], %s::int[]) AS a(id, attempts) WHERE n.id = a.id AND n.attempts = a.attempts",
+        (sent_at, *_attempts(notifications)),
     )
 
 

@@ -103,9 +103,9 @@ class NotifyService:
 
     @staticmethod
     def _earlier(conn, key: str, request: NotificationRequest, recipient: Recipient) -> Notification | None:
-        return repository.by_key(conn, key) or repository.for_event(
-            conn, tracking_id=request.tracking_id, event=request.event, recipient=recipient,
-            agency_id=request.agency_id, params_digest=params_digest(request.params))
+        return repository.earlier(conn, key=key, tracking_id=request.tracking_id, event=request.event,
+                                  recipient=recipient, agency_id=request.agency_id,
+                                  params_digest=params_digest(request.params))
 
     def for_report(self, *, caller: identity.Caller, tracking_id: str) -> list[Notification]:
         """Every notification of a report the caller may see, oldest first (see `visible_to`)."""

@@ -65,6 +65,7 @@ intake.PostFollowUp                  -   -     Y   -   Y   -     -   -   -   -  
 intake.PostReply                     Y   -     -   -   -   -     Y   -   Y   -     -   -   -   -   -   -
 intake.CompleteReport                -   -     -   -   -   -     Y   -   Y   -     -   -   -   -   -   -
 intake.GetReporterContact            -   -     -   -   -   -     -   -   -   -     -   -   -   -   -   Y
+intake.GetReporterContacts           -   -     -   -   -   -     -   -   -   -     -   -   -   -   -   Y
 intake.ListPublishedReports          Y   Y     Y   Y   Y   Y     Y   Y   Y   Y     Y   Y   Y   Y   Y   Y
 intake.GetPublishedReport            Y   Y     Y   Y   Y   Y     Y   Y   Y   Y     Y   Y   Y   Y   Y   Y
 intake.SupportReport                 Y   Y     Y   Y   Y   Y     Y   Y   Y   Y     Y   Y   Y   Y   Y   Y
@@ -133,7 +134,8 @@ POLICY = _policy(_GRID)
 
 # Actions that only read: allowed, they answer OK (not merely "not refused").
 READS = {
-    "intake.GetReport", "intake.GetAttachment", "intake.GetReporterContact", "intake.ListPublishedReports",
+    "intake.GetReport", "intake.GetAttachment", "intake.GetReporterContact", "intake.GetReporterContacts",
+    "intake.ListPublishedReports",
     "intake.GetPublishedReport", "intake.ListReporterReports", "intake.ListAgencyReports",
     "intake.FindSimilarReports", "intake.GetReportSummaries", "verification.ListQueue", "verification.GetQueueItem",
     "verification.ListArchiveReasons", "routing.GetAssignment", "routing.GetAgency", "routing.ListAgencies",
@@ -228,6 +230,8 @@ def actions(world: World, report: Report) -> dict[str, tuple]:
             idempotency_key=key(), tracking_id=t, body="Lokasinya di depan SD Negeri 1.")),
         "intake.GetReporterContact": lambda: (r.intake.GetReporterContact,
                                               intake.GetReporterContactRequest(tracking_id=t)),
+        "intake.GetReporterContacts": lambda: (r.intake.GetReporterContacts,
+                                               intake.GetReporterContactsRequest(tracking_ids=[t])),
         "intake.ListPublishedReports": lambda: (r.intake.ListPublishedReports, intake.ListPublishedReportsRequest()),
         "intake.GetPublishedReport": lambda: (r.intake.GetPublishedReport,
                                               intake.GetPublishedReportRequest(tracking_id=t)),
@@ -541,7 +545,8 @@ def _leaks(action: str, role: str, report: Report, answer) -> list[str]:
     text = text_format.MessageToString(answer, as_utf8=True)
     if ANONYMOUS_REPORTER["name"] in text:
         found.append("the anonymous reporter's name appears")
-    delivers = action == "intake.GetReporterContact"  # notify needs the address to deliver; nothing else does
+    # notify needs the address to deliver; nothing else does
+    delivers = action in ("intake.GetReporterContact", "intake.GetReporterContacts")
     if not delivers and any(v in text for v in (ANONYMOUS_REPORTER["email"], NAMED_REPORTER["email"],
                                                 "81234567891", "81298765432")):
         found.append("a reporter's phone or e-mail appears")

@@ -242,3 +242,32 @@ def test_a_category_reports_do_not_carry_is_refused_and_nothing_is_stored(stub, 
     assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and field_violation(e.value) == "category"
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM intake.reports").fetchone()[0] == 0
+
+
+def contacts(stub, tracking_ids, metadata=NOTIFY) -> list[pb.ReporterContact]:
+    request = pb.GetReporterContactsRequest(tracking_ids=tracking_ids)
+    return list(stub.GetReporterContacts(request, metadata=metadata).contacts)
+
+
+def test_notify_gets_the_contacts_of_several_reports_in_one_call_as_one_by_one(stub):
+    named, anonymous = submit(stub, "k1", language="en"), submit(stub, "k2", anonymous=True)
+    found = contacts(stub, [anonymous, "LAP-ZZZZZZZZ", named, anonymous])  # unknown and repeated ones too
+    assert found == [stub.GetReporterContact(pb.GetReporterContactRequest(tracking_id=t), metadata=NOTIFY)
+                     for t in (anonymous, named)]
+    assert [(c.tracking_id, c.name, c.language) for c in found] == [(anonymous, "", "id"), (named, "Siti Rahmah", "en")]
+    assert contacts(stub, []) == []
+
+
+def test_the_contacts_of_several_reports_are_given_only_to_notify(stub):
+    tracking_id = submit(stub)
+    for metadata in (PORTAL, SLA, ADMIN, reporter(tracking_id)):
+        with pytest.raises(grpc.RpcError) as e:
+            contacts(stub, [tracking_id], metadata=metadata)
+        assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+@pytest.mark.parametrize("tracking_ids", [["LAP-AAAA0001"] * 101, ["LAP-AAAA0001", "not an id"]])
+def test_a_request_for_too_many_or_malformed_contacts_is_refused(stub, tracking_ids):
+    with pytest.raises(grpc.RpcError) as e:
+        contacts(stub, tracking_ids)
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "tracking_ids" in e.value.details()

@@ -1,11 +1,13 @@
 """Test doubles that talk the real protocols: a fake intake over gRPC, a real SMTP server, and HTTP
 servers that record every request and answer as told (the SMS gateway, the X API)."""
 
+import asyncio
 import email
 import email.policy
 import http.server
 import socket
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass
 from datetime import timedelta
@@ -36,13 +38,14 @@ SLA = service_caller("sla")
 
 
 class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
-    """intake's GetReporterContact, answering from `contacts`, and GetReport, telling the agency of
-    `assigned`; `failing` makes it answer with an error."""
+    """intake's GetReporterContact and GetReporterContacts, answering from `contacts`, and GetReport,
+    telling the agency of `assigned`; `failing` makes it answer with an error."""
 
     def __init__(self):
         self.contacts: dict[str, intake_pb2.ReporterContact] = {c.tracking_id: c for c in (SITI, BUDI, RINA)}
         self.assigned: dict[str, str] = {}
         self.callers: list[str] = []
+        self.methods: list[str] = []  # of the contact calls, in the order made
         self.failing = False
 
     def GetReport(self, request, context):
@@ -53,14 +56,25 @@ class FakeIntake(intake_pb2_grpc.IntakeServiceServicer):
                                  agency_id=self.assigned.get(request.tracking_id, ""))
 
     def GetReporterContact(self, request, context):
-        caller = identity.current()
-        self.callers.append(caller.subject)
-        identity.require_service(caller, "notify")
-        if self.failing:
-            raise RuntimeError("intake's database is down")
+        self._asked("GetReporterContact")
         if request.tracking_id not in self.contacts:
             raise NotFound(f"no report {request.tracking_id}")
         return self.contacts[request.tracking_id]
+
+    def GetReporterContacts(self, request, context):
+        self._asked("GetReporterContacts")
+        found = [intake_pb2.ReporterContact(tracking_id=t) for t in request.tracking_ids if t in self.contacts]
+        for contact in found:  # as intake answers: each with its tracking ID, whatever `contacts` holds
+            contact.MergeFrom(self.contacts[contact.tracking_id])
+        return intake_pb2.GetReporterContactsResponse(contacts=found)
+
+    def _asked(self, method: str) -> None:
+        caller = identity.current()
+        self.callers.append(caller.subject)
+        self.methods.append(method)
+        identity.require_service(caller, "notify")
+        if self.failing:
+            raise RuntimeError("intake's database is down")
 
 
 class FakeDirectory(routing_pb2_grpc.RoutingServiceServicer):
@@ -94,10 +108,17 @@ def free_port() -> int:
 
 
 class Mailbox:
-    """aiosmtpd handler keeping every accepted message; refuses the addresses in `refuse` for good."""
+    """aiosmtpd handler keeping every accepted message, and the client's end of the connection it came
+    over (`peers`) and of each connection ended with QUIT (`quits`); refuses the addresses in `refuse`
+    for good; with `drop_after_data`, keeps the next message and closes the connection instead of
+    answering (the client cannot tell whether it was taken); answers DATA after `answer_after` seconds."""
 
     def __init__(self):
         self.messages: list[email.message.EmailMessage] = []
+        self.peers: list[tuple[str, int]] = []
+        self.quits: list[tuple[str, int]] = []
+        self.drop_after_data = False
+        self.answer_after = 0.0  # seconds the server takes to answer a message's DATA
         self.refuse: set[str] = set()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -108,7 +129,16 @@ class Mailbox:
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        self.peers.append(session.peer)
+        if self.drop_after_data:
+            self.drop_after_data = False
+            server.transport.close()
+        await asyncio.sleep(self.answer_after)
         return "250 Message accepted for delivery"
+
+    async def handle_QUIT(self, server, session, envelope):
+        self.quits.append(session.peer)
+        return "221 Bye"
 
 
 class SmtpServer:
@@ -187,6 +217,13 @@ def send(stub, tracking_id=TRACKING_ID, event="received", recipient="reporter", 
         idempotency_key=key or f"{tracking_id}:{event}:{recipient}", tracking_id=tracking_id, event=event,
         recipient=recipient, **fields)
     return stub.SendNotification(request, metadata=metadata or SLA)
+
+
+def wait_until(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
 
 
 def assert_waits_its_turn(next_attempt_at, now, turn) -> None:

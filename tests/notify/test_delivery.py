@@ -1,5 +1,6 @@
 """E-mail delivery against a real SMTP server, with the reporter's address asked from a fake intake over gRPC."""
 
+import email
 import time
 from datetime import timedelta
 
@@ -122,7 +123,7 @@ def test_intake_failing_at_send_time_is_retried_later(stub, worker, smtp, intake
     assert worker.run_once() == 1
     row = email_row(database_url)
     assert (row["status"], row["attempts"]) == ("pending", 1)
-    assert "intake did not give the reporter's contact" in row["last_error"]
+    assert "intake did not give the reporters' contacts" in row["last_error"]
     intake.failing = False
     clock.advance(BASE + timedelta(seconds=1))
     assert worker.run_once() == 1
@@ -140,6 +141,8 @@ def test_the_attempt_is_committed_as_sending_before_the_message_is_handed_over(s
             seen.append(email_row(database_url)["status"])  # read from another connection: committed state
             smtp_mailer.send(message)
 
+        close = smtp_mailer.close
+
     email_sender.mailer = Watching()
     send(stub)
     worker.run_once()
@@ -150,10 +153,10 @@ def test_a_crash_while_handing_the_message_to_smtp_is_not_sent_again(stub, worke
                                                                     pool):
     send(stub)
     with pool.connection() as conn:  # what a worker leaves behind when it dies during the SMTP conversation
-        [(notification_id, attempts)] = repository.claim_due(conn, channels=[Channel.EMAIL], now=clock.now(),
-                                                             claim_until=clock.now(), limit=10)
-        assert repository.mark_sending(conn, notification_id, attempts=attempts,
-                                       lease_until=clock.now() + timedelta(seconds=worker.lease_seconds))
+        claimed = repository.claim_due(conn, channels=[Channel.EMAIL], now=clock.now(), claim_until=clock.now(),
+                                       limit=10)
+        assert repository.mark_sending(conn, claimed, lease_until=clock.now() + timedelta(
+            seconds=worker.lease_seconds)) == {n.id for n in claimed}
     assert worker.run_once() == 0
     clock.advance(timedelta(seconds=worker.lease_seconds + 1))
     assert worker.run_once() == 0
@@ -212,7 +215,7 @@ def test_every_attempt_carries_the_same_message_id(stub, worker, pool):
     with pool.connection() as conn:
         [notification] = [n for n in repository.for_report(conn, TRACKING_ID) if n.channel.value == "email"]
     sender = worker.channel(Channel.EMAIL).sender
-    first, second = sender.message(notification, SITI.email), sender.message(notification, SITI.email)
+    first, second = (email.message_from_bytes(sender.message(notification, [SITI.email]).data) for _ in range(2))
     assert first["Message-ID"] == second["Message-ID"] == message_id(notification, MAIL_FROM)
 
 

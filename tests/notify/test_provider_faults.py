@@ -14,7 +14,7 @@ from services.notify.domain import Channel
 from services.notify.senders import SmsSender
 from sp4n.intake.v1 import intake_pb2
 from sp4n.notify.v1 import notify_pb2 as pb
-from tests.notify.fakes import BUDI, SMS_FROM, SMS_PASSWORD, SMS_USER, send
+from tests.notify.fakes import BUDI, SMS_FROM, SMS_PASSWORD, SMS_USER, send, wait_until
 from tests.support import caller, service_caller
 
 ADMIN = caller("national_admin", "admin-nasional")
@@ -25,13 +25,6 @@ MAX_ATTEMPTS = 8
 def rows(database_url, channel: str) -> list[dict]:
     with psycopg.connect(database_url, row_factory=psycopg.rows.dict_row) as conn:
         return conn.execute("SELECT * FROM notify.notifications WHERE channel = %s ORDER BY id", (channel,)).fetchall()
-
-
-def wait_until(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def reporters(intake, count: int, *, channel: str) -> list[str]:
