@@ -9,10 +9,11 @@
 #                                 where no registry with python:3.11-slim-bookworm can be reached
 #   deploy/image.sh check [TAG]   runs the six services from the image (their own entry point, UID 10001,
 #                                 read-only root, tmpfs /tmp, host network) on a database made for the check
-#                                 on ADMIN_DATABASE_URL's server and dropped after, and asks each for health
+#                                 on ADMIN_DATABASE_URL's server and dropped after, asks each for health
+#                                 and sends one report from the portal through intake to verification and sla
 #
-# TAG defaults to sp4n:dev. The daemonless path needs root, buildah, podman (for `check`) and debootstrap:
-#   apt-get install buildah podman debootstrap
+# TAG defaults to sp4n:dev. The daemonless path needs root; it installs what it lacks with apt (buildah and
+# debootstrap to build, podman and runc to run, postgresql-client for the check's database).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -36,11 +37,22 @@ die() { log "$*"; exit 1; }
 
 docker_answers() { command -v docker >/dev/null && docker info >/dev/null 2>&1; }
 
+# Installs with apt (as root) the tools of the daemonless path that are missing, given as command=package.
+install_missing() {
+    local pair need=()
+    for pair; do command -v "${pair%%=*}" >/dev/null || need+=("${pair#*=}"); done
+    ((${#need[@]})) || return 0
+    [ "$(id -u)" = 0 ] || die "missing: apt-get install ${need[*]}"
+    log "installing with apt: ${need[*]}"
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2
+}
+
 image_exists() { buildah inspect --type image "$1" >/dev/null 2>&1; }
 
 make_base() {
     [ "$(id -u)" = 0 ] || die "debootstrap and buildah mount need root"
-    command -v debootstrap >/dev/null || die "no debootstrap: apt-get install debootstrap"
+    install_missing buildah=buildah debootstrap=debootstrap
     local ctr root
     ctr=$(buildah from scratch)
     trap 'buildah rm "$ctr" >/dev/null 2>&1' EXIT
@@ -105,7 +117,7 @@ build() {
         docker build -f deploy/Dockerfile ${PYTHON_IMAGE:+--build-arg PYTHON_IMAGE="$PYTHON_IMAGE"} \
             "${extra[@]}" -t "$tag" .
     else
-        command -v buildah >/dev/null || die "no Docker daemon and no buildah: apt-get install buildah"
+        install_missing buildah=buildah debootstrap=debootstrap
         local base=${PYTHON_IMAGE:-$LOCAL_BASE}
         if [ -z "${PYTHON_IMAGE:-}" ] && ! image_exists "$base"; then make_base; fi
         mapfile -t -O "${#extra[@]}" extra < <(ca_volume)
@@ -139,9 +151,56 @@ find_run_options() {
     die "cannot run $tag here (see above)"
 }
 
+# One report, submitted from the portal's container to intake as the portal submits one, must reach
+# verification's queue and sla's process: intake's outbox relay, sla's service task and verification's
+# queue working across the containers, not only each server answering.
+SUBMIT_ONE_REPORT='
+import os
+from datetime import timedelta
+
+import grpc
+
+from services.plumbing import identity
+from sp4n.intake.v1 import intake_pb2, intake_pb2_grpc
+
+portal = identity.sign(identity.Caller("portal", identity.SERVICE), os.environ["SP4N_IDENTITY_KEY"],
+                       lifetime=timedelta(minutes=5))
+with grpc.insecure_channel(os.environ["INTAKE_SERVICE_ADDR"]) as channel:
+    answer = intake_pb2_grpc.IntakeServiceStub(channel).SubmitReport(intake_pb2.SubmitReportRequest(
+        idempotency_key="image-check", channel="web", type=intake_pb2.REPORT_TYPE_COMPLAINT,
+        title="Lampu jalan mati di Jl. Raya Batulicin",
+        description="Lampu penerangan jalan di Jl. Raya Batulicin sudah mati selama satu bulan.",
+        category="infrastruktur", region_code="6310", location_text="Jl. Raya Batulicin km 3",
+        reporter=intake_pb2.Reporter(name="Warga Batulicin", email="warga@contoh.id")),
+        metadata=[(identity.METADATA_KEY, portal)], timeout=30)
+print(answer.tracking_id)
+'
+
+report_crosses_the_containers() {
+    local url=$1 tracking_id start counts
+    start=$(date +%s)
+    tracking_id=$("${RT[@]}" exec sp4n-check-portal python -c "$SUBMIT_ONE_REPORT") || {
+        echo "a report: intake refused it"; return 1; }
+    while :; do
+        counts=$(psql -X -At "$url" -c "SELECT (SELECT count(*) FROM verification.queue WHERE status = 'pending')
+            || ' ' || (SELECT count(*) FROM sla.instances WHERE waiting_for = '{verification_decided}')")
+        if [ "$counts" = "1 1" ]; then
+            echo "a report: $tracking_id submitted to intake, in verification's queue and waiting in sla's" \
+                 "process for the decision after $(( $(date +%s) - start )) s"
+            return 0
+        fi
+        if [ $(( $(date +%s) - start )) -ge 60 ]; then
+            echo "a report: $tracking_id submitted, but after 60 s (pending in verification, waiting in sla): $counts"
+            return 1
+        fi
+        sleep 1
+    done
+}
+
 check() {
     local tag=${1:-$TAG_DEFAULT} db url key i svc port failed=0
-    command -v psql >/dev/null || die "no psql to create the check's database: apt-get install postgresql-client"
+    docker_answers || install_missing podman=podman runc=runc
+    install_missing psql=postgresql-client
     find_run_options "$tag"
     db="sp4n_image_check_$$"
     url=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1])
@@ -200,6 +259,16 @@ print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$ADMIN_DATABASE_URL" "
         failed=1
         echo "portal: /healthz NOT OK on $PORTAL_CHECK_HTTP_PORT"
     fi
+    [ $failed = 0 ] && { report_crosses_the_containers "$url" || failed=1; }
+    # Serving is not the whole story: a relay or worker may be failing behind a healthy server.
+    for svc in "${SERVICES[@]}"; do
+        local errors
+        errors=$("${RT[@]}" logs "sp4n-check-$svc" 2>&1 | grep -E '"level": "(ERROR|CRITICAL)"|^Traceback' || true)
+        [ -z "$errors" ] && continue
+        failed=1
+        echo "$svc: errors in its log:"
+        echo "$errors" | tail -5 | sed 's/^/    /'
+    done
     return $failed
 }
 
@@ -207,5 +276,5 @@ case ${1:-} in
     build) build "${2:-}" ;;
     base) make_base ;;
     check) check "${2:-}" ;;
-    *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
