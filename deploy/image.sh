@@ -197,6 +197,12 @@ report_crosses_the_containers() {
     done
 }
 
+remove_the_check() {
+    local svc
+    for svc in "${SERVICES[@]}"; do "${RT[@]}" rm -f "sp4n-check-$svc" >/dev/null 2>&1 || true; done
+    psql -q -X "$ADMIN_DATABASE_URL" -c "DROP DATABASE IF EXISTS $CHECK_DATABASE WITH (FORCE)" >/dev/null
+}
+
 check() {
     local tag=${1:-$TAG_DEFAULT} db url key i svc port failed=0
     docker_answers || install_missing podman=podman runc=runc
@@ -207,9 +213,8 @@ check() {
 print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$ADMIN_DATABASE_URL" "$db")
     key=$(head -c 24 /dev/urandom | base64)
     psql -q -X "$ADMIN_DATABASE_URL" -c "CREATE DATABASE $db" >/dev/null
-    # shellcheck disable=SC2064  # expanded now, on purpose
-    trap "for s in ${SERVICES[*]}; do ${RT[*]} rm -f sp4n-check-\$s >/dev/null 2>&1; done
-          psql -q -X '$ADMIN_DATABASE_URL' -c 'DROP DATABASE IF EXISTS $db WITH (FORCE)' >/dev/null" EXIT
+    CHECK_DATABASE=$db
+    trap remove_the_check EXIT
 
     local -a env=(-e "DATABASE_URL=$url" -e "SP4N_IDENTITY_KEY=$key" -e "PORTAL_HTTP_HOST=127.0.0.1"
                   -e "PORTAL_HTTP_PORT=$PORTAL_CHECK_HTTP_PORT" -e "SP4N_DEMO_DATA=1")
@@ -223,7 +228,7 @@ print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$ADMIN_DATABASE_URL" "
         taken=$(ss -Hltn | awk '{print $4}' | grep -E ":($(
             seq -s '|' $((PORT_BASE + 1)) $((PORT_BASE + 6)))|$(
             seq -s '|' $((PORT_BASE + 1001)) $((PORT_BASE + 1006)))|$PORTAL_CHECK_HTTP_PORT)\$" || true)
-        [ -z "$taken" ] || die "ports in use, set PORT_BASE or PORTAL_CHECK_HTTP_PORT: $(echo $taken)"
+        [ -z "$taken" ] || die "ports in use, set PORT_BASE or PORTAL_CHECK_HTTP_PORT: ${taken//$'\n'/ }"
     fi
     log "${RT[*]}: six containers from $tag on the host's network, database $db"
     for svc in "${SERVICES[@]}"; do
