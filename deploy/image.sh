@@ -21,6 +21,7 @@ cd "$(dirname "$0")/.."
 TAG_DEFAULT=sp4n:dev
 LOCAL_BASE=${LOCAL_BASE:-localhost/sp4n-python:3.11-bookworm}
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+DEBIAN_SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 # chroot isolation needs no user namespaces or cgroups; `oci` works where the kernel allows them.
 export BUILDAH_ISOLATION=${BUILDAH_ISOLATION:-chroot}
 ADMIN_DATABASE_URL=${ADMIN_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres}
@@ -53,10 +54,10 @@ image_exists() { buildah inspect --type image "$1" >/dev/null 2>&1; }
 make_base() {
     [ "$(id -u)" = 0 ] || die "debootstrap and buildah mount need root"
     install_missing buildah=buildah debootstrap=debootstrap
-    local ctr root
-    ctr=$(buildah from scratch)
-    trap 'buildah rm "$ctr" >/dev/null 2>&1' EXIT
-    root=$(buildah mount "$ctr")
+    local root
+    BASE_CONTAINER=$(buildah from scratch)
+    trap 'buildah rm "$BASE_CONTAINER" >/dev/null 2>&1' EXIT
+    root=$(buildah mount "$BASE_CONTAINER")
     log "debootstrap bookworm (minbase, python3) from $DEBIAN_MIRROR"
     # What python:3.11-slim-bookworm has that the Dockerfile uses: `python` on PATH (python-is-python3),
     # venv with pip (python3-venv), CA certificates, netbase, tzdata, apt and the passwd tools.
@@ -73,7 +74,7 @@ Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
 Types: deb
-URIs: http://deb.debian.org/debian-security
+URIs: $DEBIAN_SECURITY_MIRROR
 Suites: bookworm-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
@@ -85,8 +86,9 @@ EOF
     rm -rf "$root"/var/lib/apt/lists/* "$root"/var/log/*.log "$root"/var/cache/debconf/*-old "$root/etc/resolv.conf"
     : >"$root/etc/resolv.conf"
     buildah config --env LANG=C.UTF-8 --cmd python3 \
-        --label org.opencontainers.image.description="Debian 12 minbase with python3 (debootstrap)" "$ctr"
-    buildah commit --rm "$ctr" "$LOCAL_BASE" >&2
+        --label org.opencontainers.image.description="Debian 12 minbase with python3 (debootstrap)" \
+        "$BASE_CONTAINER"
+    buildah commit --rm "$BASE_CONTAINER" "$LOCAL_BASE" >&2
     trap - EXIT
     log "base $LOCAL_BASE: $(buildah images --format '{{.ID}} {{.Size}}' "$LOCAL_BASE")"
 }
