@@ -9,7 +9,7 @@ VENDOR := services/portal/static/vendor/bpmn-js
 BPMN_JS_DIST := node_modules/bpmn-js/dist
 
 .DEFAULT_GOAL := help
-.PHONY: help venv protos node-deps npm vendor lint system-deps run test deploy-process bench clean
+.PHONY: help venv protos node-deps npm vendor lint system-deps run test deploy-process image image-check bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -78,6 +78,12 @@ test: protos system-deps vendor ## set up and run the whole test suite
 deploy-process: protos ## validate and deploy a process model to the running sla: make deploy-process FILE=bpmn/x.bpmn
 	@test -n "$(FILE)" || (echo "usage: make deploy-process FILE=bpmn/report_lifecycle.bpmn" >&2; exit 2)
 	$(PY) -m services.sla.deploy $(FILE)
+
+image: ## build deploy/Dockerfile as sp4n:dev (deploy/image.sh: docker, or buildah on a local Debian base)
+	deploy/image.sh build
+
+image-check: ## run the six services from sp4n:dev (read-only, non-root) and ask each for its gRPC health
+	deploy/image.sh check
 
 bench: protos ## run the benchmarks in bench/ and print their figures (not part of make test)
 	$(PY) -m bench.engine 300
