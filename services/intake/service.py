@@ -31,7 +31,11 @@ SCHEMA = "intake"
 MAX_CONTACTS = 100  # reporter contacts in one call: a delivery batch's
 MAX_ID_ATTEMPTS = 20  # 32^8 IDs: a run of collisions this long means something else is wrong
 # New reports are stored by at most WRITERS connections at a time, up to MAX_BATCH reports in one transaction.
-WRITERS = 2
+# One: intake's handlers spend most of a call in Python, so they seldom meet at the database, and a
+# second writer would take the reports that a queue behind the first would have brought together
+# (bench.intake: 1.2 to 1.5 reports a transaction with two writers, 1.6 to 3.0 with one, and 920 to
+# 1,090 reports/s against 790). One statement takes a millisecond or two: 32 of them carry far more.
+WRITERS = 1
 MAX_BATCH = 32
 
 
