@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import grpc
+import psycopg
 from aiosmtpd.controller import Controller
+from psycopg.rows import dict_row
 
 from services.plumbing import identity
 from services.plumbing.errors import NotFound
@@ -217,6 +219,25 @@ def send(stub, tracking_id=TRACKING_ID, event="received", recipient="reporter", 
         idempotency_key=key or f"{tracking_id}:{event}:{recipient}", tracking_id=tracking_id, event=event,
         recipient=recipient, **fields)
     return stub.SendNotification(request, metadata=metadata or SLA)
+
+
+def reporters(intake, count: int, *, channel: str = "web") -> list[str]:
+    """`count` reporters of their own reports, whom `intake` (a FakeIntake) knows, by e-mail (web) or by
+    SMS; their tracking IDs."""
+    ids = [f"LAP-RPTR{n:04d}" for n in range(count)]
+    for n, tracking_id in enumerate(ids):
+        intake.contacts[tracking_id] = (
+            intake_pb2.ReporterContact(tracking_id=tracking_id, email=f"pelapor{n}@example.id", language="id",
+                                       channel="web") if channel == "web" else
+            intake_pb2.ReporterContact(tracking_id=tracking_id, phone=f"62812000{n:05d}", language="id",
+                                       channel="sms", channel_message_id=f"sms-{n}"))
+    return ids
+
+
+def email_rows(database_url) -> list[dict]:
+    """notify's e-mail notifications, oldest first."""
+    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        return conn.execute("SELECT * FROM notify.notifications WHERE channel = 'email' ORDER BY id").fetchall()
 
 
 def wait_until(condition, timeout: float = 30.0) -> None:

@@ -6,28 +6,14 @@ over gRPC, PostgreSQL."""
 from collections import Counter
 from datetime import timedelta
 
-import psycopg
 import pytest
 
 from services.notify import repository
 from services.notify.domain import Channel
 from sp4n.intake.v1 import intake_pb2
-from tests.notify.fakes import send, wait_until
+from tests.notify.fakes import email_rows, reporters, send, wait_until
 
 PUPR = "kab-tanah-bumbu-dinas-pupr"
-
-
-def email_rows(database_url) -> list[dict]:
-    with psycopg.connect(database_url, row_factory=psycopg.rows.dict_row) as conn:
-        return conn.execute("SELECT * FROM notify.notifications WHERE channel = 'email' ORDER BY id").fetchall()
-
-
-def reporters(intake, count: int) -> list[str]:
-    ids = [f"LAP-BTCH{n:04d}" for n in range(count)]
-    for n, tracking_id in enumerate(ids):
-        intake.contacts[tracking_id] = intake_pb2.ReporterContact(tracking_id=tracking_id, language="id",
-                                                                  email=f"pelapor{n}@example.id", channel="web")
-    return ids
 
 
 def counting(monkeypatch, *names: str) -> Counter:

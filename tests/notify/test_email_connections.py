@@ -4,26 +4,11 @@ closed meanwhile is replaced without losing or repeating a message. Real SMTP se
 import threading
 from datetime import timedelta
 
-import psycopg
 
-from sp4n.intake.v1 import intake_pb2
 from services.notify.senders import Mail, SmtpMailer
-from tests.notify.fakes import MAIL_FROM, send, wait_until
+from tests.notify.fakes import MAIL_FROM, email_rows, reporters, send, wait_until
 
 MESSAGE = b"From: noreply@lapor.go.id\r\nTo: ani@example.id\r\nSubject: Uji\r\n\r\nHalo.\r\n"
-
-
-def email_rows(database_url) -> list[dict]:
-    with psycopg.connect(database_url, row_factory=psycopg.rows.dict_row) as conn:
-        return conn.execute("SELECT * FROM notify.notifications WHERE channel = 'email' ORDER BY id").fetchall()
-
-
-def reporters(intake, count: int) -> list[str]:
-    ids = [f"LAP-CONN{n:04d}" for n in range(count)]
-    for n, tracking_id in enumerate(ids):
-        intake.contacts[tracking_id] = intake_pb2.ReporterContact(tracking_id=tracking_id, language="id",
-                                                                  email=f"pelapor{n}@example.id", channel="web")
-    return ids
 
 
 def test_one_connection_carries_the_emails_of_one_sending_thread(stub, worker, smtp, intake, clock):

@@ -14,7 +14,7 @@ from services.notify.domain import Channel
 from services.notify.senders import SmsSender
 from sp4n.intake.v1 import intake_pb2
 from sp4n.notify.v1 import notify_pb2 as pb
-from tests.notify.fakes import BUDI, SMS_FROM, SMS_PASSWORD, SMS_USER, send, wait_until
+from tests.notify.fakes import BUDI, SMS_FROM, SMS_PASSWORD, SMS_USER, reporters, send, wait_until
 from tests.support import caller, service_caller
 
 ADMIN = caller("national_admin", "admin-nasional")
@@ -25,18 +25,6 @@ MAX_ATTEMPTS = 8
 def rows(database_url, channel: str) -> list[dict]:
     with psycopg.connect(database_url, row_factory=psycopg.rows.dict_row) as conn:
         return conn.execute("SELECT * FROM notify.notifications WHERE channel = %s ORDER BY id", (channel,)).fetchall()
-
-
-def reporters(intake, count: int, *, channel: str) -> list[str]:
-    """`count` reporters of their own reports, by e-mail (web) or by SMS."""
-    ids = [f"LAP-BRST{n:04d}" for n in range(count)]
-    for n, tracking_id in enumerate(ids):
-        intake.contacts[tracking_id] = (
-            intake_pb2.ReporterContact(tracking_id=tracking_id, email=f"pelapor{n}@example.id", language="id",
-                                       channel="web") if channel == "web" else
-            intake_pb2.ReporterContact(tracking_id=tracking_id, phone=f"62812000{n:05d}", language="id",
-                                       channel="sms", channel_message_id=f"sms-{n}"))
-    return ids
 
 
 def test_an_smtp_outage_during_a_burst_delivers_everything_once_after_recovery(stub, worker, smtp, intake, clock,

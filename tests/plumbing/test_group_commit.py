@@ -62,6 +62,21 @@ def joined(threads) -> None:
         assert not t.is_alive(), "a caller was left waiting"
 
 
+def queued_behind_one(name: str, first, rest, *, max_batch: int) -> tuple[Recorder, dict, dict]:
+    """One writer: `first` is written and held there while each of `rest` is called and queues behind
+    it; then the write goes on. The write, and the outcomes of `first` and of `rest`."""
+    gate = threading.Event()
+    write = Recorder(gate)
+    commit = GroupCommit(name, write, writers=1, max_batch=max_batch)
+    held, first_outcome = call_all(commit, [first])
+    assert write.started.wait(WAIT)
+    queued, outcomes = call_all(commit, rest)
+    time.sleep(0.2)  # every one of them queued behind the first
+    gate.set()
+    joined(held + queued)
+    return write, first_outcome, outcomes
+
+
 def test_an_item_alone_is_written_at_once_by_its_caller():
     write = Recorder()
     commit = GroupCommit("tests", write, writers=2, max_batch=8)
@@ -70,15 +85,7 @@ def test_an_item_alone_is_written_at_once_by_its_caller():
 
 
 def test_items_that_come_while_one_is_written_share_the_next_write():
-    gate = threading.Event()
-    write = Recorder(gate)
-    commit = GroupCommit("tests", write, writers=1, max_batch=100)
-    first, first_outcome = call_all(commit, [1])
-    assert write.started.wait(WAIT)
-    rest, outcomes = call_all(commit, range(2, 22))
-    time.sleep(0.2)  # all twenty queued behind the first
-    gate.set()
-    joined(first + rest)
+    write, first_outcome, outcomes = queued_behind_one("tests", 1, range(2, 22), max_batch=100)
     assert first_outcome == {1: 10}
     assert outcomes == {n: n * 10 for n in range(2, 22)}
     assert write.batches[0] == [1]
@@ -92,44 +99,20 @@ def test_each_batch_size_is_counted_for_prometheus():
 
     bounds = ("1.0", "4.0", "8.0", "+Inf")
     before = {le: count(le) or 0 for le in bounds}
-    gate = threading.Event()
-    write = Recorder(gate)
-    commit = GroupCommit("counted", write, writers=1, max_batch=100)
-    first, _ = call_all(commit, [1])
-    assert write.started.wait(WAIT)
-    rest, _ = call_all(commit, range(2, 7))
-    time.sleep(0.2)
-    gate.set()
-    joined(first + rest)
+    queued_behind_one("counted", 1, range(2, 7), max_batch=100)
     # A batch of 1, then one of 5: the histogram's buckets count the batches up to each bound.
     assert {le: count(le) - before[le] for le in bounds} == {"1.0": 1, "4.0": 1, "8.0": 2, "+Inf": 2}
 
 
 def test_a_batch_holds_at_most_max_batch_items_and_the_rest_follow():
-    gate = threading.Event()
-    write = Recorder(gate)
-    commit = GroupCommit("tests", write, writers=1, max_batch=5)
-    first, _ = call_all(commit, [0])
-    assert write.started.wait(WAIT)
-    rest, outcomes = call_all(commit, range(1, 13))
-    time.sleep(0.2)
-    gate.set()
-    joined(first + rest)
+    write, _, outcomes = queued_behind_one("tests", 0, range(1, 13), max_batch=5)
     assert outcomes == {n: n * 10 for n in range(1, 13)}
     assert [len(b) for b in write.batches] == [1, 5, 5, 2]
 
 
 def test_an_items_own_exception_is_raised_in_its_caller_only():
-    gate = threading.Event()
-    write = Recorder(gate)
-    commit = GroupCommit("tests", write, writers=1, max_batch=10)
     refused = ValueError("refused")
-    first, _ = call_all(commit, [1])
-    assert write.started.wait(WAIT)
-    rest, outcomes = call_all(commit, [2, refused, 3])
-    time.sleep(0.2)
-    gate.set()
-    joined(first + rest)
+    write, _, outcomes = queued_behind_one("tests", 1, [2, refused, 3], max_batch=10)
     assert outcomes == {2: 20, refused: refused, 3: 30}
     assert len(write.batches) == 2
 
