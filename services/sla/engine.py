@@ -62,8 +62,11 @@ def use_clock(clock: Clock) -> None:
 def quiet_engine_logs() -> None:
     """Keeps SpiffWorkflow's own loggers to warnings. At INFO it logs every task state change, some 40 per
     step, and our JSON lines drop the extras that would say which task: formatting and writing lines that
-    say only "State changed to COMPLETED" took a tenth of sla's CPU. Failures reach us as exceptions."""
-    logging.getLogger("spiff").setLevel(logging.WARNING)
+    say only "State changed to COMPLETED" took a tenth of sla's CPU. Failures reach us as exceptions.
+    A process logging at DEBUG (SP4N_LOG_LEVEL) keeps them: whoever asks for everything gets the engine's
+    steps too."""
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        logging.getLogger("spiff").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,20 @@ def test_a_step_logs_no_task_state_changes_at_info(engine, model, caplog):
     assert [r for r in caplog.records if r.name.startswith("spiff")] == []
 
 
+def test_a_process_logging_at_debug_keeps_the_engines_own_lines(clock, model, caplog):
+    spiff = logging.getLogger("spiff")
+    earlier = spiff.level
+    spiff.setLevel(logging.NOTSET)  # as in a new process: other tests' engines quieted it
+    try:
+        with caplog.at_level(logging.DEBUG):
+            clock.set(MONDAY)
+            engine = Engine(calendar=WorkingCalendar(), caller=RecordingCaller(clock), clock=clock)
+            assert engine.run(start(engine, model)) is None
+        assert any(r.name.startswith("spiff") for r in caplog.records)
+    finally:
+        spiff.setLevel(earlier)
+
+
 def test_a_failed_task_is_retried_unless_the_caller_knows_there_is_none(engine, model):
     workflow = start(engine, model)
     engine.script_engine.caller.failing.add("notify/SendNotification")
