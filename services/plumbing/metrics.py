@@ -27,6 +27,8 @@ HTTP_REQUESTS = Counter("sp4n_http_requests", "HTTP requests the portal answered
                         ["method", "route", "status"])
 HTTP_SECONDS = Histogram("sp4n_http_request_seconds", "time to answer an HTTP request, by method and route",
                          ["method", "route"])
+# Requests that found every one of the portal's HTTP worker threads busy and waited in waitress's queue.
+HTTP_QUEUED = Counter("sp4n_http_requests_queued", "HTTP requests that waited for a free worker thread of the portal")
 # How many items a group commit (plumbing/group_commit.py) wrote in one transaction: near 1 on a quiet
 # service, larger under load, where it saves a commit for every item but the first.
 GROUP_COMMIT_BATCH = Histogram("sp4n_group_commit_batch_size", "items written together in one transaction, by what",

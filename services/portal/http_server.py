@@ -2,11 +2,54 @@
 
 import logging
 import threading
+import time
 
 import waitress
 from waitress import wasyncore
 
+from services.plumbing import metrics
+
 log = logging.getLogger(__name__)
+
+QUEUE_LOG_SECONDS = 60.0
+
+
+class QueueWarnings(logging.Filter):
+    """waitress warns "Task queue depth is N" for every request that finds no idle worker thread: under
+    load, a line a request, which costs the portal CPU and buries every other line. Each one is counted
+    in sp4n_http_requests_queued_total; at most one line every `seconds` is kept, saying how many
+    requests waited since the last line and the deepest the queue was."""
+
+    def __init__(self, seconds: float = QUEUE_LOG_SECONDS, now=time.monotonic):
+        super().__init__()
+        self.seconds = seconds
+        self.now = now
+        self._lock = threading.Lock()
+        self._last: float | None = None
+        self._waited = 0
+        self._deepest = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        metrics.HTTP_QUEUED.inc()
+        depth = record.args[0] if isinstance(record.args, tuple) and record.args else 0
+        with self._lock:
+            self._waited += 1
+            self._deepest = max(self._deepest, depth if isinstance(depth, int) else 0)
+            now = self.now()
+            if self._last is not None and now - self._last < self.seconds:
+                return False
+            record.msg = ("HTTP requests that waited for a free worker thread since the last such line: %d; "
+                          "the deepest the queue was: %d")
+            record.args = (self._waited, self._deepest)
+            self._last, self._waited, self._deepest = now, 0, 0
+            return True
+
+
+def quiet_queue_warnings(seconds: float = QUEUE_LOG_SECONDS) -> None:
+    """Puts one QueueWarnings on waitress's queue logger (once per process, however many servers)."""
+    queue_logger = logging.getLogger("waitress.queue")
+    if not any(isinstance(f, QueueWarnings) for f in queue_logger.filters):
+        queue_logger.addFilter(QueueWarnings(seconds))
 
 
 # No request body the portal takes is near this (the largest, a REST API report with five 5 MiB
@@ -20,6 +63,7 @@ class HttpServer:
 
     def __init__(self, app, *, host: str, port: int, threads: int = 8, grace: float = 5.0):
         self._map: dict = {}
+        quiet_queue_warnings()
         # Binds at once, so that a port already taken stops the process at start-up.
         self._server = waitress.create_server(app, map=self._map, host=host, port=port, threads=threads,
                                               ident="sp4n-portal", clear_untrusted_proxy_headers=True,
