@@ -69,8 +69,8 @@ def blueprint(*, intake: IntakeClient, sessions: Sessions, nonces: forms.Nonces,
     def create_account():
         form = forms.registration_form(request.form)
         nonce = request.form.get("nonce", "")
-        key = nonces.key(nonce)
-        if key is None or not sessions.csrf_ok():
+        key = nonces.posted_key(sessions)
+        if key is None:
             form.errors[forms.FORM_ERROR] = _(forms.SESSION_EXPIRED)
             return registration(form, nonces.issue(), 400)
         if form.errors:

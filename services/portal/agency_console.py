@@ -272,7 +272,7 @@ def blueprint(*, intake: IntakeClient, sla, routing, sessions: Sessions, clock: 
             return render_template("upload_too_large.html", back=url_for("agency.report", tracking_id=tracking_id,
                                                                          _anchor="tindak-lanjut")), 413
         nonce = request.form.get("nonce", "")
-        if not sessions.csrf_ok() or (key := nonces.key(nonce)) is None:
+        if (key := nonces.posted_key(sessions)) is None:
             form.errors = {"body": _(forms.SESSION_EXPIRED)}
             return show(tracking_id, follow_up=form, status=400)
         if form.errors:
@@ -299,7 +299,7 @@ def blueprint(*, intake: IntakeClient, sla, routing, sessions: Sessions, clock: 
         known(tracking_id)
         form = forms.TextForm.parse(request.form, "reason")
         nonce = request.form.get("nonce", "")
-        if not sessions.csrf_ok() or (key := nonces.key(nonce)) is None:
+        if (key := nonces.posted_key(sessions)) is None:
             form.errors = {"reason": _(forms.SESSION_EXPIRED)}
             return show(tracking_id, decline=form, status=400)
         if not DECLINE_REASON[0] <= len(form.values["reason"]) <= DECLINE_REASON[1]:
@@ -329,7 +329,7 @@ def blueprint(*, intake: IntakeClient, sla, routing, sessions: Sessions, clock: 
         known(tracking_id)
         form = forms.TextForm.parse(request.form, "agency_id", "note")
         nonce = request.form.get("nonce", "")
-        if not sessions.csrf_ok() or (key := nonces.key(nonce)) is None:
+        if (key := nonces.posted_key(sessions)) is None:
             form.errors = {"agency_id": _(forms.SESSION_EXPIRED)}
             return show(tracking_id, dispatch=form, status=400)
         units = {u.id: u for u in units_of(member().agency_id)}

@@ -144,8 +144,8 @@ def blueprint(*, routing, sessions: Sessions, nonces: forms.Nonces, timeout: flo
         except RequestEntityTooLarge:
             form.errors[AGENCIES_FILE] = _(FILE_TOO_LARGE)
             return list_page(import_form=form, status=413)
-        key = nonces.key(request.form.get("nonce", ""))
-        if key is None or not sessions.csrf_ok():
+        key = nonces.posted_key(sessions)
+        if key is None:
             form.errors[forms.FORM_ERROR] = _(FORM_INVALID)
             return list_page(import_form=form, status=400)
         if not agencies_csv:
@@ -164,13 +164,13 @@ def blueprint(*, routing, sessions: Sessions, nonces: forms.Nonces, timeout: flo
     def apply():
         request.max_content_length = request.max_form_memory_size = MAX_IMPORT_BYTES  # the files, in hidden fields
         form = forms.TextForm()
-        key = nonces.key(request.form.get("nonce", ""))
+        key = nonces.posted_key(sessions)
         try:
             agencies_csv = base64.b64decode(request.form.get(AGENCIES_FILE, ""), validate=True)
             officers_csv = base64.b64decode(request.form.get(LIAISON_FILE, ""), validate=True)
         except (binascii.Error, ValueError):
             key = None
-        if key is None or not sessions.csrf_ok() or not agencies_csv:
+        if key is None or not agencies_csv:
             form.errors[forms.FORM_ERROR] = _(FORM_INVALID)
             return list_page(import_form=form, status=400)
         summary, problems = run_import(form, key=f"{key}:apply", agencies_csv=agencies_csv,

@@ -13,11 +13,13 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
+from flask import request
 from google.protobuf import timestamp_pb2
 
 from services.plumbing import categories
 from services.portal import regions
 from services.portal.i18n import N_, _, current
+from services.portal.sessions import Sessions
 from sp4n.intake.v1 import intake_pb2
 
 CHANNEL = "web"
@@ -320,6 +322,12 @@ class Nonces:
         if not token or len(nonce) > 100 or not hmac.compare_digest(mac, self._mac(token)):
             return None
         return f"web-form:{token}"
+
+    def posted_key(self, sessions: Sessions) -> str | None:
+        """The posted form's idempotency key; None when its nonce is stale or forged, or when it does not
+        carry the CSRF token of the request's session: either way a form to send again."""
+        key = self.key(request.form.get("nonce", ""))
+        return key if key is not None and sessions.csrf_ok() else None
 
 
 _CROCKFORD = str.maketrans({"O": "0", "I": "1", "L": "1"})

@@ -168,8 +168,8 @@ def blueprint(*, notify, intake, sessions: Sessions, nonces: forms.Nonces, timeo
     def resend(notification_id: str):
         if not NOTIFICATION_ID.fullmatch(notification_id):
             abort(404)
-        key = nonces.key(request.form.get("nonce", ""))
-        if key is None or not sessions.csrf_ok():
+        key = nonces.posted_key(sessions)
+        if key is None:
             return dead_letter_page(message=_(FORM_INVALID), status=400)
         back = url_for("notification_pages.dead_letters", **filtered(chosen_channel()))
         try:

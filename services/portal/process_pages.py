@@ -186,8 +186,8 @@ def blueprint(*, sla, sessions: Sessions, nonces: forms.Nonces, timeout: float =
         if content is None or len(content) > MAX_MODEL_BYTES:
             form.errors[MODEL_FILE] = _(FILE_TOO_LARGE)
             return versions_page(form=form, status=413)
-        key = nonces.key(request.form.get("nonce", ""))
-        if key is None or not sessions.csrf_ok():
+        key = nonces.posted_key(sessions)
+        if key is None:
             form.errors[forms.FORM_ERROR] = _(FORM_INVALID)
             return versions_page(form=form, status=400)
         if not content:

@@ -96,8 +96,8 @@ def blueprint(*, routing, sessions: Sessions, nonces: forms.Nonces, timeout: flo
     def checked_form() -> tuple[forms.TextForm, str | None]:
         """The posted rule form and the idempotency key of its nonce (None: a stale or forged form)."""
         form = forms.TextForm.parse(request.form, *FIELDS)
-        key = nonces.key(request.form.get("nonce", ""))
-        if key is None or not sessions.csrf_ok():
+        key = nonces.posted_key(sessions)
+        if key is None:
             form.errors[forms.FORM_ERROR] = _(FORM_INVALID)
             return form, None
         return form, key
@@ -168,8 +168,8 @@ def blueprint(*, routing, sessions: Sessions, nonces: forms.Nonces, timeout: flo
     @bp.post("/staf/aturan/<rule_id>/hapus")
     @requires(NATIONAL_ADMIN)
     def delete(rule_id: str):
-        key = nonces.key(request.form.get("nonce", ""))
-        if key is None or not sessions.csrf_ok():
+        key = nonces.posted_key(sessions)
+        if key is None:
             rule = rule_of(rule_id)
             form = forms.TextForm(values={"category": rule.category, "region_code": rule.region_code,
                                           "agency_id": rule.agency_id}, errors={forms.FORM_ERROR: _(FORM_INVALID)})

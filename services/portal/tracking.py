@@ -116,7 +116,7 @@ def register(app: Flask, *, intake: IntakeClient, sla, notify, sessions: Session
         known(tracking_id)
         form = forms.reply_form(request.form)
         nonce = request.form.get("nonce", "")
-        if not sessions.csrf_ok() or (key := nonces.key(nonce)) is None:
+        if (key := nonces.posted_key(sessions)) is None:
             form.errors = {"body": _(forms.SESSION_EXPIRED)}
             return show(tracking_id, answer=form, status=400)
         found = as_reporter(tracking_id)

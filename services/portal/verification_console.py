@@ -235,8 +235,8 @@ def blueprint(*, verification, routing, intake, sessions: Sessions, nonces: form
             abort(404)
         form = forms.TextForm.parse(request.form, *(c for (a, _f), c in CONTROLS.items() if a == action))
         nonce = request.form.get("nonce", "")
-        key = nonces.key(nonce)
-        if key is None or not sessions.csrf_ok():
+        key = nonces.posted_key(sessions)
+        if key is None:
             return report_page(tracking_id, action=action, form=form, message=_(FORM_INVALID), status=400)
         decision = decision_request(action, tracking_id, form, key)
         try:
