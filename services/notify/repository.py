@@ -84,18 +84,36 @@ def resend(conn, notification_id: int, *, key: str, by: str, now: datetime) -> N
     return _notification(row)
 
 
-def add(conn, *, key: str | None, tracking_id: str, event: str, recipient: Recipient, agency_id: str,
-        params_digest: str, channel: Channel, language: str, subject: str, body: str, status: Status,
-        created_at: datetime, next_attempt_at: datetime | None = None, sent_at: datetime | None = None,
-        attempts: int = 0) -> Notification:
-    row = conn.execute(
-        "INSERT INTO notify.notifications (idempotency_key, tracking_id, event, recipient, agency_id, "
-        "params_digest, channel, language, subject, body, status, attempts, created_at, next_attempt_at, sent_at) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *",
-        (key, tracking_id, event, recipient.value, agency_id, params_digest, channel.value, language, subject, body,
-         status.value, attempts, created_at, next_attempt_at, sent_at),
-    ).fetchone()
-    return _notification(row)
+# The queued rows are made from the in-app row inserted, so there are none when it conflicted: the
+# request stores all or nothing, with no transaction to roll back. pg_notify() runs for each queued row
+# stored, and PostgreSQL sends one NOTIFY per transaction for the same channel and payload.
+_ADD = (
+    "WITH in_app AS (INSERT INTO notify.notifications (idempotency_key, tracking_id, event, recipient, agency_id, "
+    "params_digest, channel, language, subject, body, status, attempts, created_at, sent_at) "
+    "VALUES (%(key)s, %(tracking_id)s, %(event)s, %(recipient)s, %(agency_id)s, %(params_digest)s, 'in_app', "
+    "%(language)s, %(subject)s, %(body)s, 'sent', 1, %(now)s, %(now)s) ON CONFLICT DO NOTHING RETURNING *), "
+    "queued AS (INSERT INTO notify.notifications (tracking_id, event, recipient, agency_id, params_digest, channel, "
+    "language, subject, body, status, attempts, created_at, next_attempt_at) "
+    "SELECT a.tracking_id, a.event, a.recipient, a.agency_id, a.params_digest, q.channel, a.language, a.subject, "
+    "q.body, 'pending', 0, a.created_at, a.created_at "
+    "FROM in_app a, unnest(%(channels)s::text[], %(bodies)s::text[]) AS q(channel, body) "
+    "ON CONFLICT DO NOTHING RETURNING pg_notify(%(wake)s, '')) "
+    "SELECT * FROM in_app")
+
+
+def add(conn, *, key: str, tracking_id: str, event: str, recipient: Recipient, agency_id: str, params_digest: str,
+        language: str, subject: str, body: str, queued: dict[Channel, str], now: datetime) -> Notification | None:
+    """Stores a request's notifications in one statement, all or none: the in-app one, carrying `key`,
+    as sent (storing it delivers it), then one pending for each channel of `queued` (channel: body), due
+    `now`, waking the delivery worker at commit. None is stored, and None returned, when the in-app one
+    would repeat one already there (the same key, or the same event, recipient, agency and params): the
+    unique constraints decide, and a request racing an identical one waits for it to commit, then
+    stores nothing. Returns the in-app notification stored."""
+    row = conn.execute(_ADD, {
+        "key": key, "tracking_id": tracking_id, "event": event, "recipient": recipient.value, "agency_id": agency_id,
+        "params_digest": params_digest, "language": language, "subject": subject, "body": body, "now": now,
+        "channels": [c.value for c in queued], "bodies": list(queued.values()), "wake": WAKE_CHANNEL}).fetchone()
+    return _notification(row) if row else None
 
 
 def wake_delivery(conn) -> None:

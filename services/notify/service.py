@@ -13,7 +13,7 @@ from services.notify.domain import (DEFAULT_LANGUAGE, REPORTER_EVENTS, Channel, 
                                     check_tracking_id, page_limit, page_token, params_digest)
 from services.notify.access import AGENCY_STAFF, visible_to
 from services.notify.templates import ROOM, Templates
-from services.plumbing import identity
+from services.plumbing import db, identity
 from services.plumbing.clock import Clock
 from services.plumbing.identifiers import check_idempotency_key
 from services.plumbing.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
@@ -55,7 +55,10 @@ class NotifyService:
         identity.require_service(caller, "sla")
         check_idempotency_key(key)
         recipient = check_request(request)
-        with self.pool.connection() as conn:
+        # A repeat usually comes after its first was stored: it is answered here without asking intake, so
+        # it is answered even while intake is down or no longer knows the report. The unique constraints,
+        # not this look, keep repeats that race their first from storing anything (see repository.add).
+        with db.autocommit(self.pool) as conn:
             if (earlier := self._earlier(conn, key, request, recipient)) is not None:
                 return earlier
         # Intake (routing, for staff) is asked outside any transaction: no lock is held while it answers.
@@ -69,26 +72,23 @@ class NotifyService:
         values = {**(request.params or {}), "tracking_id": request.tracking_id,
                   "tracking_url": f"{self.public_url}/lacak/{request.tracking_id}"}
         rendered = self.templates.render(request.event, language, values)
-        now = self.clock.now()
-        with self.pool.connection() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"notify:{request.tracking_id}",))
-            if (earlier := self._earlier(conn, key, request, recipient)) is not None:
-                return earlier
-            answer = None
-            for channel in channels_for(recipient, request.event, contact, self.channels):
-                in_app = channel is Channel.IN_APP  # in-app is delivered by being stored; the others are queued
-                body = (rendered.body if channel in (Channel.IN_APP, Channel.EMAIL)
-                        else self.templates.render_short(channel, request.event, language, values))
-                added = repository.add(
-                    conn, key=key if in_app else None, tracking_id=request.tracking_id, event=request.event,
-                    recipient=recipient, agency_id=request.agency_id, params_digest=params_digest(request.params),
-                    channel=channel, language=language, subject=rendered.subject, body=body,
-                    status=Status.SENT if in_app else Status.PENDING, created_at=now, attempts=int(in_app),
-                    sent_at=now if in_app else None, next_attempt_at=None if in_app else now)
-                answer = answer or added
-                if not in_app:
-                    repository.wake_delivery(conn)
-            return answer
+        # In-app is delivered by being stored; the other channels are queued for the delivery worker.
+        queued = {channel: rendered.body if channel is Channel.EMAIL
+                  else self.templates.render_short(channel, request.event, language, values)
+                  for channel in channels_for(recipient, request.event, contact, self.channels)
+                  if channel is not Channel.IN_APP}
+        with db.autocommit(self.pool) as conn:
+            added = repository.add(
+                conn, key=key, tracking_id=request.tracking_id, event=request.event, recipient=recipient,
+                agency_id=request.agency_id, params_digest=params_digest(request.params), language=language,
+                subject=rendered.subject, body=rendered.body, queued=queued, now=self.clock.now())
+            if added is not None:
+                return added
+            # A repeat stored since the look above: its first committed before the insert saw it (an
+            # identical insert in progress is waited for), so this look finds it.
+            if (earlier := self._earlier(conn, key, request, recipient)) is None:
+                raise RuntimeError(f"notification {key} was neither stored nor found stored")
+            return earlier
 
     def _staff_contact(self, recipient: Recipient, agency_id: str) -> StaffContact | None:
         """Whether staff can be e-mailed; None when the directory cannot say just now (the e-mail is
