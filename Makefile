@@ -72,8 +72,12 @@ system-deps: ## install the system packages the tests need (chromium; Kannel and
 run: protos vendor ## run the whole system: embedded PostgreSQL unless DATABASE_URL is set, six services, demo data
 	$(PY) -m services.plumbing.local_system
 
-test: protos system-deps vendor ## set up and run the whole test suite
-	$(PY) -m pytest
+# make test runs the suite in TEST_WORKERS processes (pytest-xdist), each with its own test database:
+# half its time a test waits (on services it started, on Chromium, on PostgreSQL), so two share 2 cores well.
+TEST_WORKERS ?= 2
+
+test: protos system-deps vendor ## set up and run the whole test suite (TEST_WORKERS=2 processes; 0: one)
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
 deploy-process: protos ## validate and deploy a process model to the running sla: make deploy-process FILE=bpmn/x.bpmn
 	@test -n "$(FILE)" || (echo "usage: make deploy-process FILE=bpmn/report_lifecycle.bpmn" >&2; exit 2)

@@ -34,16 +34,21 @@ def with_database(url: str, name: str) -> str:
     return psycopg.conninfo.make_conninfo(**info)
 
 
-@pytest.fixture(scope="session")
-def postgres_url():
-    """A PostgreSQL server to create test databases on: SP4N_TEST_DATABASE_URL, else DATABASE_URL,
-    else an embedded server."""
-    url = os.environ.get("SP4N_TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
-    if url:
-        yield url
+def pytest_configure(config):
+    """Without a server named, an embedded one starts here, once: in the process that runs the tests, or
+    under pytest-xdist (make test) in the controller before its workers start, which inherit its URL.
+    It stops when this process ends."""
+    if os.environ.get("SP4N_TEST_DATABASE_URL") or os.environ.get("DATABASE_URL"):
         return
     from services.plumbing import embedded_postgres
-    yield embedded_postgres.start(ROOT / ".run" / "pg-test")
+    os.environ["SP4N_TEST_DATABASE_URL"] = embedded_postgres.start(ROOT / ".run" / "pg-test")
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A PostgreSQL server to create test databases on (each pytest-xdist worker makes its own):
+    SP4N_TEST_DATABASE_URL, else DATABASE_URL, else the embedded server pytest_configure started."""
+    return os.environ.get("SP4N_TEST_DATABASE_URL") or os.environ["DATABASE_URL"]
 
 
 @pytest.fixture(scope="session")
